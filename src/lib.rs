@@ -1,0 +1,132 @@
+//! lockwatch finds deadlocks before they happen.
+//!
+//! Swap `std::sync` and `parking_lot` imports for [`lockwatch::sync`](sync) and
+//! [`lockwatch::parking_lot`](parking_lot), turn on the `enabled` feature in debug and test
+//! builds, and every acquisition order is recorded into a global lock graph. An order that
+//! closes a cycle is reported, with the code sites on both sides, before the thread blocks.
+//! With the feature off, the same paths are the plain std / parking_lot types: zero cost.
+//!
+//! ```toml
+//! [dependencies]
+//! lockwatch = "0.1"
+//!
+//! [features]
+//! lock-debug = ["lockwatch/enabled"]
+//! ```
+//!
+//! # What is reported
+//!
+//! - **Classes.** Locks created at one site (or given one name with [`named`]) are one class;
+//!   an order between two classes holds for all their instances: `a1 → b1` in one place and
+//!   `b2 → a2` in another is an inversion.
+//! - **Instances of one class** nested in each other are ordered per instance: `x1 → x2`,
+//!   `x2 → x3`, `x1 → x3` is fine, `x1 → x2` then `x2 → x1` is reported.
+//! - **Re-locking** a non-reentrant lock the thread holds is reported before it blocks.
+//! - **Try-locks** that succeed are held and order later acquisitions, but never add an edge
+//!   into themselves (they never wait); failed tries add nothing.
+//! - **Reads** follow lockdep: `read` is non-recursive (a queued writer blocks it),
+//!   parking_lot's `read_recursive` is recursive, and only *strong* cycles are reported.
+//! - What was learned through a lock outlives it: `a → b → c`, drop `b`, then `c → a` is
+//!   still reported.
+//!
+//! Each distinct cycle (by its code sites) is reported once. Reports are kept for
+//! [`reports`] and, by the [`Policy`], logged through `tracing` (target `lockwatch`, or
+//! stderr when no subscriber is installed), turned into a panic, or passed to a callback.
+//!
+//! # Example
+//!
+//! ```
+//! use lockwatch::sync::Mutex;
+//!
+//! let a = Mutex::new(0);
+//! let b = Mutex::new(0);
+//! {
+//!     let _a = a.lock().unwrap();
+//!     let _b = b.lock().unwrap(); // a, then b
+//! }
+//! {
+//!     let _b = b.lock().unwrap();
+//!     let _a = a.lock().unwrap(); // b, then a: reported, though this run did not hang
+//! }
+//! # #[cfg(feature = "enabled")]
+//! assert_eq!(lockwatch::reports()[0].kind(), lockwatch::ReportKind::LockOrder);
+//! ```
+//!
+//! # Cost
+//!
+//! An acquisition with no lock held, or whose order is already known, touches the raw lock,
+//! a thread-local stack and relaxed atomics in the lock itself: no global lock, no
+//! allocation, no clock. A new order takes a global lock once and searches the graph.
+//!
+//! # Environment
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `LOCKWATCH_POLICY` | `log` (default), `panic` or `silent`: see [`Policy`] |
+//! | `LOCKWATCH_BACKTRACE` | `1`: capture a backtrace with every new order edge |
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+pub mod lock_api;
+pub mod parking_lot;
+mod report;
+pub mod sync;
+#[cfg(feature = "enabled")]
+mod tracker;
+
+pub use report::{reports, set_backtraces, set_policy, Policy, Report, ReportKind};
+
+/// A lock that can be put in a named class with [`named`]. Implemented by every lock type of
+/// [`sync`], [`parking_lot`] and [`lock_api`], in both builds.
+pub trait Trackable: sealed::Sealed {
+    #[doc(hidden)]
+    fn set_class_name(&mut self, name: &str) -> bool;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T: super::Trackable + ?Sized> Sealed for T {}
+}
+
+/// Puts `lock` in the lock class `class` and returns it. Locks with one class name are one
+/// class wherever they were created, and reports call them by that name.
+///
+/// Call it when creating the lock: once a lock has been used its class is fixed and this
+/// changes nothing. Without the `enabled` feature it returns `lock` untouched.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::sync::Mutex;
+///
+/// struct Account {
+///     balance: Mutex<i64>,
+/// }
+/// let alice = Account { balance: lockwatch::named(Mutex::new(100), "account") };
+/// assert_eq!(*alice.balance.lock().unwrap(), 100);
+/// ```
+pub fn named<L: Trackable>(mut lock: L, class: &str) -> L {
+    lock.set_class_name(class);
+    lock
+}
+
+#[cfg(not(feature = "enabled"))]
+mod untracked {
+    macro_rules! untracked {
+        ($([$($g:tt)*] $ty:ty),* $(,)?) => {$(
+            impl<$($g)*> crate::Trackable for $ty {
+                fn set_class_name(&mut self, _name: &str) -> bool {
+                    false
+                }
+            }
+        )*};
+    }
+    untracked!(
+        [T] std::sync::Mutex<T>,
+        [T] std::sync::RwLock<T>,
+        [R: lock_api::RawMutex, T] lock_api::Mutex<R, T>,
+        [R: lock_api::RawRwLock, T] lock_api::RwLock<R, T>,
+        [R: lock_api::RawMutex, G: lock_api::GetThreadId, T] lock_api::ReentrantMutex<R, G, T>,
+    );
+}

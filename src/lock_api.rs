@@ -1,0 +1,1 @@
+//! Tracked versions of the [`lock_api`](::lock_api) wrappers, generic over the raw lock.

@@ -1,0 +1,1 @@
+//! Drop-in replacements for [`parking_lot`](::parking_lot).

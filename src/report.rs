@@ -1,0 +1,323 @@
+//! Reports: what lockwatch found, how it is delivered, and what happens next.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// What a [`Report`] is about.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::ReportKind;
+///
+/// let kind = ReportKind::LockOrder;
+/// assert_eq!(kind, ReportKind::LockOrder);
+/// assert_ne!(kind, ReportKind::Deadlock);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReportKind {
+    /// An acquisition order that closes a cycle (a deadlock that can happen), including
+    /// re-locking a non-reentrant lock the thread already holds.
+    LockOrder,
+    /// Threads blocked in a wait-for cycle right now.
+    Deadlock,
+    /// A lock held longer than the long-hold threshold.
+    LongHold,
+    /// A thread waiting for a lock longer than the long-wait threshold.
+    LongWait,
+    /// An atomic `load` then `store` with another thread's write in between.
+    LostUpdate,
+}
+
+/// One finding: its kind, the thread it was found in, and a full explanation.
+///
+/// `Display` prints the whole explanation (several lines); [`Report::summary`] is one line.
+///
+/// # Examples
+///
+/// ```
+/// // Every report so far, oldest first (always empty without the `enabled` feature).
+/// for report in lockwatch::reports() {
+///     println!("{:?} in {}: {}", report.kind(), report.thread(), report.summary());
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Report {
+    inner: Arc<ReportInner>,
+}
+
+struct ReportInner {
+    kind: ReportKind,
+    thread: String,
+    summary: String,
+    text: String,
+}
+
+impl Report {
+    #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+    pub(crate) fn new(kind: ReportKind, thread: String, summary: String, text: String) -> Self {
+        Report {
+            inner: Arc::new(ReportInner {
+                kind,
+                thread,
+                summary,
+                text,
+            }),
+        }
+    }
+
+    /// What this report is about.
+    pub fn kind(&self) -> ReportKind {
+        self.inner.kind
+    }
+
+    /// The name of the thread the report was raised in (its `ThreadId` when unnamed).
+    pub fn thread(&self) -> &str {
+        &self.inner.thread
+    }
+
+    /// The report in one line.
+    pub fn summary(&self) -> &str {
+        &self.inner.summary
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.text)
+    }
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Report")
+            .field("kind", &self.inner.kind)
+            .field("thread", &self.inner.thread)
+            .field("summary", &self.inner.summary)
+            .finish()
+    }
+}
+
+/// What lockwatch does with a report, besides keeping it for [`reports`].
+///
+/// The default is [`Policy::Log`], or what the environment variable `LOCKWATCH_POLICY`
+/// (`log`, `panic` or `silent`) says.
+///
+/// # Examples
+///
+/// ```
+/// // Fail fast in tests: a lock-order violation panics in the thread that commits it,
+/// // before it blocks.
+/// lockwatch::set_policy(lockwatch::Policy::Panic);
+/// # lockwatch::set_policy(lockwatch::Policy::Log);
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum Policy {
+    /// A `tracing` warning with target `lockwatch`, or a line on stderr when no `tracing`
+    /// subscriber is installed.
+    #[default]
+    Log,
+    /// Log, then panic in the thread that caused it (for reports raised on a thread of the
+    /// program; the watchdog's reports are only logged).
+    Panic,
+    /// Keep the report for [`reports`] only.
+    Silent,
+    /// Call this function instead of logging. It runs on the thread that caused the report,
+    /// with no lockwatch lock held, so it may itself take tracked locks; a panic in it is
+    /// caught and logged.
+    Callback(Arc<dyn Fn(&Report) + Send + Sync>),
+}
+
+impl Policy {
+    /// A [`Policy::Callback`] calling `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// static SEEN: AtomicUsize = AtomicUsize::new(0);
+    /// lockwatch::set_policy(lockwatch::Policy::callback(|_report| {
+    ///     SEEN.fetch_add(1, Ordering::Relaxed);
+    /// }));
+    /// # lockwatch::set_policy(lockwatch::Policy::Log);
+    /// ```
+    pub fn callback(f: impl Fn(&Report) + Send + Sync + 'static) -> Self {
+        Policy::Callback(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Policy::Log => "Log",
+            Policy::Panic => "Panic",
+            Policy::Silent => "Silent",
+            Policy::Callback(_) => "Callback(..)",
+        })
+    }
+}
+
+#[cfg(feature = "enabled")]
+pub use enabled::*;
+#[cfg(not(feature = "enabled"))]
+pub use disabled::*;
+
+#[cfg(not(feature = "enabled"))]
+mod disabled {
+    use super::{Policy, Report};
+
+    /// Every report so far, oldest first. Without the `enabled` feature: always empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reports = lockwatch::reports();
+    /// # #[cfg(not(feature = "enabled"))]
+    /// assert!(reports.is_empty());
+    /// ```
+    pub fn reports() -> Vec<Report> {
+        Vec::new()
+    }
+
+    /// Sets what happens to new reports. Without the `enabled` feature: does nothing.
+    pub fn set_policy(_policy: Policy) {}
+
+    /// Captures a backtrace for every new order edge (shown in reports). Without the
+    /// `enabled` feature: does nothing.
+    pub fn set_backtraces(_on: bool) {}
+}
+
+#[cfg(feature = "enabled")]
+mod enabled {
+    use std::cell::Cell;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+    use parking_lot::Mutex as RawMutex;
+
+    use super::{Policy, Report};
+
+    static REPORTS: RawMutex<Vec<Report>> = RawMutex::new(Vec::new());
+    static POLICY: RawMutex<Option<Policy>> = RawMutex::new(None);
+    /// 0: not read from the environment yet, 1: off, 2: on.
+    static BACKTRACES: AtomicU8 = AtomicU8::new(0);
+    static WARNED_BAD_ENV: AtomicBool = AtomicBool::new(false);
+
+    thread_local! {
+        /// Set while this thread runs a report callback, so that reports raised by the
+        /// callback itself are kept and logged but do not re-enter it.
+        static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Every report so far, oldest first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::sync::Mutex;
+    ///
+    /// let a = Mutex::new(());
+    /// let b = Mutex::new(());
+    /// {
+    ///     let _a = a.lock().unwrap();
+    ///     let _b = b.lock().unwrap();
+    /// }
+    /// assert!(lockwatch::reports().is_empty());
+    /// ```
+    pub fn reports() -> Vec<Report> {
+        REPORTS.lock().clone()
+    }
+
+    /// Sets what happens to new reports (see [`Policy`]).
+    pub fn set_policy(policy: Policy) {
+        *POLICY.lock() = Some(policy);
+    }
+
+    /// Captures a backtrace for every new order edge, shown in reports next to the edge's
+    /// site. Also on when the environment variable `LOCKWATCH_BACKTRACE` is `1`.
+    pub fn set_backtraces(on: bool) {
+        BACKTRACES.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+    }
+
+    pub(crate) fn backtraces_enabled() -> bool {
+        match BACKTRACES.load(Ordering::Relaxed) {
+            0 => {
+                let on = match std::env::var("LOCKWATCH_BACKTRACE").as_deref() {
+                    Ok("1" | "true" | "on") => true,
+                    Ok("0" | "false" | "off" | "") | Err(_) => false,
+                    Ok(other) => {
+                        warn_bad_env("LOCKWATCH_BACKTRACE", other, "0 or 1");
+                        false
+                    }
+                };
+                let _ = BACKTRACES.compare_exchange(
+                    0,
+                    if on { 2 } else { 1 },
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                BACKTRACES.load(Ordering::Relaxed) == 2
+            }
+            state => state == 2,
+        }
+    }
+
+    fn policy() -> Policy {
+        let mut guard = POLICY.lock();
+        guard
+            .get_or_insert_with(|| match std::env::var("LOCKWATCH_POLICY").as_deref() {
+                Ok("panic") => Policy::Panic,
+                Ok("silent") => Policy::Silent,
+                Ok("log") | Ok("") | Err(_) => Policy::Log,
+                Ok(other) => {
+                    warn_bad_env("LOCKWATCH_POLICY", other, "log, panic or silent");
+                    Policy::Log
+                }
+            })
+            .clone()
+    }
+
+    fn warn_bad_env(var: &str, value: &str, expected: &str) {
+        if !WARNED_BAD_ENV.swap(true, Ordering::Relaxed) {
+            eprintln!("lockwatch: ignoring {var}={value:?}: expected {expected}; using the default");
+        }
+    }
+
+    /// Keeps `report` and acts on it by the policy. Called with no lockwatch lock held.
+    pub(crate) fn deliver(report: Report) {
+        REPORTS.lock().push(report.clone());
+        match policy() {
+            Policy::Log => log(&report),
+            Policy::Silent => {}
+            Policy::Panic => {
+                log(&report);
+                panic!("lockwatch: {}", report.summary());
+            }
+            Policy::Callback(f) => {
+                let nested = IN_CALLBACK.try_with(|c| c.replace(true)).unwrap_or(true);
+                if nested {
+                    log(&report);
+                    return;
+                }
+                let result = catch_unwind(AssertUnwindSafe(|| f(&report)));
+                let _ = IN_CALLBACK.try_with(|c| c.set(false));
+                if result.is_err() {
+                    eprintln!("lockwatch: the report callback panicked; the report was:");
+                    log(&report);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn log(report: &Report) {
+        let has_subscriber =
+            tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>());
+        if has_subscriber {
+            tracing::warn!(target: "lockwatch", kind = ?report.kind(), "{report}");
+        } else {
+            eprintln!("lockwatch: {report}");
+        }
+    }
+}

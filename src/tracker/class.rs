@@ -1,0 +1,115 @@
+//! Lock classes: every lock created at one site (or given one name) is one class.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex as RawMutex;
+
+/// What kind of lock a class stands for; used only to word reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockKind {
+    Mutex,
+    RwLock,
+    ReentrantMutex,
+}
+
+impl LockKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            LockKind::Mutex => "Mutex",
+            LockKind::RwLock => "RwLock",
+            LockKind::ReentrantMutex => "ReentrantMutex",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum ClassKey {
+    Site(&'static Location<'static>),
+    Name(&'static str),
+}
+
+/// One lock class. Classes live for the whole program (there is one per creation site or
+/// name, so they are bounded by the program text), which lets locks point at them directly.
+pub(crate) struct LockClass {
+    pub(crate) id: u32,
+    pub(crate) kind: LockKind,
+    /// Where the first lock of the class was created.
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) name: Option<&'static str>,
+    /// Set once two locks of this class have been nested, so that dropping one of them
+    /// must clean the per-instance order graph. Classes never nested drop for free.
+    pub(crate) has_instance_edges: AtomicBool,
+}
+
+impl LockClass {
+    pub(crate) fn nested_instances(&self) -> bool {
+        self.has_instance_edges.load(Ordering::Relaxed)
+    }
+}
+
+impl fmt::Display for LockClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "{} `{}`", self.kind.as_str(), name),
+            None => write!(f, "{} created at {}", self.kind.as_str(), self.site),
+        }
+    }
+}
+
+struct ClassTable {
+    by_key: HashMap<ClassKey, &'static LockClass>,
+    names: HashMap<String, &'static str>,
+}
+
+static CLASSES: RawMutex<Option<ClassTable>> = RawMutex::new(None);
+
+/// The class of a lock created at `site`, or named `name`. Cold: runs once per lock, on its
+/// first acquisition.
+#[cold]
+pub(crate) fn intern(
+    kind: LockKind,
+    site: &'static Location<'static>,
+    name: Option<&'static str>,
+) -> &'static LockClass {
+    let key = match name {
+        Some(name) => ClassKey::Name(name),
+        None => ClassKey::Site(site),
+    };
+    with_table(|table| {
+        let next_id = table.by_key.len() as u32 + 1;
+        *table.by_key.entry(key).or_insert_with(|| {
+            Box::leak(Box::new(LockClass {
+                id: next_id,
+                kind,
+                site,
+                name,
+                has_instance_edges: AtomicBool::new(false),
+            }))
+        })
+    })
+}
+
+/// A `'static` copy of a class name, made once per distinct name.
+#[cold]
+pub(crate) fn intern_name(name: &str) -> &'static str {
+    with_table(|table| {
+        if let Some(interned) = table.names.get(name) {
+            return *interned;
+        }
+        let interned: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        table.names.insert(name.to_owned(), interned);
+        interned
+    })
+}
+
+fn with_table<R>(f: impl FnOnce(&mut ClassTable) -> R) -> R {
+    let mut guard = CLASSES.lock();
+    let table = guard.get_or_insert_with(|| ClassTable {
+        by_key: HashMap::new(),
+        names: HashMap::new(),
+    });
+    f(table)
+}

@@ -1,0 +1,187 @@
+//! Per-thread state: the stack of held locks and a small cache of edges known to the graph.
+//!
+//! Everything here is thread-local and reached with `try_with`, so a lock used while the
+//! thread's locals are being torn down simply goes untracked instead of panicking.
+
+use std::cell::{Cell, RefCell};
+use std::panic::Location;
+use std::sync::Arc;
+
+use super::class::LockClass;
+
+/// How a lock is held or requested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `Mutex::lock`, `RwLock::write`.
+    Exclusive,
+    /// A read that a queued writer can block (`std` `read`, parking_lot `read`).
+    Read,
+    /// A read that never waits for queued writers (parking_lot `read_recursive`).
+    RecursiveRead,
+    /// parking_lot's upgradable read: shares with readers, excludes writers and upgraders.
+    Upgradable,
+    /// `ReentrantMutex::lock`: the owner may take it again.
+    Reentrant,
+}
+
+impl Mode {
+    /// lockdep's "S" tail: a lock held this way lets readers in.
+    pub(crate) fn holds_shared(self) -> bool {
+        matches!(self, Mode::Read | Mode::RecursiveRead | Mode::Upgradable)
+    }
+
+    /// lockdep's "R" head: an acquisition in this mode is not blocked by readers, nor by
+    /// waiting writers.
+    pub(crate) fn enters_recursive(self) -> bool {
+        self == Mode::RecursiveRead
+    }
+
+    /// Whether taking a lock in mode `self` while this thread already holds it in `held`
+    /// blocks forever.
+    pub(crate) fn self_deadlocks_over(self, held: Mode) -> bool {
+        match self {
+            Mode::Reentrant => false,
+            Mode::RecursiveRead => !held.holds_shared(),
+            Mode::Read | Mode::Exclusive | Mode::Upgradable => true,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Mode::Exclusive => "lock",
+            Mode::Read => "read",
+            Mode::RecursiveRead => "read_recursive",
+            Mode::Upgradable => "upgradable_read",
+            Mode::Reentrant => "lock",
+        }
+    }
+}
+
+/// One entry of a thread's held-lock stack.
+#[derive(Clone, Copy)]
+pub(crate) struct Held {
+    pub(crate) id: u64,
+    pub(crate) class: &'static LockClass,
+    pub(crate) mode: Mode,
+    /// Taken with a try-lock: orders later acquisitions but was never waited for.
+    pub(crate) trylock: bool,
+    pub(crate) site: &'static Location<'static>,
+}
+
+/// Direct-mapped cache of (target, predecessor) edge keys this thread has seen in the graph.
+/// Fixed size: it never allocates and a collision only costs a trip to the graph.
+const KNOWN_SLOTS: usize = 256;
+
+struct ThreadState {
+    held: RefCell<Vec<Held>>,
+    known: [Cell<u128>; KNOWN_SLOTS],
+    name: RefCell<Option<Arc<str>>>,
+}
+
+thread_local! {
+    static STATE: ThreadState = const {
+        ThreadState {
+            held: RefCell::new(Vec::new()),
+            known: [const { Cell::new(0) }; KNOWN_SLOTS],
+            name: RefCell::new(None),
+        }
+    };
+}
+
+/// Runs `f` over this thread's held locks, innermost last. `None` during thread teardown
+/// (or when the stack is borrowed, which only lockwatch's own code can do).
+#[inline]
+pub(crate) fn with_held<R>(f: impl FnOnce(&[Held]) -> R) -> Option<R> {
+    STATE
+        .try_with(|st| st.held.try_borrow().ok().map(|held| f(&held)))
+        .ok()
+        .flatten()
+}
+
+#[inline]
+fn with_held_mut<R>(f: impl FnOnce(&mut Vec<Held>) -> R) -> Option<R> {
+    STATE
+        .try_with(|st| st.held.try_borrow_mut().ok().map(|mut held| f(&mut held)))
+        .ok()
+        .flatten()
+}
+
+#[inline]
+pub(crate) fn push(entry: Held) {
+    with_held_mut(|held| {
+        if held.capacity() == 0 {
+            held.reserve(8);
+        }
+        held.push(entry)
+    });
+}
+
+/// Removes the innermost entry for lock `id`; guards may be dropped in any order.
+#[inline]
+pub(crate) fn remove(id: u64) -> Option<Held> {
+    with_held_mut(|held| {
+        if held.last().is_some_and(|h| h.id == id) {
+            return held.pop();
+        }
+        let at = held.iter().rposition(|h| h.id == id)?;
+        Some(held.remove(at))
+    })
+    .flatten()
+}
+
+/// Removes every entry for lock `id` (the lock is being dropped while a forgotten guard left
+/// it marked as held).
+pub(crate) fn forget(id: u64) {
+    with_held_mut(|held| held.retain(|h| h.id != id));
+}
+
+/// Changes the mode of the innermost entry for lock `id` (downgrade, upgrade).
+pub(crate) fn set_mode(id: u64, mode: Mode) {
+    with_held_mut(|held| {
+        if let Some(h) = held.iter_mut().rev().find(|h| h.id == id) {
+            h.mode = mode;
+        }
+    });
+}
+
+/// A copy of the held stack, for the cold paths.
+pub(crate) fn snapshot() -> Vec<Held> {
+    with_held(|held| held.to_vec()).unwrap_or_default()
+}
+
+#[inline]
+fn slot(target: u64, pred: u64) -> (usize, u128) {
+    let key = ((target as u128) << 64) | pred as u128;
+    let mixed = (target ^ pred.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((mixed >> 56) as usize % KNOWN_SLOTS, key)
+}
+
+#[inline]
+pub(crate) fn knows_edge(target: u64, pred: u64) -> bool {
+    let (i, key) = slot(target, pred);
+    STATE
+        .try_with(|st| st.known[i].get() == key)
+        .unwrap_or(false)
+}
+
+pub(crate) fn remember_edge(target: u64, pred: u64) {
+    let (i, key) = slot(target, pred);
+    let _ = STATE.try_with(|st| st.known[i].set(key));
+}
+
+/// This thread's name for reports: its name, or its id when it has none.
+pub(crate) fn thread_name() -> Arc<str> {
+    let compute = || -> Arc<str> {
+        let current = std::thread::current();
+        match current.name() {
+            Some(name) => Arc::from(name),
+            None => Arc::from(format!("{:?}", current.id()).as_str()),
+        }
+    };
+    STATE
+        .try_with(|st| match st.name.try_borrow_mut() {
+            Ok(mut slot) => slot.get_or_insert_with(compute).clone(),
+            Err(_) => compute(),
+        })
+        .unwrap_or_else(|_| Arc::from("<exiting thread>"))
+}

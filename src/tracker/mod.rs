@@ -1,0 +1,442 @@
+//! The tracker: lock identity, the per-thread held stack, the order graph and the reports
+//! they produce. Compiled only with the `enabled` feature.
+//!
+//! Facades call three things: [`LockMeta::lock`] (check the order, then block),
+//! [`LockMeta::try_lock`] (no order check: a try never waits) and the [`HeldToken`] they get
+//! back, which a guard carries and which releases the entry when dropped.
+
+mod class;
+mod explain;
+mod graph;
+mod held;
+
+use std::panic::Location;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
+use std::sync::Arc;
+
+pub(crate) use class::LockKind;
+use class::LockClass;
+use graph::{EdgeType, LockRef, OrderGraph, Step, Witness};
+pub(crate) use held::Mode;
+use held::Held;
+
+/// Tracking state embedded in every lock. `const`-constructible so that locks work in
+/// `static`s: the id and class are assigned on first use.
+pub(crate) struct LockMeta {
+    site: &'static Location<'static>,
+    name: Option<&'static str>,
+    kind: LockKind,
+    /// Instance id, 0 until first use. Ids are never reused.
+    id: AtomicU64,
+    class: AtomicPtr<LockClass>,
+    /// The predecessor key of the edge into this lock most recently confirmed in the graph:
+    /// a nested acquisition in a known order costs one relaxed load.
+    known_pred: AtomicU64,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Ident {
+    id: u64,
+    class: &'static LockClass,
+}
+
+impl LockMeta {
+    #[inline]
+    pub(crate) const fn new(kind: LockKind, site: &'static Location<'static>) -> Self {
+        LockMeta {
+            site,
+            name: None,
+            kind,
+            id: AtomicU64::new(0),
+            class: AtomicPtr::new(std::ptr::null_mut()),
+            known_pred: AtomicU64::new(0),
+        }
+    }
+
+    /// Puts this lock in the class called `name`. Returns false (and changes nothing) once
+    /// the lock has been used.
+    pub(crate) fn set_class_name(&mut self, name: &str) -> bool {
+        if *self.id.get_mut() != 0 {
+            return false;
+        }
+        self.name = Some(class::intern_name(name));
+        true
+    }
+
+    #[inline]
+    fn ident(&self) -> Ident {
+        let id = self.id.load(Acquire);
+        if id != 0 {
+            let class = self.class.load(Relaxed);
+            // SAFETY: `class` was stored before `id` was published with `Release`, and it
+            // points at a leaked, never-freed `LockClass`.
+            return Ident { id, class: unsafe { &*class } };
+        }
+        self.first_use()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_use(&self) -> Ident {
+        let class = class::intern(self.kind, self.site, self.name);
+        self.class.store(class as *const LockClass as *mut LockClass, Relaxed);
+        let fresh = ids::next();
+        let id = match self.id.compare_exchange(0, fresh, AcqRel, Acquire) {
+            Ok(_) => fresh,
+            Err(existing) => existing,
+        };
+        Ident { id, class }
+    }
+
+    /// Records a blocking acquisition: checks the order against the locks this thread holds
+    /// (reporting before it blocks), runs `try_fast`, falls back to `block`, and returns the
+    /// token for the guard.
+    #[inline]
+    pub(crate) fn lock<G>(
+        &self,
+        mode: Mode,
+        site: &'static Location<'static>,
+        try_fast: impl FnOnce() -> Option<G>,
+        block: impl FnOnce() -> G,
+    ) -> (G, HeldToken) {
+        let me = self.ident();
+        check_order(me, Some(&self.known_pred), mode, site);
+        let guard = match try_fast() {
+            Some(guard) => guard,
+            None => block(),
+        };
+        (guard, HeldToken::push(me, mode, false, site))
+    }
+
+    /// Records a try-acquisition: held if it succeeds, but adds no edge into this lock.
+    #[inline]
+    pub(crate) fn try_lock<G>(
+        &self,
+        mode: Mode,
+        site: &'static Location<'static>,
+        attempt: impl FnOnce() -> Option<G>,
+    ) -> Option<(G, HeldToken)> {
+        let me = self.ident();
+        let guard = attempt()?;
+        Some((guard, HeldToken::push(me, mode, true, site)))
+    }
+
+    /// Like `try_lock`, for attempts whose failure still hands back a value (std's
+    /// `TryLockError`).
+    #[inline]
+    pub(crate) fn try_lock_result<G, E>(
+        &self,
+        mode: Mode,
+        site: &'static Location<'static>,
+        attempt: impl FnOnce() -> Result<G, E>,
+    ) -> Result<(G, HeldToken), E> {
+        let me = self.ident();
+        let guard = attempt()?;
+        Ok((guard, HeldToken::push(me, mode, true, site)))
+    }
+}
+
+impl Drop for LockMeta {
+    fn drop(&mut self) {
+        let id = *self.id.get_mut();
+        if id == 0 {
+            return;
+        }
+        // A guard forgotten with `mem::forget` leaves its entry behind; the lock is gone now.
+        held::forget(id);
+        // SAFETY: `id != 0`, so `class` was set on first use to a leaked `LockClass`.
+        let class = unsafe { &*self.class.load(Relaxed) };
+        if class.nested_instances() {
+            forget_instance(id);
+        }
+    }
+}
+
+/// The guard's share of the tracking: the held-stack entry, released on drop.
+pub(crate) struct HeldToken {
+    id: u64,
+}
+
+impl HeldToken {
+    #[inline]
+    fn push(me: Ident, mode: Mode, trylock: bool, site: &'static Location<'static>) -> Self {
+        held::push(Held {
+            id: me.id,
+            class: me.class,
+            mode,
+            trylock,
+            site,
+        });
+        HeldToken { id: me.id }
+    }
+
+    /// Takes the entry off the held stack while the lock is released for a while (a condvar
+    /// wait, `unlocked`); [`Parked::resume`] puts it back.
+    pub(crate) fn park(self) -> Parked {
+        let entry = held::remove(self.id);
+        std::mem::forget(self);
+        Parked { entry }
+    }
+
+    /// Records a change of mode of the held lock (downgrade).
+    pub(crate) fn set_mode(&self, mode: Mode) {
+        held::set_mode(self.id, mode);
+    }
+
+    /// Records an upgrade to exclusive: the locks taken since this one are now held while
+    /// waiting for it.
+    #[track_caller]
+    pub(crate) fn upgrade(&self) {
+        let site = Location::caller();
+        let taken_after: Option<Vec<Held>> = held::with_held(|held| {
+            let at = held.iter().rposition(|h| h.id == self.id)?;
+            Some(held[at + 1..].to_vec())
+        })
+        .flatten();
+        let entry = held::with_held(|held| held.iter().rev().find(|h| h.id == self.id).copied());
+        if let (Some(after), Some(Some(entry))) = (taken_after, entry) {
+            if !after.is_empty() {
+                let me = Ident {
+                    id: entry.id,
+                    class: entry.class,
+                };
+                add_edges(me, None, Mode::Exclusive, site, &after);
+            }
+        }
+        held::set_mode(self.id, Mode::Exclusive);
+    }
+}
+
+impl Drop for HeldToken {
+    #[inline]
+    fn drop(&mut self) {
+        held::remove(self.id);
+    }
+}
+
+/// A held-stack entry set aside while its lock is released.
+pub(crate) struct Parked {
+    entry: Option<Held>,
+}
+
+impl Parked {
+    /// Checks the order for re-taking the lock (without blocking: call it right before the
+    /// re-acquisition, or right after when the re-acquisition is not ours to split).
+    pub(crate) fn check_resume(&self) {
+        if let Some(entry) = self.entry {
+            let me = Ident {
+                id: entry.id,
+                class: entry.class,
+            };
+            check_order(me, None, entry.mode, entry.site);
+        }
+    }
+
+    /// Puts the entry back on the held stack.
+    pub(crate) fn resume(self) -> HeldToken {
+        match self.entry {
+            Some(entry) => {
+                held::push(entry);
+                HeldToken { id: entry.id }
+            }
+            None => HeldToken { id: 0 },
+        }
+    }
+}
+
+/// Instance ids, handed out in per-thread blocks so that creating locks does not contend on
+/// one global counter.
+mod ids {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    const BLOCK: u64 = 1024;
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+
+    thread_local! {
+        static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+
+    pub(super) fn next() -> u64 {
+        RANGE
+            .try_with(|range| {
+                let (mut next, mut end) = range.get();
+                if next == end {
+                    next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+                    end = next + BLOCK;
+                }
+                range.set((next + 1, end));
+                next
+            })
+            .unwrap_or_else(|_| NEXT_BLOCK.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+const CLASS_TAG: u64 = 1 << 63;
+
+/// The keys under which the edge `held -> me` is cached: (target, predecessor).
+#[inline]
+fn edge_key(held: &Held, me: Ident, mode: Mode) -> (u64, u64) {
+    let ty = EdgeType::new(held.mode.holds_shared(), mode.enters_recursive()).0 as u64;
+    if held.class.id != me.class.id {
+        (
+            CLASS_TAG | me.class.id as u64,
+            CLASS_TAG | (ty << 61) | held.class.id as u64,
+        )
+    } else {
+        (me.id, (ty << 61) | held.id)
+    }
+}
+
+/// Whether an edge from this held entry is implied by the ones below it. As lockdep does,
+/// only the innermost blocking acquisition needs a direct edge, except that try-locks and
+/// recursive reads do not carry the order through them.
+#[inline]
+fn orders_through(held: &Held) -> bool {
+    !held.trylock && held.mode != Mode::RecursiveRead
+}
+
+/// The hot check before a blocking acquisition: nothing held, a compatible re-entry, or every
+/// needed edge already known means no global lock and no allocation.
+#[inline]
+fn check_order(me: Ident, cache: Option<&AtomicU64>, mode: Mode, site: &'static Location<'static>) {
+    let known = held::with_held(|held| {
+        if held.is_empty() {
+            return true;
+        }
+        let cached = cache.map_or(0, |c| c.load(Relaxed));
+        let mut known = true;
+        let mut scanning = true;
+        for h in held.iter().rev() {
+            if h.id == me.id {
+                return !mode.self_deadlocks_over(h.mode);
+            }
+            if scanning {
+                let (target, pred) = edge_key(h, me, mode);
+                if pred != cached && !held::knows_edge(target, pred) {
+                    known = false;
+                }
+                scanning = !orders_through(h);
+            }
+        }
+        known
+    })
+    .unwrap_or(true);
+    if !known {
+        check_order_cold(me, cache, mode, site);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn check_order_cold(
+    me: Ident,
+    cache: Option<&AtomicU64>,
+    mode: Mode,
+    site: &'static Location<'static>,
+) {
+    let held = held::snapshot();
+    if let Some(h) = held.iter().rev().find(|h| h.id == me.id) {
+        if mode.self_deadlocks_over(h.mode) {
+            crate::report::deliver(explain::self_deadlock(me, mode, site, h, &held));
+        }
+        return;
+    }
+    add_edges(me, cache, mode, site, &held);
+}
+
+/// The global order graph. Only cold paths take this lock.
+#[derive(Default)]
+struct Graphs {
+    classes: OrderGraph,
+    instances: OrderGraph,
+    /// Cycles already reported, by the code sites along them: one report per bug.
+    reported: std::collections::HashSet<Vec<(&'static Location<'static>, &'static Location<'static>)>>,
+}
+
+static GRAPHS: parking_lot::Mutex<Option<Graphs>> = parking_lot::Mutex::new(None);
+
+fn with_graphs<R>(f: impl FnOnce(&mut Graphs) -> R) -> R {
+    let mut guard = GRAPHS.lock();
+    f(guard.get_or_insert_with(Graphs::default))
+}
+
+/// Adds the edges from `held` (innermost last) into `me`, reporting each new strong cycle.
+fn add_edges(
+    me: Ident,
+    cache: Option<&AtomicU64>,
+    mode: Mode,
+    site: &'static Location<'static>,
+    held: &[Held],
+) {
+    let mut found = Vec::new();
+    let mut thread = None;
+    let mut span = None;
+    with_graphs(|g| {
+        for (depth, h) in held.iter().rev().enumerate() {
+            let (target, pred) = edge_key(h, me, mode);
+            let ty = EdgeType::new(h.mode.holds_shared(), mode.enters_recursive());
+            let same_class = h.class.id == me.class.id;
+            let (graph, from, to) = if same_class {
+                me.class.has_instance_edges.store(true, Relaxed);
+                (&mut g.instances, h.id, me.id)
+            } else {
+                (&mut g.classes, h.class.id as u64, me.class.id as u64)
+            };
+            if !graph.contains(from, to, ty) {
+                let step = Arc::new(Step {
+                    from: LockRef { class: h.class, id: h.id },
+                    to: LockRef { class: me.class, id: me.id },
+                    from_site: h.site,
+                    to_site: site,
+                    from_mode: h.mode.as_str(),
+                    to_mode: mode.as_str(),
+                    thread: thread.get_or_insert_with(held::thread_name).clone(),
+                    span: *span.get_or_insert_with(current_span),
+                    backtrace: crate::report::backtraces_enabled()
+                        .then(|| Arc::new(std::backtrace::Backtrace::force_capture())),
+                });
+                let witness: Witness = Arc::from([step]);
+                graph.insert(from, to, ty, witness.clone());
+                if let Some(path) = graph.strong_path(to, from, ty) {
+                    let mut key: Vec<_> = std::iter::once(&witness)
+                        .chain(path.iter().map(|e| &e.witness))
+                        .flat_map(|w| w.iter().map(|s| (s.from_site, s.to_site)))
+                        .collect();
+                    key.sort_by_key(|(a, b)| (a.file(), a.line(), a.column(), b.file(), b.line(), b.column()));
+                    key.dedup();
+                    if g.reported.insert(key) {
+                        found.push(explain::lock_order(me, mode, site, held, &witness, &path));
+                    }
+                }
+            }
+            held::remember_edge(target, pred);
+            if depth == 0 {
+                if let Some(cache) = cache {
+                    cache.store(pred, Relaxed);
+                }
+            }
+            if orders_through(h) {
+                break;
+            }
+        }
+    });
+    for report in found {
+        crate::report::deliver(report);
+    }
+}
+
+/// Drops a lock from the instance graph, keeping what was learned through it.
+#[cold]
+fn forget_instance(id: u64) {
+    with_graphs(|g| g.instances.contract(id));
+}
+
+fn current_span() -> Option<&'static str> {
+    tracing::Span::current().metadata().map(|m| m.name())
+}
+
+/// Sizes of the graphs, for tests and benchmarks: (class nodes, instance nodes).
+pub(crate) fn graph_sizes() -> (usize, usize) {
+    with_graphs(|g| (g.classes.node_count(), g.instances.node_count()))
+}
