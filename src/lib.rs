@@ -111,6 +111,43 @@ pub fn named<L: Trackable>(mut lock: L, class: &str) -> L {
     lock
 }
 
+/// The size of the global lock-order graph (see [`graph_stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GraphStats {
+    /// Lock classes that take part in at least one order edge.
+    pub class_nodes: usize,
+    /// Order edges between classes (each of lockdep's four edge types counted apart).
+    pub class_edges: usize,
+    /// Live locks ordered against other locks of their own class.
+    pub instance_nodes: usize,
+    /// Order edges between locks of one class.
+    pub instance_edges: usize,
+}
+
+/// The current size of the lock-order graph. Class edges last for the whole program (they are
+/// bounded by its code); instance nodes and edges go away with their locks. Without the
+/// `enabled` feature: all zero.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::sync::Mutex;
+///
+/// let outer = Mutex::new(());
+/// let inner = Mutex::new(());
+/// let _o = outer.lock().unwrap();
+/// let _i = inner.lock().unwrap();
+/// # #[cfg(feature = "enabled")]
+/// assert!(lockwatch::graph_stats().class_edges >= 1);
+/// ```
+pub fn graph_stats() -> GraphStats {
+    #[cfg(feature = "enabled")]
+    return tracker::graph_stats();
+    #[cfg(not(feature = "enabled"))]
+    GraphStats::default()
+}
+
 #[cfg(not(feature = "enabled"))]
 mod untracked {
     macro_rules! untracked {

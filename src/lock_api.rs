@@ -1,1 +1,68 @@
-//! Tracked versions of the [`lock_api`](::lock_api) wrappers, generic over the raw lock.
+//! Tracked versions of the [`lock_api`](::lock_api) lock types, generic over the raw lock.
+//!
+//! [`crate::parking_lot`] is built from these, exactly as `parking_lot` is built from
+//! `lock_api`. Use them directly to track other `lock_api` locks (spin locks, for example).
+//! Without the `enabled` feature this module is `pub use lock_api::*`.
+
+#[cfg(not(feature = "enabled"))]
+pub use ::lock_api::*;
+
+/// Deref, DerefMut, Debug and Display for a guard whose `inner` field is the lock_api guard.
+#[cfg(feature = "enabled")]
+macro_rules! guard_traits {
+    ([$($gen:tt)*] $ty:ty, mut) => {
+        guard_traits!([$($gen)*] $ty);
+        impl<$($gen)*> std::ops::DerefMut for $ty {
+            #[inline]
+            fn deref_mut(&mut self) -> &mut T {
+                &mut self.inner
+            }
+        }
+    };
+    ([$($gen:tt)*] $ty:ty) => {
+        impl<$($gen)*> std::ops::Deref for $ty {
+            type Target = T;
+            #[inline]
+            fn deref(&self) -> &T {
+                &self.inner
+            }
+        }
+        impl<$($gen)*> std::fmt::Debug for $ty
+        where
+            T: std::fmt::Debug,
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&*self.inner, f)
+            }
+        }
+        impl<$($gen)*> std::fmt::Display for $ty
+        where
+            T: std::fmt::Display,
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&*self.inner, f)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "enabled")]
+mod mutex;
+#[cfg(feature = "enabled")]
+mod remutex;
+#[cfg(feature = "enabled")]
+mod rwlock;
+
+// Glob imports are shadowed by the named ones below: the raw-lock traits stay lock_api's.
+#[cfg(feature = "enabled")]
+pub use ::lock_api::*;
+
+#[cfg(feature = "enabled")]
+pub use self::{
+    mutex::{MappedMutexGuard, Mutex, MutexGuard},
+    remutex::{MappedReentrantMutexGuard, ReentrantMutex, ReentrantMutexGuard},
+    rwlock::{
+        MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard,
+        RwLockUpgradableReadGuard, RwLockWriteGuard,
+    },
+};

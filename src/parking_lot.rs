@@ -1,1 +1,115 @@
 //! Drop-in replacements for [`parking_lot`](::parking_lot).
+//!
+//! With the `enabled` feature, every lock type here is a tracked [`crate::lock_api`] type over
+//! parking_lot's raw locks, exactly as parking_lot builds its own from `lock_api`, and
+//! [`Condvar`] works with the tracked [`MutexGuard`]. [`Once`], the raw locks and the rest are
+//! parking_lot's own. [`raw`] is the original crate. Without the feature this module is
+//! `pub use parking_lot::*`.
+//!
+//! # Examples
+//!
+//! ```
+//! use lockwatch::parking_lot::{Mutex, RwLock};
+//!
+//! let cache = RwLock::new(Vec::new());
+//! let hits = Mutex::new(0u64);
+//! cache.write().push("a");
+//! *hits.lock() += 1;
+//! assert_eq!(cache.read().len(), 1);
+//! ```
+
+/// The original `parking_lot` crate, for what lockwatch does not wrap.
+pub use ::parking_lot as raw;
+
+#[cfg(not(feature = "enabled"))]
+pub use ::parking_lot::*;
+
+#[cfg(feature = "enabled")]
+mod condvar;
+#[cfg(feature = "enabled")]
+pub use self::condvar::Condvar;
+#[cfg(feature = "enabled")]
+pub use tracked::*;
+
+#[cfg(feature = "enabled")]
+mod tracked {
+    // parking_lot's items, shadowed below by the tracked ones.
+    pub use ::parking_lot::{
+        lock_api, Once, OnceState, RawFairMutex, RawMutex, RawRwLock, RawThreadId,
+        WaitTimeoutResult,
+    };
+
+    use ::parking_lot::{RawFairMutex as RF, RawMutex as RM, RawRwLock as RW, RawThreadId as RT};
+
+    use crate::lock_api as tracked;
+
+    /// A mutual exclusion primitive, tracked: [`parking_lot::Mutex`](::parking_lot::Mutex).
+    pub type Mutex<T> = tracked::Mutex<RM, T>;
+    /// The guard of a [`Mutex`].
+    pub type MutexGuard<'a, T> = tracked::MutexGuard<'a, RM, T>;
+    /// A guard of a component of a [`Mutex`]'s data.
+    pub type MappedMutexGuard<'a, T> = tracked::MappedMutexGuard<'a, RM, T>;
+
+    /// A fair mutex, tracked: [`parking_lot::FairMutex`](::parking_lot::FairMutex).
+    pub type FairMutex<T> = tracked::Mutex<RF, T>;
+    /// The guard of a [`FairMutex`].
+    pub type FairMutexGuard<'a, T> = tracked::MutexGuard<'a, RF, T>;
+    /// A guard of a component of a [`FairMutex`]'s data.
+    pub type MappedFairMutexGuard<'a, T> = tracked::MappedMutexGuard<'a, RF, T>;
+
+    /// A reader-writer lock, tracked: [`parking_lot::RwLock`](::parking_lot::RwLock).
+    pub type RwLock<T> = tracked::RwLock<RW, T>;
+    /// Shared access to a [`RwLock`].
+    pub type RwLockReadGuard<'a, T> = tracked::RwLockReadGuard<'a, RW, T>;
+    /// Exclusive access to a [`RwLock`].
+    pub type RwLockWriteGuard<'a, T> = tracked::RwLockWriteGuard<'a, RW, T>;
+    /// Upgradable shared access to a [`RwLock`].
+    pub type RwLockUpgradableReadGuard<'a, T> = tracked::RwLockUpgradableReadGuard<'a, RW, T>;
+    /// Shared access to a component of a [`RwLock`]'s data.
+    pub type MappedRwLockReadGuard<'a, T> = tracked::MappedRwLockReadGuard<'a, RW, T>;
+    /// Exclusive access to a component of a [`RwLock`]'s data.
+    pub type MappedRwLockWriteGuard<'a, T> = tracked::MappedRwLockWriteGuard<'a, RW, T>;
+
+    /// A reentrant mutex, tracked:
+    /// [`parking_lot::ReentrantMutex`](::parking_lot::ReentrantMutex).
+    pub type ReentrantMutex<T> = tracked::ReentrantMutex<RM, RT, T>;
+    /// The guard of a [`ReentrantMutex`].
+    pub type ReentrantMutexGuard<'a, T> = tracked::ReentrantMutexGuard<'a, RM, RT, T>;
+    /// A guard of a component of a [`ReentrantMutex`]'s data.
+    pub type MappedReentrantMutexGuard<'a, T> =
+        tracked::MappedReentrantMutexGuard<'a, RM, RT, T>;
+
+    /// Creates a new mutex in a `const` context (as `Mutex::new`, which is `const` too).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::{const_mutex, Mutex};
+    ///
+    /// static M: Mutex<i32> = const_mutex(0);
+    /// *M.lock() += 1;
+    /// assert_eq!(*M.lock(), 1);
+    /// ```
+    #[track_caller]
+    pub const fn const_mutex<T>(val: T) -> Mutex<T> {
+        Mutex::new(val)
+    }
+
+    /// Creates a new fair mutex in a `const` context.
+    #[track_caller]
+    pub const fn const_fair_mutex<T>(val: T) -> FairMutex<T> {
+        FairMutex::new(val)
+    }
+
+    /// Creates a new reader-writer lock in a `const` context.
+    #[track_caller]
+    pub const fn const_rwlock<T>(val: T) -> RwLock<T> {
+        RwLock::new(val)
+    }
+
+    /// Creates a new reentrant mutex in a `const` context.
+    #[track_caller]
+    pub const fn const_reentrant_mutex<T>(val: T) -> ReentrantMutex<T> {
+        ReentrantMutex::new(val)
+    }
+}

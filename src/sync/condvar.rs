@@ -42,11 +42,11 @@ fn waiting<'a, T: ?Sized, R>(
     wait: impl FnOnce(std_sync::MutexGuard<'a, T>) -> LockResult<(std_sync::MutexGuard<'a, T>, R)>,
 ) -> LockResult<(MutexGuard<'a, T>, R)> {
     let MutexGuard { inner, token } = guard;
-    let parked = token.park();
+    let parked = token.suspend();
     let result = wait(inner);
     // std re-took the mutex inside `wait`; the order is checked right after.
     parked.check_resume();
-    let token = parked.resume();
+    parked.restore();
     match result {
         Ok((inner, r)) => Ok((MutexGuard { inner, token }, r)),
         Err(e) => {

@@ -35,7 +35,7 @@ pub struct RwLock<T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
     inner: std_sync::RwLockReadGuard<'a, T>,
-    token: HeldToken,
+    _token: HeldToken,
 }
 
 /// Exclusive access to the data of a [`RwLock`], released on drop.
@@ -89,7 +89,7 @@ impl<T: ?Sized> RwLock<T> {
             || try_std(self.inner.try_read()),
             || self.inner.read(),
         );
-        wrap(result, token, |inner, token| RwLockReadGuard { inner, token })
+        wrap(result, token, |inner, token| RwLockReadGuard { inner, _token: token })
     }
 
     /// Attempts shared read access without blocking.
@@ -116,7 +116,7 @@ impl<T: ?Sized> RwLock<T> {
             Mode::Read,
             Location::caller(),
             || self.inner.try_read(),
-            |inner, token| RwLockReadGuard { inner, token },
+            |inner, token| RwLockReadGuard { inner, _token: token },
         )
     }
 
@@ -267,7 +267,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         token.set_mode(Mode::Read);
         RwLockReadGuard {
             inner: std_sync::RwLockWriteGuard::downgrade(inner),
-            token,
+            _token: token,
         }
     }
 }

@@ -218,7 +218,14 @@ impl OrderGraph {
         }
     }
 
-    pub(crate) fn node_count(&self) -> usize {
-        self.nodes.len()
+    /// (nodes, edges), each edge type counted once.
+    pub(crate) fn size(&self) -> (usize, usize) {
+        let edges = self
+            .nodes
+            .values()
+            .flat_map(|n| n.out.values())
+            .map(|e| e.by_type.iter().filter(|w| w.is_some()).count())
+            .sum();
+        (self.nodes.len(), edges)
     }
 }

@@ -136,6 +136,17 @@ impl LockMeta {
     }
 }
 
+impl LockMeta {
+    /// Drops this thread's held entries for the lock (`force_unlock` after a forgotten
+    /// guard).
+    pub(crate) fn forget_held(&self) {
+        let id = self.id.load(Acquire);
+        if id != 0 {
+            held::forget(id);
+        }
+    }
+}
+
 impl Drop for LockMeta {
     fn drop(&mut self) {
         let id = *self.id.get_mut();
@@ -171,11 +182,17 @@ impl HeldToken {
     }
 
     /// Takes the entry off the held stack while the lock is released for a while (a condvar
-    /// wait, `unlocked`); [`Parked::resume`] puts it back.
-    pub(crate) fn park(self) -> Parked {
-        let entry = held::remove(self.id);
+    /// wait, `unlocked`); [`Parked::restore`] puts it back.
+    pub(crate) fn suspend(&self) -> Parked {
+        Parked {
+            entry: held::remove(self.id),
+        }
+    }
+
+    /// Leaves the entry on the held stack for good: the guard was leaked, so the lock stays
+    /// locked.
+    pub(crate) fn leak(self) {
         std::mem::forget(self);
-        Parked { entry }
     }
 
     /// Records a change of mode of the held lock (downgrade).
@@ -233,13 +250,9 @@ impl Parked {
     }
 
     /// Puts the entry back on the held stack.
-    pub(crate) fn resume(self) -> HeldToken {
-        match self.entry {
-            Some(entry) => {
-                held::push(entry);
-                HeldToken { id: entry.id }
-            }
-            None => HeldToken { id: 0 },
+    pub(crate) fn restore(self) {
+        if let Some(entry) = self.entry {
+            held::push(entry);
         }
     }
 }
@@ -436,7 +449,15 @@ fn current_span() -> Option<&'static str> {
     tracing::Span::current().metadata().map(|m| m.name())
 }
 
-/// Sizes of the graphs, for tests and benchmarks: (class nodes, instance nodes).
-pub(crate) fn graph_sizes() -> (usize, usize) {
-    with_graphs(|g| (g.classes.node_count(), g.instances.node_count()))
+pub(crate) fn graph_stats() -> crate::GraphStats {
+    with_graphs(|g| {
+        let (class_nodes, class_edges) = g.classes.size();
+        let (instance_nodes, instance_edges) = g.instances.size();
+        crate::GraphStats {
+            class_nodes,
+            class_edges,
+            instance_nodes,
+            instance_edges,
+        }
+    })
 }

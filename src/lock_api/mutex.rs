@@ -1,0 +1,530 @@
+use std::fmt;
+use std::panic::Location;
+
+use lock_api::{RawMutex, RawMutexFair, RawMutexTimed};
+
+use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
+
+/// A mutual exclusion primitive over any raw mutex, tracked: [`lock_api::Mutex`] with its
+/// exact API. [`crate::parking_lot::Mutex`] and [`FairMutex`](crate::parking_lot::FairMutex)
+/// are this type over parking_lot's raw locks.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::parking_lot::Mutex;
+///
+/// let m = Mutex::new(1);
+/// *m.lock() += 1;
+/// assert_eq!(*m.lock(), 2);
+/// ```
+pub struct Mutex<R, T: ?Sized> {
+    meta: LockMeta,
+    inner: lock_api::Mutex<R, T>,
+}
+
+/// The guard of a [`Mutex`]: the lock is released when it is dropped.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, R: RawMutex, T: ?Sized> {
+    pub(crate) inner: lock_api::MutexGuard<'a, R, T>,
+    pub(crate) token: HeldToken,
+    mutex: &'a Mutex<R, T>,
+}
+
+/// A guard of a component of a [`Mutex`]'s data, made by [`MutexGuard::map`].
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MappedMutexGuard<'a, R: RawMutex, T: ?Sized> {
+    inner: lock_api::MappedMutexGuard<'a, R, T>,
+    token: HeldToken,
+}
+
+impl<R: RawMutex, T> Mutex<R, T> {
+    /// Creates a new, unlocked mutex. Its lock class is this call's site.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::Mutex;
+    ///
+    /// static COUNT: Mutex<u32> = Mutex::new(0);
+    /// *COUNT.lock() += 1;
+    /// assert_eq!(*COUNT.lock(), 1);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub const fn new(val: T) -> Mutex<R, T> {
+        Mutex {
+            meta: LockMeta::new(LockKind::Mutex, Location::caller()),
+            inner: lock_api::Mutex::new(val),
+        }
+    }
+
+    /// Consumes the mutex, returning the data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockwatch::parking_lot::Mutex::new(3);
+    /// assert_eq!(m.into_inner(), 3);
+    /// ```
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<R, T> Mutex<R, T> {
+    /// Creates a new mutex from a raw mutex and a value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lock_api::RawMutex as _;
+    /// use lockwatch::lock_api::Mutex;
+    ///
+    /// let m: Mutex<parking_lot::RawMutex, i32> = Mutex::from_raw(parking_lot::RawMutex::INIT, 5);
+    /// assert_eq!(*m.lock(), 5);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub const fn from_raw(raw_mutex: R, val: T) -> Mutex<R, T> {
+        Mutex {
+            meta: LockMeta::new(LockKind::Mutex, Location::caller()),
+            inner: lock_api::Mutex::from_raw(raw_mutex, val),
+        }
+    }
+
+    /// Creates a new mutex from a raw mutex and a value (the older name of
+    /// [`from_raw`](Self::from_raw)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lock_api::RawMutex as _;
+    /// use lockwatch::lock_api::Mutex;
+    ///
+    /// let m: Mutex<parking_lot::RawMutex, i32> = Mutex::const_new(parking_lot::RawMutex::INIT, 5);
+    /// assert_eq!(*m.lock(), 5);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub const fn const_new(raw_mutex: R, val: T) -> Mutex<R, T> {
+        Mutex::from_raw(raw_mutex, val)
+    }
+}
+
+impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
+    fn guard<'a>(&'a self, inner: lock_api::MutexGuard<'a, R, T>, token: HeldToken) -> MutexGuard<'a, R, T> {
+        MutexGuard {
+            inner,
+            token,
+            mutex: self,
+        }
+    }
+
+    /// Acquires the mutex, blocking until it is available. Before blocking, the acquisition is
+    /// checked against the locks this thread holds (re-locking it is reported first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockwatch::parking_lot::Mutex::new(vec![1]);
+    /// m.lock().push(2);
+    /// assert_eq!(*m.lock(), [1, 2]);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn lock(&self) -> MutexGuard<'_, R, T> {
+        let (inner, token) = self.meta.lock(
+            Mode::Exclusive,
+            Location::caller(),
+            || self.inner.try_lock(),
+            || self.inner.lock(),
+        );
+        self.guard(inner, token)
+    }
+
+    /// Attempts to acquire the mutex without blocking. A successful try is held but adds no
+    /// order edge into this mutex.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockwatch::parking_lot::Mutex::new(0);
+    /// let g = m.lock();
+    /// assert!(m.try_lock().is_none());
+    /// drop(g);
+    /// assert!(m.try_lock().is_some());
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, R, T>> {
+        let (inner, token) =
+            self.meta
+                .try_lock(Mode::Exclusive, Location::caller(), || self.inner.try_lock())?;
+        Some(self.guard(inner, token))
+    }
+
+    /// Creates a guard without locking: the caller has locked the raw mutex.
+    ///
+    /// # Safety
+    ///
+    /// The mutex must be locked by the current thread, as for
+    /// [`lock_api::Mutex::make_guard_unchecked`].
+    #[inline]
+    #[track_caller]
+    pub unsafe fn make_guard_unchecked(&self) -> MutexGuard<'_, R, T> {
+        let (inner, token) = self
+            .meta
+            .try_lock(Mode::Exclusive, Location::caller(), || {
+                // SAFETY: The caller guarantees the mutex is locked by this thread.
+                Some(unsafe { self.inner.make_guard_unchecked() })
+            })
+            .expect("an infallible attempt succeeds");
+        self.guard(inner, token)
+    }
+
+    /// A mutable reference to the data, without locking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut m = lockwatch::parking_lot::Mutex::new(0);
+    /// *m.get_mut() = 9;
+    /// assert_eq!(*m.lock(), 9);
+    /// ```
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+
+    /// Whether the mutex is currently locked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockwatch::parking_lot::Mutex::new(0);
+    /// let g = m.lock();
+    /// assert!(m.is_locked());
+    /// drop(g);
+    /// assert!(!m.is_locked());
+    /// ```
+    #[inline]
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// Forcibly unlocks the mutex (after a guard was forgotten with `mem::forget`).
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::Mutex::force_unlock`]: the mutex must be locked with no live guard.
+    #[inline]
+    pub unsafe fn force_unlock(&self) {
+        self.meta.forget_held();
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.force_unlock() }
+    }
+
+    /// The underlying raw mutex.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::Mutex::raw`]: do not unlock it while a guard exists. Locking it directly
+    /// bypasses tracking.
+    #[inline]
+    pub unsafe fn raw(&self) -> &R {
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.raw() }
+    }
+
+    /// A raw pointer to the data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockwatch::parking_lot::Mutex::new(1);
+    /// let g = m.lock();
+    /// assert_eq!(unsafe { *m.data_ptr() }, 1);
+    /// drop(g);
+    /// ```
+    #[inline]
+    pub fn data_ptr(&self) -> *mut T {
+        self.inner.data_ptr()
+    }
+}
+
+impl<R: RawMutexFair, T: ?Sized> Mutex<R, T> {
+    /// Forcibly unlocks the mutex with a fair unlock protocol.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::Mutex::force_unlock_fair`].
+    #[inline]
+    pub unsafe fn force_unlock_fair(&self) {
+        self.meta.forget_held();
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.force_unlock_fair() }
+    }
+}
+
+impl<R: RawMutexTimed, T: ?Sized> Mutex<R, T> {
+    /// Attempts to acquire the mutex until `timeout` has passed. Treated as a try-lock: it
+    /// gives up instead of deadlocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let m = lockwatch::parking_lot::Mutex::new(0);
+    /// assert!(m.try_lock_for(Duration::from_millis(1)).is_some());
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn try_lock_for(&self, timeout: R::Duration) -> Option<MutexGuard<'_, R, T>> {
+        let (inner, token) = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
+            self.inner.try_lock_for(timeout)
+        })?;
+        Some(self.guard(inner, token))
+    }
+
+    /// Attempts to acquire the mutex until `timeout` is reached. Treated as a try-lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let m = lockwatch::parking_lot::Mutex::new(0);
+    /// let g = m.lock();
+    /// assert!(m.try_lock_until(Instant::now() + Duration::from_millis(1)).is_none());
+    /// drop(g);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn try_lock_until(&self, timeout: R::Instant) -> Option<MutexGuard<'_, R, T>> {
+        let (inner, token) = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
+            self.inner.try_lock_until(timeout)
+        })?;
+        Some(self.guard(inner, token))
+    }
+}
+
+impl<R: RawMutex, T: ?Sized + Default> Default for Mutex<R, T> {
+    #[track_caller]
+    fn default() -> Mutex<R, T> {
+        Mutex::new(T::default())
+    }
+}
+
+impl<R: RawMutex, T> From<T> for Mutex<R, T> {
+    #[track_caller]
+    fn from(t: T) -> Mutex<R, T> {
+        Mutex::new(t)
+    }
+}
+
+impl<R: RawMutex, T: ?Sized + fmt::Debug> fmt::Debug for Mutex<R, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl<R: RawMutex, T> crate::Trackable for Mutex<R, T> {
+    fn set_class_name(&mut self, name: &str) -> bool {
+        self.meta.set_class_name(name)
+    }
+}
+
+impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
+    /// The mutex this guard locks.
+    pub fn mutex(s: &Self) -> &'a Mutex<R, T> {
+        s.mutex
+    }
+
+    /// A guard of a component of the locked data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::{Mutex, MutexGuard};
+    ///
+    /// let m = Mutex::new((1, 2));
+    /// let mut second = MutexGuard::map(m.lock(), |pair| &mut pair.1);
+    /// *second = 5;
+    /// drop(second);
+    /// assert_eq!(*m.lock(), (1, 5));
+    /// ```
+    #[inline]
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedMutexGuard<'a, R, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        MappedMutexGuard {
+            inner: lock_api::MutexGuard::map(s.inner, f),
+            token: s.token,
+        }
+    }
+
+    /// A guard of a component of the locked data, or the original guard if `f` returns
+    /// `None`.
+    #[inline]
+    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedMutexGuard<'a, R, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let MutexGuard { inner, token, mutex } = s;
+        match lock_api::MutexGuard::try_map(inner, f) {
+            Ok(inner) => Ok(MappedMutexGuard { inner, token }),
+            Err(inner) => Err(MutexGuard { inner, token, mutex }),
+        }
+    }
+
+    /// A guard of a component of the locked data, or the original guard and `f`'s error.
+    #[inline]
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedMutexGuard<'a, R, U>, (Self, E)>
+    where
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
+    {
+        let MutexGuard { inner, token, mutex } = s;
+        match lock_api::MutexGuard::try_map_or_err(inner, f) {
+            Ok(inner) => Ok(MappedMutexGuard { inner, token }),
+            Err((inner, e)) => Err((MutexGuard { inner, token, mutex }, e)),
+        }
+    }
+
+    /// Unlocks the mutex while `f` runs, then locks it again (checking the order first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::{Mutex, MutexGuard};
+    ///
+    /// let m = Mutex::new(0);
+    /// let mut g = m.lock();
+    /// MutexGuard::unlocked(&mut g, || assert!(m.try_lock().is_some()));
+    /// *g += 1;
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        let parked = s.token.suspend();
+        let out = lock_api::MutexGuard::unlocked(&mut s.inner, || {
+            let out = f();
+            parked.check_resume();
+            out
+        });
+        parked.restore();
+        out
+    }
+
+    /// Leaks the guard: the mutex stays locked (and held by this thread) for good.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::{Mutex, MutexGuard};
+    ///
+    /// let m = Box::leak(Box::new(Mutex::new(1)));
+    /// let data: &mut i32 = MutexGuard::leak(m.lock());
+    /// *data = 2;
+    /// assert!(m.is_locked());
+    /// ```
+    #[inline]
+    pub fn leak(s: Self) -> &'a mut T {
+        s.token.leak();
+        lock_api::MutexGuard::leak(s.inner)
+    }
+}
+
+impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
+    /// Unlocks with a fair unlock protocol.
+    #[inline]
+    pub fn unlock_fair(s: Self) {
+        lock_api::MutexGuard::unlock_fair(s.inner);
+    }
+
+    /// Unlocks fairly while `f` runs, then locks again.
+    #[inline]
+    #[track_caller]
+    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        let parked = s.token.suspend();
+        let out = lock_api::MutexGuard::unlocked_fair(&mut s.inner, || {
+            let out = f();
+            parked.check_resume();
+            out
+        });
+        parked.restore();
+        out
+    }
+
+    /// Lets a waiting thread take the mutex if there is one, then takes it back.
+    #[inline]
+    pub fn bump(s: &mut Self) {
+        lock_api::MutexGuard::bump(&mut s.inner)
+    }
+}
+
+impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
+    /// A guard of a component of the mapped data.
+    #[inline]
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedMutexGuard<'a, R, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        MappedMutexGuard {
+            inner: lock_api::MappedMutexGuard::map(s.inner, f),
+            token: s.token,
+        }
+    }
+
+    /// A guard of a component of the mapped data, or the original guard.
+    #[inline]
+    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedMutexGuard<'a, R, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let MappedMutexGuard { inner, token } = s;
+        match lock_api::MappedMutexGuard::try_map(inner, f) {
+            Ok(inner) => Ok(MappedMutexGuard { inner, token }),
+            Err(inner) => Err(MappedMutexGuard { inner, token }),
+        }
+    }
+
+    /// A guard of a component of the mapped data, or the original guard and `f`'s error.
+    #[inline]
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedMutexGuard<'a, R, U>, (Self, E)>
+    where
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
+    {
+        let MappedMutexGuard { inner, token } = s;
+        match lock_api::MappedMutexGuard::try_map_or_err(inner, f) {
+            Ok(inner) => Ok(MappedMutexGuard { inner, token }),
+            Err((inner, e)) => Err((MappedMutexGuard { inner, token }, e)),
+        }
+    }
+}
+
+impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
+    /// Unlocks with a fair unlock protocol.
+    #[inline]
+    pub fn unlock_fair(s: Self) {
+        lock_api::MappedMutexGuard::unlock_fair(s.inner);
+    }
+}
+
+guard_traits!(['a, R: RawMutex + 'a, T: ?Sized + 'a] MutexGuard<'a, R, T>, mut);
+guard_traits!(['a, R: RawMutex + 'a, T: ?Sized + 'a] MappedMutexGuard<'a, R, T>, mut);

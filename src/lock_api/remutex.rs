@@ -1,0 +1,466 @@
+use std::fmt;
+use std::panic::Location;
+
+use lock_api::{GetThreadId, RawMutex, RawMutexFair, RawMutexTimed};
+
+use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
+
+/// A mutex the owning thread may lock again, tracked: [`lock_api::ReentrantMutex`] with its
+/// exact API. Re-entry by the owner is never reported; ordering against other locks is
+/// checked as for any mutex.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::parking_lot::ReentrantMutex;
+///
+/// let m = ReentrantMutex::new(1);
+/// let outer = m.lock();
+/// let inner = m.lock(); // re-entry: fine, and quiet
+/// assert_eq!(*outer + *inner, 2);
+/// ```
+pub struct ReentrantMutex<R, G, T: ?Sized> {
+    meta: LockMeta,
+    inner: lock_api::ReentrantMutex<R, G, T>,
+}
+
+/// The guard of a [`ReentrantMutex`]: shared access, released on drop.
+#[must_use = "if unused the ReentrantMutex will immediately unlock"]
+pub struct ReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
+    inner: lock_api::ReentrantMutexGuard<'a, R, G, T>,
+    token: HeldToken,
+    remutex: &'a ReentrantMutex<R, G, T>,
+}
+
+/// A guard of a component of a [`ReentrantMutex`]'s data.
+#[must_use = "if unused the ReentrantMutex will immediately unlock"]
+pub struct MappedReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
+    inner: lock_api::MappedReentrantMutexGuard<'a, R, G, T>,
+    token: HeldToken,
+}
+
+impl<R: RawMutex, G: GetThreadId, T> ReentrantMutex<R, G, T> {
+    /// Creates a new, unlocked reentrant mutex. Its lock class is this call's site.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::ReentrantMutex;
+    ///
+    /// static LOG: ReentrantMutex<()> = ReentrantMutex::new(());
+    /// let _a = LOG.lock();
+    /// let _b = LOG.lock();
+    /// assert!(LOG.is_owned_by_current_thread());
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub const fn new(val: T) -> ReentrantMutex<R, G, T> {
+        ReentrantMutex {
+            meta: LockMeta::new(LockKind::ReentrantMutex, Location::caller()),
+            inner: lock_api::ReentrantMutex::new(val),
+        }
+    }
+
+    /// Consumes the mutex, returning the data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockwatch::parking_lot::ReentrantMutex::new(4);
+    /// assert_eq!(m.into_inner(), 4);
+    /// ```
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<R, G, T> ReentrantMutex<R, G, T> {
+    /// Creates a reentrant mutex from a raw mutex, a thread-id getter and a value.
+    #[inline]
+    #[track_caller]
+    pub const fn from_raw(raw_mutex: R, get_thread_id: G, val: T) -> ReentrantMutex<R, G, T> {
+        ReentrantMutex {
+            meta: LockMeta::new(LockKind::ReentrantMutex, Location::caller()),
+            inner: lock_api::ReentrantMutex::from_raw(raw_mutex, get_thread_id, val),
+        }
+    }
+
+    /// The older name of [`from_raw`](Self::from_raw).
+    #[inline]
+    #[track_caller]
+    pub const fn const_new(raw_mutex: R, get_thread_id: G, val: T) -> ReentrantMutex<R, G, T> {
+        ReentrantMutex::from_raw(raw_mutex, get_thread_id, val)
+    }
+}
+
+impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
+    fn guard<'a>(
+        &'a self,
+        inner: lock_api::ReentrantMutexGuard<'a, R, G, T>,
+        token: HeldToken,
+    ) -> ReentrantMutexGuard<'a, R, G, T> {
+        ReentrantMutexGuard {
+            inner,
+            token,
+            remutex: self,
+        }
+    }
+
+    /// Acquires the mutex, blocking until it is available; the owner re-enters at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockwatch::parking_lot::ReentrantMutex::new(String::from("a"));
+    /// assert_eq!(m.lock().as_str(), "a");
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn lock(&self) -> ReentrantMutexGuard<'_, R, G, T> {
+        let (inner, token) = self.meta.lock(
+            Mode::Reentrant,
+            Location::caller(),
+            || self.inner.try_lock(),
+            || self.inner.lock(),
+        );
+        self.guard(inner, token)
+    }
+
+    /// Attempts to acquire the mutex without blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = lockwatch::parking_lot::ReentrantMutex::new(0);
+    /// let _g = m.lock();
+    /// assert!(m.try_lock().is_some()); // the owner may re-enter
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
+        let (inner, token) =
+            self.meta
+                .try_lock(Mode::Reentrant, Location::caller(), || self.inner.try_lock())?;
+        Some(self.guard(inner, token))
+    }
+
+    /// Creates a guard without locking.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::ReentrantMutex::make_guard_unchecked`]: the current thread must hold
+    /// the lock.
+    #[inline]
+    #[track_caller]
+    pub unsafe fn make_guard_unchecked(&self) -> ReentrantMutexGuard<'_, R, G, T> {
+        let (inner, token) = self
+            .meta
+            .try_lock(Mode::Reentrant, Location::caller(), || {
+                // SAFETY: The caller guarantees the lock is held by this thread.
+                Some(unsafe { self.inner.make_guard_unchecked() })
+            })
+            .expect("an infallible attempt succeeds");
+        self.guard(inner, token)
+    }
+
+    /// A mutable reference to the data, without locking.
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+
+    /// Whether the mutex is locked by any thread.
+    #[inline]
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// Whether the current thread holds the mutex.
+    #[inline]
+    pub fn is_owned_by_current_thread(&self) -> bool {
+        self.inner.is_owned_by_current_thread()
+    }
+
+    /// Forcibly unlocks the mutex.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::ReentrantMutex::force_unlock`].
+    #[inline]
+    pub unsafe fn force_unlock(&self) {
+        self.meta.forget_held();
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.force_unlock() }
+    }
+
+    /// The underlying raw mutex.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::ReentrantMutex::raw`]. Locking it directly bypasses tracking.
+    #[inline]
+    pub unsafe fn raw(&self) -> &R {
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.raw() }
+    }
+
+    /// A raw pointer to the data.
+    #[inline]
+    pub fn data_ptr(&self) -> *mut T {
+        self.inner.data_ptr()
+    }
+}
+
+impl<R: RawMutexFair, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
+    /// Forcibly unlocks the mutex with a fair unlock protocol.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::ReentrantMutex::force_unlock_fair`].
+    #[inline]
+    pub unsafe fn force_unlock_fair(&self) {
+        self.meta.forget_held();
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.force_unlock_fair() }
+    }
+}
+
+impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
+    /// Attempts to acquire the mutex until `timeout` has passed (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_lock_for(&self, timeout: R::Duration) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
+        let (inner, token) = self.meta.try_lock(Mode::Reentrant, Location::caller(), || {
+            self.inner.try_lock_for(timeout)
+        })?;
+        Some(self.guard(inner, token))
+    }
+
+    /// Attempts to acquire the mutex until `timeout` is reached (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_lock_until(&self, timeout: R::Instant) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
+        let (inner, token) = self.meta.try_lock(Mode::Reentrant, Location::caller(), || {
+            self.inner.try_lock_until(timeout)
+        })?;
+        Some(self.guard(inner, token))
+    }
+}
+
+impl<R: RawMutex, G: GetThreadId, T: ?Sized + Default> Default for ReentrantMutex<R, G, T> {
+    #[track_caller]
+    fn default() -> Self {
+        ReentrantMutex::new(T::default())
+    }
+}
+
+impl<R: RawMutex, G: GetThreadId, T> From<T> for ReentrantMutex<R, G, T> {
+    #[track_caller]
+    fn from(t: T) -> Self {
+        ReentrantMutex::new(t)
+    }
+}
+
+impl<R: RawMutex, G: GetThreadId, T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<R, G, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl<R: RawMutex, G: GetThreadId, T> crate::Trackable for ReentrantMutex<R, G, T> {
+    fn set_class_name(&mut self, name: &str) -> bool {
+        self.meta.set_class_name(name)
+    }
+}
+
+impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a> ReentrantMutexGuard<'a, R, G, T> {
+    /// The mutex this guard locks.
+    pub fn remutex(s: &Self) -> &'a ReentrantMutex<R, G, T> {
+        s.remutex
+    }
+
+    /// A guard of a component of the locked data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::{ReentrantMutex, ReentrantMutexGuard};
+    ///
+    /// let m = ReentrantMutex::new((1, 2));
+    /// let first = ReentrantMutexGuard::map(m.lock(), |pair| &pair.0);
+    /// assert_eq!(*first, 1);
+    /// ```
+    #[inline]
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedReentrantMutexGuard<'a, R, G, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        MappedReentrantMutexGuard {
+            inner: lock_api::ReentrantMutexGuard::map(s.inner, f),
+            token: s.token,
+        }
+    }
+
+    /// A guard of a component of the locked data, or the original guard.
+    #[inline]
+    pub fn try_map<U: ?Sized, F>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedReentrantMutexGuard<'a, R, G, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let ReentrantMutexGuard {
+            inner,
+            token,
+            remutex,
+        } = s;
+        match lock_api::ReentrantMutexGuard::try_map(inner, f) {
+            Ok(inner) => Ok(MappedReentrantMutexGuard { inner, token }),
+            Err(inner) => Err(ReentrantMutexGuard {
+                inner,
+                token,
+                remutex,
+            }),
+        }
+    }
+
+    /// A guard of a component of the locked data, or the original guard and `f`'s error.
+    #[inline]
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedReentrantMutexGuard<'a, R, G, U>, (Self, E)>
+    where
+        F: FnOnce(&T) -> Result<&U, E>,
+    {
+        let ReentrantMutexGuard {
+            inner,
+            token,
+            remutex,
+        } = s;
+        match lock_api::ReentrantMutexGuard::try_map_or_err(inner, f) {
+            Ok(inner) => Ok(MappedReentrantMutexGuard { inner, token }),
+            Err((inner, e)) => Err((
+                ReentrantMutexGuard {
+                    inner,
+                    token,
+                    remutex,
+                },
+                e,
+            )),
+        }
+    }
+
+    /// Unlocks while `f` runs, then locks again (checking the order first).
+    #[inline]
+    #[track_caller]
+    pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        let parked = s.token.suspend();
+        let out = lock_api::ReentrantMutexGuard::unlocked(&mut s.inner, || {
+            let out = f();
+            parked.check_resume();
+            out
+        });
+        parked.restore();
+        out
+    }
+}
+
+impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
+    ReentrantMutexGuard<'a, R, G, T>
+{
+    /// Unlocks with a fair unlock protocol.
+    #[inline]
+    pub fn unlock_fair(s: Self) {
+        lock_api::ReentrantMutexGuard::unlock_fair(s.inner);
+    }
+
+    /// Unlocks fairly while `f` runs, then locks again.
+    #[inline]
+    #[track_caller]
+    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        let parked = s.token.suspend();
+        let out = lock_api::ReentrantMutexGuard::unlocked_fair(&mut s.inner, || {
+            let out = f();
+            parked.check_resume();
+            out
+        });
+        parked.restore();
+        out
+    }
+
+    /// Lets a waiting thread take the mutex if there is one, then takes it back.
+    #[inline]
+    pub fn bump(s: &mut Self) {
+        lock_api::ReentrantMutexGuard::bump(&mut s.inner)
+    }
+}
+
+impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
+    MappedReentrantMutexGuard<'a, R, G, T>
+{
+    /// A guard of a component of the mapped data.
+    #[inline]
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedReentrantMutexGuard<'a, R, G, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        MappedReentrantMutexGuard {
+            inner: lock_api::MappedReentrantMutexGuard::map(s.inner, f),
+            token: s.token,
+        }
+    }
+
+    /// A guard of a component of the mapped data, or the original guard.
+    #[inline]
+    pub fn try_map<U: ?Sized, F>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedReentrantMutexGuard<'a, R, G, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let MappedReentrantMutexGuard { inner, token } = s;
+        match lock_api::MappedReentrantMutexGuard::try_map(inner, f) {
+            Ok(inner) => Ok(MappedReentrantMutexGuard { inner, token }),
+            Err(inner) => Err(MappedReentrantMutexGuard { inner, token }),
+        }
+    }
+
+    /// A guard of a component of the mapped data, or the original guard and `f`'s error.
+    #[inline]
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedReentrantMutexGuard<'a, R, G, U>, (Self, E)>
+    where
+        F: FnOnce(&T) -> Result<&U, E>,
+    {
+        let MappedReentrantMutexGuard { inner, token } = s;
+        match lock_api::MappedReentrantMutexGuard::try_map_or_err(inner, f) {
+            Ok(inner) => Ok(MappedReentrantMutexGuard { inner, token }),
+            Err((inner, e)) => Err((MappedReentrantMutexGuard { inner, token }, e)),
+        }
+    }
+}
+
+impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
+    MappedReentrantMutexGuard<'a, R, G, T>
+{
+    /// Unlocks with a fair unlock protocol.
+    #[inline]
+    pub fn unlock_fair(s: Self) {
+        lock_api::MappedReentrantMutexGuard::unlock_fair(s.inner);
+    }
+}
+
+guard_traits!(['a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a] ReentrantMutexGuard<'a, R, G, T>);
+guard_traits!(['a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a] MappedReentrantMutexGuard<'a, R, G, T>);

@@ -1,0 +1,935 @@
+use std::fmt;
+use std::panic::Location;
+
+use lock_api::{
+    RawRwLock, RawRwLockDowngrade, RawRwLockFair, RawRwLockRecursive, RawRwLockRecursiveTimed,
+    RawRwLockTimed, RawRwLockUpgrade, RawRwLockUpgradeDowngrade, RawRwLockUpgradeFair,
+    RawRwLockUpgradeTimed,
+};
+
+use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
+
+/// A reader-writer lock over any raw rwlock, tracked: [`lock_api::RwLock`] with its exact
+/// API. [`crate::parking_lot::RwLock`] is this type over parking_lot's raw lock.
+///
+/// `read` is non-recursive (a queued writer blocks it), `read_recursive` is recursive; the
+/// verdicts follow lockdep's read rules.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::parking_lot::RwLock;
+///
+/// let lock = RwLock::new(1);
+/// {
+///     let a = lock.read();
+///     let b = lock.read_recursive(); // a second read in one thread: use read_recursive
+///     assert_eq!(*a + *b, 2);
+/// }
+/// *lock.write() = 3;
+/// ```
+pub struct RwLock<R, T: ?Sized> {
+    meta: LockMeta,
+    inner: lock_api::RwLock<R, T>,
+}
+
+/// Shared access to a [`RwLock`]'s data, released on drop.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
+    inner: lock_api::RwLockReadGuard<'a, R, T>,
+    token: HeldToken,
+    rwlock: &'a RwLock<R, T>,
+}
+
+/// Exclusive access to a [`RwLock`]'s data, released on drop.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
+    inner: lock_api::RwLockWriteGuard<'a, R, T>,
+    token: HeldToken,
+    rwlock: &'a RwLock<R, T>,
+}
+
+/// Upgradable shared access to a [`RwLock`]'s data, released on drop.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockUpgradableReadGuard<'a, R: RawRwLockUpgrade, T: ?Sized> {
+    inner: lock_api::RwLockUpgradableReadGuard<'a, R, T>,
+    token: HeldToken,
+    rwlock: &'a RwLock<R, T>,
+}
+
+/// Shared access to a component of a [`RwLock`]'s data.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct MappedRwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
+    inner: lock_api::MappedRwLockReadGuard<'a, R, T>,
+    token: HeldToken,
+}
+
+/// Exclusive access to a component of a [`RwLock`]'s data.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct MappedRwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
+    inner: lock_api::MappedRwLockWriteGuard<'a, R, T>,
+    token: HeldToken,
+}
+
+impl<R: RawRwLock, T> RwLock<R, T> {
+    /// Creates a new, unlocked `RwLock`. Its lock class is this call's site.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::RwLock;
+    ///
+    /// static TABLE: RwLock<Vec<u8>> = RwLock::new(Vec::new());
+    /// TABLE.write().push(1);
+    /// assert_eq!(TABLE.read().len(), 1);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub const fn new(val: T) -> RwLock<R, T> {
+        RwLock {
+            meta: LockMeta::new(LockKind::RwLock, Location::caller()),
+            inner: lock_api::RwLock::new(val),
+        }
+    }
+
+    /// Consumes the lock, returning the data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = lockwatch::parking_lot::RwLock::new(8);
+    /// assert_eq!(lock.into_inner(), 8);
+    /// ```
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<R, T> RwLock<R, T> {
+    /// Creates a new `RwLock` from a raw rwlock and a value.
+    #[inline]
+    #[track_caller]
+    pub const fn from_raw(raw_rwlock: R, val: T) -> RwLock<R, T> {
+        RwLock {
+            meta: LockMeta::new(LockKind::RwLock, Location::caller()),
+            inner: lock_api::RwLock::from_raw(raw_rwlock, val),
+        }
+    }
+
+    /// The older name of [`from_raw`](Self::from_raw).
+    #[inline]
+    #[track_caller]
+    pub const fn const_new(raw_rwlock: R, val: T) -> RwLock<R, T> {
+        RwLock::from_raw(raw_rwlock, val)
+    }
+}
+
+impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
+    fn read_guard<'a>(
+        &'a self,
+        (inner, token): (lock_api::RwLockReadGuard<'a, R, T>, HeldToken),
+    ) -> RwLockReadGuard<'a, R, T> {
+        RwLockReadGuard {
+            inner,
+            token,
+            rwlock: self,
+        }
+    }
+
+    fn write_guard<'a>(
+        &'a self,
+        (inner, token): (lock_api::RwLockWriteGuard<'a, R, T>, HeldToken),
+    ) -> RwLockWriteGuard<'a, R, T> {
+        RwLockWriteGuard {
+            inner,
+            token,
+            rwlock: self,
+        }
+    }
+
+    /// Creates a read guard without locking.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::RwLock::make_read_guard_unchecked`]: this thread holds a read lock.
+    #[inline]
+    #[track_caller]
+    pub unsafe fn make_read_guard_unchecked(&self) -> RwLockReadGuard<'_, R, T> {
+        let held = self.meta.try_lock(Mode::Read, Location::caller(), || {
+            // SAFETY: Forwarded from the caller.
+            Some(unsafe { self.inner.make_read_guard_unchecked() })
+        });
+        self.read_guard(held.expect("an infallible attempt succeeds"))
+    }
+
+    /// Creates a write guard without locking.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::RwLock::make_write_guard_unchecked`]: this thread holds the write lock.
+    #[inline]
+    #[track_caller]
+    pub unsafe fn make_write_guard_unchecked(&self) -> RwLockWriteGuard<'_, R, T> {
+        let held = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
+            // SAFETY: Forwarded from the caller.
+            Some(unsafe { self.inner.make_write_guard_unchecked() })
+        });
+        self.write_guard(held.expect("an infallible attempt succeeds"))
+    }
+
+    /// Locks for shared read access, blocking until it can be acquired. Non-recursive: a
+    /// second `read` in a thread that already reads it is reported (use
+    /// [`read_recursive`](Self::read_recursive)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = lockwatch::parking_lot::RwLock::new(2);
+    /// assert_eq!(*lock.read(), 2);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn read(&self) -> RwLockReadGuard<'_, R, T> {
+        self.read_guard(self.meta.lock(
+            Mode::Read,
+            Location::caller(),
+            || self.inner.try_read(),
+            || self.inner.read(),
+        ))
+    }
+
+    /// Attempts shared read access without blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = lockwatch::parking_lot::RwLock::new(2);
+    /// let w = lock.write();
+    /// assert!(lock.try_read().is_none());
+    /// drop(w);
+    /// assert!(lock.try_read().is_some());
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::Read, Location::caller(), || self.inner.try_read())?;
+        Some(self.read_guard(held))
+    }
+
+    /// Locks for exclusive write access, blocking until it can be acquired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = lockwatch::parking_lot::RwLock::new(2);
+    /// *lock.write() *= 5;
+    /// assert_eq!(*lock.read(), 10);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn write(&self) -> RwLockWriteGuard<'_, R, T> {
+        self.write_guard(self.meta.lock(
+            Mode::Exclusive,
+            Location::caller(),
+            || self.inner.try_write(),
+            || self.inner.write(),
+        ))
+    }
+
+    /// Attempts exclusive write access without blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = lockwatch::parking_lot::RwLock::new(2);
+    /// let r = lock.read();
+    /// assert!(lock.try_write().is_none());
+    /// drop(r);
+    /// assert!(lock.try_write().is_some());
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, R, T>> {
+        let held =
+            self.meta
+                .try_lock(Mode::Exclusive, Location::caller(), || self.inner.try_write())?;
+        Some(self.write_guard(held))
+    }
+
+    /// A mutable reference to the data, without locking.
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+
+    /// Whether the lock is held in any mode.
+    #[inline]
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// Whether the lock is held exclusively.
+    #[inline]
+    pub fn is_locked_exclusive(&self) -> bool {
+        self.inner.is_locked_exclusive()
+    }
+
+    /// Forcibly releases a read lock.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::RwLock::force_unlock_read`].
+    #[inline]
+    pub unsafe fn force_unlock_read(&self) {
+        self.meta.forget_held();
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.force_unlock_read() }
+    }
+
+    /// Forcibly releases the write lock.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::RwLock::force_unlock_write`].
+    #[inline]
+    pub unsafe fn force_unlock_write(&self) {
+        self.meta.forget_held();
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.force_unlock_write() }
+    }
+
+    /// The underlying raw rwlock.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::RwLock::raw`]. Locking it directly bypasses tracking.
+    #[inline]
+    pub unsafe fn raw(&self) -> &R {
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.raw() }
+    }
+
+    /// A raw pointer to the data.
+    #[inline]
+    pub fn data_ptr(&self) -> *mut T {
+        self.inner.data_ptr()
+    }
+}
+
+impl<R: RawRwLockFair, T: ?Sized> RwLock<R, T> {
+    /// Forcibly releases a read lock, fairly.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::RwLock::force_unlock_read_fair`].
+    #[inline]
+    pub unsafe fn force_unlock_read_fair(&self) {
+        self.meta.forget_held();
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.force_unlock_read_fair() }
+    }
+
+    /// Forcibly releases the write lock, fairly.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::RwLock::force_unlock_write_fair`].
+    #[inline]
+    pub unsafe fn force_unlock_write_fair(&self) {
+        self.meta.forget_held();
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.inner.force_unlock_write_fair() }
+    }
+}
+
+impl<R: RawRwLockTimed, T: ?Sized> RwLock<R, T> {
+    /// Attempts shared access until `timeout` has passed (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_read_for(&self, timeout: R::Duration) -> Option<RwLockReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::Read, Location::caller(), || {
+            self.inner.try_read_for(timeout)
+        })?;
+        Some(self.read_guard(held))
+    }
+
+    /// Attempts shared access until `timeout` is reached (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_read_until(&self, timeout: R::Instant) -> Option<RwLockReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::Read, Location::caller(), || {
+            self.inner.try_read_until(timeout)
+        })?;
+        Some(self.read_guard(held))
+    }
+
+    /// Attempts exclusive access until `timeout` has passed (a try-lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lock = lockwatch::parking_lot::RwLock::new(0);
+    /// let r = lock.read();
+    /// assert!(lock.try_write_for(Duration::from_millis(1)).is_none());
+    /// drop(r);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn try_write_for(&self, timeout: R::Duration) -> Option<RwLockWriteGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
+            self.inner.try_write_for(timeout)
+        })?;
+        Some(self.write_guard(held))
+    }
+
+    /// Attempts exclusive access until `timeout` is reached (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_write_until(&self, timeout: R::Instant) -> Option<RwLockWriteGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
+            self.inner.try_write_until(timeout)
+        })?;
+        Some(self.write_guard(held))
+    }
+}
+
+impl<R: RawRwLockRecursive, T: ?Sized> RwLock<R, T> {
+    /// Locks for shared access even when a writer is queued, so a thread may read it again
+    /// while reading it. `[read_recursive A, lock B]` against `[lock B, read_recursive A]` is
+    /// not a deadlock and stays quiet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = lockwatch::parking_lot::RwLock::new(1);
+    /// let a = lock.read_recursive();
+    /// let b = lock.read_recursive();
+    /// assert_eq!(*a, *b);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn read_recursive(&self) -> RwLockReadGuard<'_, R, T> {
+        self.read_guard(self.meta.lock(
+            Mode::RecursiveRead,
+            Location::caller(),
+            || self.inner.try_read_recursive(),
+            || self.inner.read_recursive(),
+        ))
+    }
+
+    /// Attempts a recursive read without blocking.
+    #[inline]
+    #[track_caller]
+    pub fn try_read_recursive(&self) -> Option<RwLockReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::RecursiveRead, Location::caller(), || {
+            self.inner.try_read_recursive()
+        })?;
+        Some(self.read_guard(held))
+    }
+}
+
+impl<R: RawRwLockRecursiveTimed, T: ?Sized> RwLock<R, T> {
+    /// Attempts a recursive read until `timeout` has passed (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_read_recursive_for(&self, timeout: R::Duration) -> Option<RwLockReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::RecursiveRead, Location::caller(), || {
+            self.inner.try_read_recursive_for(timeout)
+        })?;
+        Some(self.read_guard(held))
+    }
+
+    /// Attempts a recursive read until `timeout` is reached (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_read_recursive_until(&self, timeout: R::Instant) -> Option<RwLockReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::RecursiveRead, Location::caller(), || {
+            self.inner.try_read_recursive_until(timeout)
+        })?;
+        Some(self.read_guard(held))
+    }
+}
+
+impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
+    fn upgradable_guard<'a>(
+        &'a self,
+        (inner, token): (lock_api::RwLockUpgradableReadGuard<'a, R, T>, HeldToken),
+    ) -> RwLockUpgradableReadGuard<'a, R, T> {
+        RwLockUpgradableReadGuard {
+            inner,
+            token,
+            rwlock: self,
+        }
+    }
+
+    /// Creates an upgradable guard without locking.
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::RwLock::make_upgradable_guard_unchecked`].
+    #[inline]
+    #[track_caller]
+    pub unsafe fn make_upgradable_guard_unchecked(&self) -> RwLockUpgradableReadGuard<'_, R, T> {
+        let held = self.meta.try_lock(Mode::Upgradable, Location::caller(), || {
+            // SAFETY: Forwarded from the caller.
+            Some(unsafe { self.inner.make_upgradable_guard_unchecked() })
+        });
+        self.upgradable_guard(held.expect("an infallible attempt succeeds"))
+    }
+
+    /// Locks for upgradable shared access: shares with readers, excludes writers and other
+    /// upgradable readers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::{RwLock, RwLockUpgradableReadGuard};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let up = lock.upgradable_read();
+    /// assert_eq!(*up, 1);
+    /// let mut w = RwLockUpgradableReadGuard::upgrade(up);
+    /// *w = 2;
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn upgradable_read(&self) -> RwLockUpgradableReadGuard<'_, R, T> {
+        self.upgradable_guard(self.meta.lock(
+            Mode::Upgradable,
+            Location::caller(),
+            || self.inner.try_upgradable_read(),
+            || self.inner.upgradable_read(),
+        ))
+    }
+
+    /// Attempts upgradable access without blocking.
+    #[inline]
+    #[track_caller]
+    pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::Upgradable, Location::caller(), || {
+            self.inner.try_upgradable_read()
+        })?;
+        Some(self.upgradable_guard(held))
+    }
+}
+
+impl<R: RawRwLockUpgradeTimed, T: ?Sized> RwLock<R, T> {
+    /// Attempts upgradable access until `timeout` has passed (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_upgradable_read_for(
+        &self,
+        timeout: R::Duration,
+    ) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::Upgradable, Location::caller(), || {
+            self.inner.try_upgradable_read_for(timeout)
+        })?;
+        Some(self.upgradable_guard(held))
+    }
+
+    /// Attempts upgradable access until `timeout` is reached (a try-lock).
+    #[inline]
+    #[track_caller]
+    pub fn try_upgradable_read_until(
+        &self,
+        timeout: R::Instant,
+    ) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
+        let held = self.meta.try_lock(Mode::Upgradable, Location::caller(), || {
+            self.inner.try_upgradable_read_until(timeout)
+        })?;
+        Some(self.upgradable_guard(held))
+    }
+}
+
+impl<R: RawRwLock, T: ?Sized + Default> Default for RwLock<R, T> {
+    #[track_caller]
+    fn default() -> RwLock<R, T> {
+        RwLock::new(T::default())
+    }
+}
+
+impl<R: RawRwLock, T> From<T> for RwLock<R, T> {
+    #[track_caller]
+    fn from(t: T) -> RwLock<R, T> {
+        RwLock::new(t)
+    }
+}
+
+impl<R: RawRwLock, T: ?Sized + fmt::Debug> fmt::Debug for RwLock<R, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl<R: RawRwLock, T> crate::Trackable for RwLock<R, T> {
+    fn set_class_name(&mut self, name: &str) -> bool {
+        self.meta.set_class_name(name)
+    }
+}
+
+/// `map`, `try_map` and `try_map_or_err` (lock_api calls it `try_map_or_else` on one guard)
+/// for a guard, into its mapped guard; `$field`s rebuild the original guard on refusal.
+macro_rules! map_methods {
+    ($lib:ident :: $guard:ident => $mapped:ident, [$($r:tt)*], { $($field:ident),* }, $or_err:ident) => {
+        /// A guard of a component of the locked data.
+        #[inline]
+        pub fn map<U: ?Sized, F>(s: Self, f: F) -> $mapped<'a, R, U>
+        where
+            F: FnOnce($($r)* T) -> $($r)* U,
+        {
+            $mapped {
+                inner: $lib::$guard::map(s.inner, f),
+                token: s.token,
+            }
+        }
+
+        /// A guard of a component of the locked data, or the original guard.
+        #[inline]
+        pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<$mapped<'a, R, U>, Self>
+        where
+            F: FnOnce($($r)* T) -> Option<$($r)* U>,
+        {
+            let $guard { inner, token, $($field),* } = s;
+            match $lib::$guard::try_map(inner, f) {
+                Ok(inner) => Ok($mapped { inner, token }),
+                Err(inner) => Err($guard { inner, token, $($field),* }),
+            }
+        }
+
+        /// A guard of a component of the locked data, or the original guard and `f`'s
+        /// error.
+        #[inline]
+        pub fn $or_err<U: ?Sized, F, E>(
+            s: Self,
+            f: F,
+        ) -> Result<$mapped<'a, R, U>, (Self, E)>
+        where
+            F: FnOnce($($r)* T) -> Result<$($r)* U, E>,
+        {
+            let $guard { inner, token, $($field),* } = s;
+            match $lib::$guard::$or_err(inner, f) {
+                Ok(inner) => Ok($mapped { inner, token }),
+                Err((inner, e)) => Err(($guard { inner, token, $($field),* }, e)),
+            }
+        }
+    };
+}
+
+/// `unlocked` (and, for fair locks, `unlocked_fair`): release while `f` runs, check the order
+/// before taking the lock back.
+macro_rules! unlocked_method {
+    ($name:ident, $lib:ident :: $guard:ident) => {
+        /// Unlocks while `f` runs, then locks again (checking the order first).
+        #[inline]
+        #[track_caller]
+        pub fn $name<F, U>(s: &mut Self, f: F) -> U
+        where
+            F: FnOnce() -> U,
+        {
+            let parked = s.token.suspend();
+            let out = $lib::$guard::$name(&mut s.inner, || {
+                let out = f();
+                parked.check_resume();
+                out
+            });
+            parked.restore();
+            out
+        }
+    };
+}
+
+/// `unlock_fair`, `unlocked_fair` and `bump` for a guard over a fair raw lock.
+macro_rules! fair_methods {
+    ($lib:ident :: $guard:ident) => {
+        /// Unlocks with a fair unlock protocol.
+        #[inline]
+        pub fn unlock_fair(s: Self) {
+            $lib::$guard::unlock_fair(s.inner);
+        }
+
+        unlocked_method!(unlocked_fair, $lib::$guard);
+
+        /// Lets a waiting thread take the lock if there is one, then takes it back.
+        #[inline]
+        pub fn bump(s: &mut Self) {
+            $lib::$guard::bump(&mut s.inner)
+        }
+    };
+}
+
+impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
+    /// The lock this guard reads.
+    pub fn rwlock(s: &Self) -> &'a RwLock<R, T> {
+        s.rwlock
+    }
+
+    map_methods!(lock_api::RwLockReadGuard => MappedRwLockReadGuard, [&], { rwlock }, try_map_or_err);
+    unlocked_method!(unlocked, lock_api::RwLockReadGuard);
+}
+
+impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
+    fair_methods!(lock_api::RwLockReadGuard);
+}
+
+impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
+    /// The lock this guard writes.
+    pub fn rwlock(s: &Self) -> &'a RwLock<R, T> {
+        s.rwlock
+    }
+
+    map_methods!(lock_api::RwLockWriteGuard => MappedRwLockWriteGuard, [&mut], { rwlock }, try_map_or_err);
+    unlocked_method!(unlocked, lock_api::RwLockWriteGuard);
+}
+
+impl<'a, R: RawRwLockDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
+    /// Turns the write lock into a read lock without letting a writer in between.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::parking_lot::{RwLock, RwLockWriteGuard};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let mut w = lock.write();
+    /// *w = 2;
+    /// let r = RwLockWriteGuard::downgrade(w);
+    /// assert_eq!(*r, 2);
+    /// assert!(lock.try_read().is_some());
+    /// ```
+    pub fn downgrade(s: Self) -> RwLockReadGuard<'a, R, T> {
+        let RwLockWriteGuard {
+            inner,
+            token,
+            rwlock,
+        } = s;
+        token.set_mode(Mode::Read);
+        RwLockReadGuard {
+            inner: lock_api::RwLockWriteGuard::downgrade(inner),
+            token,
+            rwlock,
+        }
+    }
+}
+
+impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
+    /// Turns the write lock into an upgradable read lock.
+    pub fn downgrade_to_upgradable(s: Self) -> RwLockUpgradableReadGuard<'a, R, T> {
+        let RwLockWriteGuard {
+            inner,
+            token,
+            rwlock,
+        } = s;
+        token.set_mode(Mode::Upgradable);
+        RwLockUpgradableReadGuard {
+            inner: lock_api::RwLockWriteGuard::downgrade_to_upgradable(inner),
+            token,
+            rwlock,
+        }
+    }
+}
+
+impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
+    fair_methods!(lock_api::RwLockWriteGuard);
+}
+
+impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
+    /// The lock this guard reads.
+    pub fn rwlock(s: &Self) -> &'a RwLock<R, T> {
+        s.rwlock
+    }
+
+    unlocked_method!(unlocked, lock_api::RwLockUpgradableReadGuard);
+
+    /// Upgrades to exclusive access, blocking until the other readers are gone. Locks taken
+    /// since the upgradable read are now held while waiting for it, and that order is checked.
+    #[track_caller]
+    pub fn upgrade(s: Self) -> RwLockWriteGuard<'a, R, T> {
+        let RwLockUpgradableReadGuard {
+            inner,
+            token,
+            rwlock,
+        } = s;
+        token.upgrade();
+        RwLockWriteGuard {
+            inner: lock_api::RwLockUpgradableReadGuard::upgrade(inner),
+            token,
+            rwlock,
+        }
+    }
+
+    /// Upgrades to exclusive access if that is possible without blocking.
+    pub fn try_upgrade(s: Self) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
+        let RwLockUpgradableReadGuard {
+            inner,
+            token,
+            rwlock,
+        } = s;
+        match lock_api::RwLockUpgradableReadGuard::try_upgrade(inner) {
+            Ok(inner) => {
+                token.set_mode(Mode::Exclusive);
+                Ok(RwLockWriteGuard {
+                    inner,
+                    token,
+                    rwlock,
+                })
+            }
+            Err(inner) => Err(RwLockUpgradableReadGuard {
+                inner,
+                token,
+                rwlock,
+            }),
+        }
+    }
+}
+
+impl<'a, R: RawRwLockUpgradeFair + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
+    fair_methods!(lock_api::RwLockUpgradableReadGuard);
+}
+
+impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
+    /// Turns the upgradable read into a plain read.
+    pub fn downgrade(s: Self) -> RwLockReadGuard<'a, R, T> {
+        let RwLockUpgradableReadGuard {
+            inner,
+            token,
+            rwlock,
+        } = s;
+        token.set_mode(Mode::Read);
+        RwLockReadGuard {
+            inner: lock_api::RwLockUpgradableReadGuard::downgrade(inner),
+            token,
+            rwlock,
+        }
+    }
+
+    /// Runs `f` with the lock upgraded to exclusive, then goes back to upgradable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = lockwatch::parking_lot::RwLock::new(1);
+    /// let mut up = lock.upgradable_read();
+    /// up.with_upgraded(|v| *v = 7);
+    /// assert_eq!(*up, 7);
+    /// ```
+    #[track_caller]
+    pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
+        self.token.upgrade();
+        let out = self.inner.with_upgraded(f);
+        self.token.set_mode(Mode::Upgradable);
+        out
+    }
+
+    /// Runs `f` with the lock upgraded, if the upgrade is possible without blocking.
+    pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
+        self.inner.try_with_upgraded(f)
+    }
+}
+
+impl<'a, R: RawRwLockUpgradeTimed + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
+    /// Upgrades, giving up after `timeout` (a try).
+    pub fn try_upgrade_for(s: Self, timeout: R::Duration) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
+        let RwLockUpgradableReadGuard {
+            inner,
+            token,
+            rwlock,
+        } = s;
+        match lock_api::RwLockUpgradableReadGuard::try_upgrade_for(inner, timeout) {
+            Ok(inner) => {
+                token.set_mode(Mode::Exclusive);
+                Ok(RwLockWriteGuard {
+                    inner,
+                    token,
+                    rwlock,
+                })
+            }
+            Err(inner) => Err(RwLockUpgradableReadGuard {
+                inner,
+                token,
+                rwlock,
+            }),
+        }
+    }
+
+    /// Upgrades, giving up at `timeout` (a try).
+    pub fn try_upgrade_until(
+        s: Self,
+        timeout: R::Instant,
+    ) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
+        let RwLockUpgradableReadGuard {
+            inner,
+            token,
+            rwlock,
+        } = s;
+        match lock_api::RwLockUpgradableReadGuard::try_upgrade_until(inner, timeout) {
+            Ok(inner) => {
+                token.set_mode(Mode::Exclusive);
+                Ok(RwLockWriteGuard {
+                    inner,
+                    token,
+                    rwlock,
+                })
+            }
+            Err(inner) => Err(RwLockUpgradableReadGuard {
+                inner,
+                token,
+                rwlock,
+            }),
+        }
+    }
+}
+
+impl<'a, R: RawRwLockUpgradeTimed + RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a>
+    RwLockUpgradableReadGuard<'a, R, T>
+{
+    /// Runs `f` upgraded, if the upgrade succeeds within `timeout`.
+    pub fn try_with_upgraded_for<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        timeout: R::Duration,
+        f: F,
+    ) -> Option<Ret> {
+        self.inner.try_with_upgraded_for(timeout, f)
+    }
+
+    /// Runs `f` upgraded, if the upgrade succeeds by `timeout`.
+    pub fn try_with_upgraded_until<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        timeout: R::Instant,
+        f: F,
+    ) -> Option<Ret> {
+        self.inner.try_with_upgraded_until(timeout, f)
+    }
+}
+
+impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> {
+    map_methods!(lock_api::MappedRwLockReadGuard => MappedRwLockReadGuard, [&], {}, try_map_or_else);
+}
+
+impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> {
+    /// Unlocks with a fair unlock protocol.
+    #[inline]
+    pub fn unlock_fair(s: Self) {
+        lock_api::MappedRwLockReadGuard::unlock_fair(s.inner);
+    }
+}
+
+impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T> {
+    map_methods!(lock_api::MappedRwLockWriteGuard => MappedRwLockWriteGuard, [&mut], {}, try_map_or_err);
+}
+
+impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T> {
+    /// Unlocks with a fair unlock protocol.
+    #[inline]
+    pub fn unlock_fair(s: Self) {
+        lock_api::MappedRwLockWriteGuard::unlock_fair(s.inner);
+    }
+}
+
+guard_traits!(['a, R: RawRwLock + 'a, T: ?Sized + 'a] RwLockReadGuard<'a, R, T>);
+guard_traits!(['a, R: RawRwLock + 'a, T: ?Sized + 'a] RwLockWriteGuard<'a, R, T>, mut);
+guard_traits!(['a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a] RwLockUpgradableReadGuard<'a, R, T>);
+guard_traits!(['a, R: RawRwLock + 'a, T: ?Sized + 'a] MappedRwLockReadGuard<'a, R, T>);
+guard_traits!(['a, R: RawRwLock + 'a, T: ?Sized + 'a] MappedRwLockWriteGuard<'a, R, T>, mut);
