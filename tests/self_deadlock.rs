@@ -1,0 +1,93 @@
+//! Re-locking a lock this thread holds is reported before blocking. These tests use the panic
+//! policy (set for the whole binary), so that the test thread unwinds instead of hanging.
+#![cfg(feature = "enabled")]
+
+mod common;
+
+use common::{assert_quiet, assert_reported};
+use lockwatch::{named, Policy, ReportKind};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+fn panics(f: impl FnOnce()) -> bool {
+    lockwatch::set_policy(Policy::Panic);
+    catch_unwind(AssertUnwindSafe(f)).is_err()
+}
+
+#[test]
+fn std_mutex_relocked_is_reported_before_blocking() {
+    let m = named(lockwatch::sync::Mutex::new(()), "aa-std-mutex");
+    let mut site = String::new();
+    assert!(panics(|| {
+        let (_first, first_site) = at!(m.lock().unwrap());
+        site = first_site;
+        let _second = m.lock(); // would block forever
+    }));
+    let report = assert_reported(ReportKind::LockOrder, &["aa-std-mutex"], &[&site]);
+    assert!(report.to_string().contains("blocks forever"));
+    // The mutex was released by the unwinding and still works.
+    assert!(m.try_lock().is_ok() || m.is_poisoned());
+}
+
+#[test]
+fn std_rwlock_read_twice_is_reported() {
+    let l = named(lockwatch::sync::RwLock::new(()), "aa-std-read");
+    let mut site = String::new();
+    assert!(panics(|| {
+        let _first = l.read().unwrap();
+        let (_second, second_site) = at!(l.read());
+        site = second_site;
+    }));
+    assert_reported(ReportKind::LockOrder, &["aa-std-read"], &[]);
+    assert!(site.is_empty(), "the second read was reported before it was taken");
+}
+
+#[test]
+fn parking_lot_mutex_relocked_is_reported() {
+    let m = named(lockwatch::parking_lot::Mutex::new(()), "aa-pl-mutex");
+    assert!(panics(|| {
+        let _first = m.lock();
+        let _second = m.lock();
+    }));
+    assert_reported(ReportKind::LockOrder, &["aa-pl-mutex"], &[]);
+    assert!(!m.is_locked(), "unwinding released the first guard");
+}
+
+#[test]
+fn parking_lot_read_twice_is_reported_write_after_read_too() {
+    let l = named(lockwatch::parking_lot::RwLock::new(()), "aa-pl-read");
+    assert!(panics(|| {
+        let _first = l.read();
+        let _second = l.read();
+    }));
+    assert_reported(ReportKind::LockOrder, &["aa-pl-read"], &[]);
+    let w = named(lockwatch::parking_lot::RwLock::new(()), "aa-pl-upgrade-by-hand");
+    assert!(panics(|| {
+        let _r = w.read();
+        let _w = w.write();
+    }));
+    assert_reported(ReportKind::LockOrder, &["aa-pl-upgrade-by-hand"], &[]);
+}
+
+#[test]
+fn recursive_reads_and_reentrant_mutexes_are_quiet() {
+    let l = named(lockwatch::parking_lot::RwLock::new(()), "aa-ok-rr");
+    let r = named(lockwatch::parking_lot::ReentrantMutex::new(()), "aa-ok-re");
+    assert!(!panics(|| {
+        let _a = l.read();
+        let _b = l.read_recursive();
+        let _c = l.read_recursive();
+        let _x = r.lock();
+        let _y = r.lock();
+    }));
+    assert_quiet(&["aa-ok-rr", "aa-ok-re"]);
+}
+
+#[test]
+fn a_try_lock_on_a_held_lock_is_quiet() {
+    let m = named(lockwatch::sync::Mutex::new(()), "aa-try");
+    assert!(!panics(|| {
+        let _g = m.lock().unwrap();
+        assert!(m.try_lock().is_err());
+    }));
+    assert_quiet(&["aa-try"]);
+}
