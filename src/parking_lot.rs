@@ -76,8 +76,7 @@ mod tracked {
     /// The guard of a [`ReentrantMutex`].
     pub type ReentrantMutexGuard<'a, T> = tracked::ReentrantMutexGuard<'a, RM, RT, T>;
     /// A guard of a component of a [`ReentrantMutex`]'s data.
-    pub type MappedReentrantMutexGuard<'a, T> =
-        tracked::MappedReentrantMutexGuard<'a, RM, RT, T>;
+    pub type MappedReentrantMutexGuard<'a, T> = tracked::MappedReentrantMutexGuard<'a, RM, RT, T>;
 
     /// Creates a new mutex in a `const` context (as `Mutex::new`, which is `const` too).
     ///

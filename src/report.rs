@@ -159,10 +159,10 @@ impl fmt::Debug for Policy {
     }
 }
 
-#[cfg(feature = "enabled")]
-pub use enabled::*;
 #[cfg(not(feature = "enabled"))]
 pub use disabled::*;
+#[cfg(feature = "enabled")]
+pub use enabled::*;
 
 #[cfg(not(feature = "enabled"))]
 mod disabled {
@@ -281,7 +281,9 @@ mod enabled {
 
     fn warn_bad_env(var: &str, value: &str, expected: &str) {
         if !WARNED_BAD_ENV.swap(true, Ordering::Relaxed) {
-            eprintln!("lockwatch: ignoring {var}={value:?}: expected {expected}; using the default");
+            eprintln!(
+                "lockwatch: ignoring {var}={value:?}: expected {expected}; using the default"
+            );
         }
     }
 

@@ -17,7 +17,9 @@ fn std_condvar_ping_pong_is_quiet_and_correct() {
     let pong = std::thread::spawn(move || {
         let (m, cv) = &*other;
         for i in 0..ROUNDS {
-            let mut turn = cv.wait_while(m.lock().unwrap(), |t| *t != 2 * i + 1).unwrap();
+            let mut turn = cv
+                .wait_while(m.lock().unwrap(), |t| *t != 2 * i + 1)
+                .unwrap();
             *turn += 1;
             cv.notify_all();
         }

@@ -5,27 +5,51 @@ use std::any::TypeId;
 
 #[test]
 fn sync_paths_are_std_types() {
-    assert_eq!(TypeId::of::<lockwatch::sync::Mutex<u8>>(), TypeId::of::<std::sync::Mutex<u8>>());
+    assert_eq!(
+        TypeId::of::<lockwatch::sync::Mutex<u8>>(),
+        TypeId::of::<std::sync::Mutex<u8>>()
+    );
     assert_eq!(
         TypeId::of::<lockwatch::sync::MutexGuard<'static, u8>>(),
         TypeId::of::<std::sync::MutexGuard<'static, u8>>()
     );
-    assert_eq!(TypeId::of::<lockwatch::sync::RwLock<u8>>(), TypeId::of::<std::sync::RwLock<u8>>());
-    assert_eq!(TypeId::of::<lockwatch::sync::Condvar>(), TypeId::of::<std::sync::Condvar>());
-    assert_eq!(TypeId::of::<lockwatch::sync::Arc<u8>>(), TypeId::of::<std::sync::Arc<u8>>());
+    assert_eq!(
+        TypeId::of::<lockwatch::sync::RwLock<u8>>(),
+        TypeId::of::<std::sync::RwLock<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<lockwatch::sync::Condvar>(),
+        TypeId::of::<std::sync::Condvar>()
+    );
+    assert_eq!(
+        TypeId::of::<lockwatch::sync::Arc<u8>>(),
+        TypeId::of::<std::sync::Arc<u8>>()
+    );
 }
 
 #[test]
 fn parking_lot_paths_are_parking_lot_types() {
     use lockwatch::parking_lot as lw;
-    assert_eq!(TypeId::of::<lw::Mutex<u8>>(), TypeId::of::<parking_lot::Mutex<u8>>());
-    assert_eq!(TypeId::of::<lw::FairMutex<u8>>(), TypeId::of::<parking_lot::FairMutex<u8>>());
-    assert_eq!(TypeId::of::<lw::RwLock<u8>>(), TypeId::of::<parking_lot::RwLock<u8>>());
+    assert_eq!(
+        TypeId::of::<lw::Mutex<u8>>(),
+        TypeId::of::<parking_lot::Mutex<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<lw::FairMutex<u8>>(),
+        TypeId::of::<parking_lot::FairMutex<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<lw::RwLock<u8>>(),
+        TypeId::of::<parking_lot::RwLock<u8>>()
+    );
     assert_eq!(
         TypeId::of::<lw::ReentrantMutex<u8>>(),
         TypeId::of::<parking_lot::ReentrantMutex<u8>>()
     );
-    assert_eq!(TypeId::of::<lw::Condvar>(), TypeId::of::<parking_lot::Condvar>());
+    assert_eq!(
+        TypeId::of::<lw::Condvar>(),
+        TypeId::of::<parking_lot::Condvar>()
+    );
     assert_eq!(
         TypeId::of::<lockwatch::lock_api::Mutex<parking_lot::RawMutex, u8>>(),
         TypeId::of::<lock_api::Mutex<parking_lot::RawMutex, u8>>()

@@ -53,7 +53,10 @@ fn callbacks_see_reports_take_tracked_locks_and_survive_panics() {
 
     let report = &reports_about(&["cb-a", "cb-b"])[0];
     assert_eq!(report.kind(), ReportKind::LockOrder);
-    assert_eq!(report.thread(), "callbacks_see_reports_take_tracked_locks_and_survive_panics");
+    assert_eq!(
+        report.thread(),
+        "callbacks_see_reports_take_tracked_locks_and_survive_panics"
+    );
     assert!(format!("{report:?}").contains("LockOrder"));
     assert!(!report.summary().contains('\n'));
     // The locks still work after the panicking callback.

@@ -38,7 +38,10 @@ fn std_rwlock_read_twice_is_reported() {
         site = second_site;
     }));
     assert_reported(ReportKind::LockOrder, &["aa-std-read"], &[]);
-    assert!(site.is_empty(), "the second read was reported before it was taken");
+    assert!(
+        site.is_empty(),
+        "the second read was reported before it was taken"
+    );
 }
 
 #[test]
@@ -60,7 +63,10 @@ fn parking_lot_read_twice_is_reported_write_after_read_too() {
         let _second = l.read();
     }));
     assert_reported(ReportKind::LockOrder, &["aa-pl-read"], &[]);
-    let w = named(lockwatch::parking_lot::RwLock::new(()), "aa-pl-upgrade-by-hand");
+    let w = named(
+        lockwatch::parking_lot::RwLock::new(()),
+        "aa-pl-upgrade-by-hand",
+    );
     assert!(panics(|| {
         let _r = w.read();
         let _w = w.write();

@@ -114,7 +114,11 @@ impl<R, T> Mutex<R, T> {
 }
 
 impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
-    fn guard<'a>(&'a self, inner: lock_api::MutexGuard<'a, R, T>, token: HeldToken) -> MutexGuard<'a, R, T> {
+    fn guard<'a>(
+        &'a self,
+        inner: lock_api::MutexGuard<'a, R, T>,
+        token: HeldToken,
+    ) -> MutexGuard<'a, R, T> {
         MutexGuard {
             inner,
             token,
@@ -159,9 +163,11 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, R, T>> {
-        let (inner, token) =
-            self.meta
-                .try_lock(Mode::Exclusive, Location::caller(), || self.inner.try_lock())?;
+        let (inner, token) = self
+            .meta
+            .try_lock(Mode::Exclusive, Location::caller(), || {
+                self.inner.try_lock()
+            })?;
         Some(self.guard(inner, token))
     }
 
@@ -283,9 +289,11 @@ impl<R: RawMutexTimed, T: ?Sized> Mutex<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_for(&self, timeout: R::Duration) -> Option<MutexGuard<'_, R, T>> {
-        let (inner, token) = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
-            self.inner.try_lock_for(timeout)
-        })?;
+        let (inner, token) = self
+            .meta
+            .try_lock(Mode::Exclusive, Location::caller(), || {
+                self.inner.try_lock_for(timeout)
+            })?;
         Some(self.guard(inner, token))
     }
 
@@ -304,14 +312,16 @@ impl<R: RawMutexTimed, T: ?Sized> Mutex<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_until(&self, timeout: R::Instant) -> Option<MutexGuard<'_, R, T>> {
-        let (inner, token) = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
-            self.inner.try_lock_until(timeout)
-        })?;
+        let (inner, token) = self
+            .meta
+            .try_lock(Mode::Exclusive, Location::caller(), || {
+                self.inner.try_lock_until(timeout)
+            })?;
         Some(self.guard(inner, token))
     }
 }
 
-impl<R: RawMutex, T: ?Sized + Default> Default for Mutex<R, T> {
+impl<R: RawMutex, T: Default> Default for Mutex<R, T> {
     #[track_caller]
     fn default() -> Mutex<R, T> {
         Mutex::new(T::default())
@@ -374,10 +384,18 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        let MutexGuard { inner, token, mutex } = s;
+        let MutexGuard {
+            inner,
+            token,
+            mutex,
+        } = s;
         match lock_api::MutexGuard::try_map(inner, f) {
             Ok(inner) => Ok(MappedMutexGuard { inner, token }),
-            Err(inner) => Err(MutexGuard { inner, token, mutex }),
+            Err(inner) => Err(MutexGuard {
+                inner,
+                token,
+                mutex,
+            }),
         }
     }
 
@@ -390,10 +408,21 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     where
         F: FnOnce(&mut T) -> Result<&mut U, E>,
     {
-        let MutexGuard { inner, token, mutex } = s;
+        let MutexGuard {
+            inner,
+            token,
+            mutex,
+        } = s;
         match lock_api::MutexGuard::try_map_or_err(inner, f) {
             Ok(inner) => Ok(MappedMutexGuard { inner, token }),
-            Err((inner, e)) => Err((MutexGuard { inner, token, mutex }, e)),
+            Err((inner, e)) => Err((
+                MutexGuard {
+                    inner,
+                    token,
+                    mutex,
+                },
+                e,
+            )),
         }
     }
 

@@ -139,9 +139,11 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let (inner, token) =
-            self.meta
-                .try_lock(Mode::Reentrant, Location::caller(), || self.inner.try_lock())?;
+        let (inner, token) = self
+            .meta
+            .try_lock(Mode::Reentrant, Location::caller(), || {
+                self.inner.try_lock()
+            })?;
         Some(self.guard(inner, token))
     }
 
@@ -231,9 +233,11 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_for(&self, timeout: R::Duration) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let (inner, token) = self.meta.try_lock(Mode::Reentrant, Location::caller(), || {
-            self.inner.try_lock_for(timeout)
-        })?;
+        let (inner, token) = self
+            .meta
+            .try_lock(Mode::Reentrant, Location::caller(), || {
+                self.inner.try_lock_for(timeout)
+            })?;
         Some(self.guard(inner, token))
     }
 
@@ -241,14 +245,16 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_until(&self, timeout: R::Instant) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let (inner, token) = self.meta.try_lock(Mode::Reentrant, Location::caller(), || {
-            self.inner.try_lock_until(timeout)
-        })?;
+        let (inner, token) = self
+            .meta
+            .try_lock(Mode::Reentrant, Location::caller(), || {
+                self.inner.try_lock_until(timeout)
+            })?;
         Some(self.guard(inner, token))
     }
 }
 
-impl<R: RawMutex, G: GetThreadId, T: ?Sized + Default> Default for ReentrantMutex<R, G, T> {
+impl<R: RawMutex, G: GetThreadId, T: Default> Default for ReentrantMutex<R, G, T> {
     #[track_caller]
     fn default() -> Self {
         ReentrantMutex::new(T::default())

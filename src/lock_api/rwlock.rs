@@ -213,7 +213,9 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::Read, Location::caller(), || self.inner.try_read())?;
+        let held = self
+            .meta
+            .try_lock(Mode::Read, Location::caller(), || self.inner.try_read())?;
         Some(self.read_guard(held))
     }
 
@@ -251,9 +253,11 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, R, T>> {
-        let held =
-            self.meta
-                .try_lock(Mode::Exclusive, Location::caller(), || self.inner.try_write())?;
+        let held = self
+            .meta
+            .try_lock(Mode::Exclusive, Location::caller(), || {
+                self.inner.try_write()
+            })?;
         Some(self.write_guard(held))
     }
 
@@ -379,9 +383,11 @@ impl<R: RawRwLockTimed, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_write_for(&self, timeout: R::Duration) -> Option<RwLockWriteGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
-            self.inner.try_write_for(timeout)
-        })?;
+        let held = self
+            .meta
+            .try_lock(Mode::Exclusive, Location::caller(), || {
+                self.inner.try_write_for(timeout)
+            })?;
         Some(self.write_guard(held))
     }
 
@@ -389,9 +395,11 @@ impl<R: RawRwLockTimed, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_write_until(&self, timeout: R::Instant) -> Option<RwLockWriteGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
-            self.inner.try_write_until(timeout)
-        })?;
+        let held = self
+            .meta
+            .try_lock(Mode::Exclusive, Location::caller(), || {
+                self.inner.try_write_until(timeout)
+            })?;
         Some(self.write_guard(held))
     }
 }
@@ -424,9 +432,11 @@ impl<R: RawRwLockRecursive, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_read_recursive(&self) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::RecursiveRead, Location::caller(), || {
-            self.inner.try_read_recursive()
-        })?;
+        let held = self
+            .meta
+            .try_lock(Mode::RecursiveRead, Location::caller(), || {
+                self.inner.try_read_recursive()
+            })?;
         Some(self.read_guard(held))
     }
 }
@@ -435,20 +445,30 @@ impl<R: RawRwLockRecursiveTimed, T: ?Sized> RwLock<R, T> {
     /// Attempts a recursive read until `timeout` has passed (a try-lock).
     #[inline]
     #[track_caller]
-    pub fn try_read_recursive_for(&self, timeout: R::Duration) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::RecursiveRead, Location::caller(), || {
-            self.inner.try_read_recursive_for(timeout)
-        })?;
+    pub fn try_read_recursive_for(
+        &self,
+        timeout: R::Duration,
+    ) -> Option<RwLockReadGuard<'_, R, T>> {
+        let held = self
+            .meta
+            .try_lock(Mode::RecursiveRead, Location::caller(), || {
+                self.inner.try_read_recursive_for(timeout)
+            })?;
         Some(self.read_guard(held))
     }
 
     /// Attempts a recursive read until `timeout` is reached (a try-lock).
     #[inline]
     #[track_caller]
-    pub fn try_read_recursive_until(&self, timeout: R::Instant) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::RecursiveRead, Location::caller(), || {
-            self.inner.try_read_recursive_until(timeout)
-        })?;
+    pub fn try_read_recursive_until(
+        &self,
+        timeout: R::Instant,
+    ) -> Option<RwLockReadGuard<'_, R, T>> {
+        let held = self
+            .meta
+            .try_lock(Mode::RecursiveRead, Location::caller(), || {
+                self.inner.try_read_recursive_until(timeout)
+            })?;
         Some(self.read_guard(held))
     }
 }
@@ -473,10 +493,12 @@ impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn make_upgradable_guard_unchecked(&self) -> RwLockUpgradableReadGuard<'_, R, T> {
-        let held = self.meta.try_lock(Mode::Upgradable, Location::caller(), || {
-            // SAFETY: Forwarded from the caller.
-            Some(unsafe { self.inner.make_upgradable_guard_unchecked() })
-        });
+        let held = self
+            .meta
+            .try_lock(Mode::Upgradable, Location::caller(), || {
+                // SAFETY: Forwarded from the caller.
+                Some(unsafe { self.inner.make_upgradable_guard_unchecked() })
+            });
         self.upgradable_guard(held.expect("an infallible attempt succeeds"))
     }
 
@@ -509,9 +531,11 @@ impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::Upgradable, Location::caller(), || {
-            self.inner.try_upgradable_read()
-        })?;
+        let held = self
+            .meta
+            .try_lock(Mode::Upgradable, Location::caller(), || {
+                self.inner.try_upgradable_read()
+            })?;
         Some(self.upgradable_guard(held))
     }
 }
@@ -524,9 +548,11 @@ impl<R: RawRwLockUpgradeTimed, T: ?Sized> RwLock<R, T> {
         &self,
         timeout: R::Duration,
     ) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::Upgradable, Location::caller(), || {
-            self.inner.try_upgradable_read_for(timeout)
-        })?;
+        let held = self
+            .meta
+            .try_lock(Mode::Upgradable, Location::caller(), || {
+                self.inner.try_upgradable_read_for(timeout)
+            })?;
         Some(self.upgradable_guard(held))
     }
 
@@ -537,14 +563,16 @@ impl<R: RawRwLockUpgradeTimed, T: ?Sized> RwLock<R, T> {
         &self,
         timeout: R::Instant,
     ) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::Upgradable, Location::caller(), || {
-            self.inner.try_upgradable_read_until(timeout)
-        })?;
+        let held = self
+            .meta
+            .try_lock(Mode::Upgradable, Location::caller(), || {
+                self.inner.try_upgradable_read_until(timeout)
+            })?;
         Some(self.upgradable_guard(held))
     }
 }
 
-impl<R: RawRwLock, T: ?Sized + Default> Default for RwLock<R, T> {
+impl<R: RawRwLock, T: Default> Default for RwLock<R, T> {
     #[track_caller]
     fn default() -> RwLock<R, T> {
         RwLock::new(T::default())
@@ -831,7 +859,10 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableRead
 
 impl<'a, R: RawRwLockUpgradeTimed + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
     /// Upgrades, giving up after `timeout` (a try).
-    pub fn try_upgrade_for(s: Self, timeout: R::Duration) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
+    pub fn try_upgrade_for(
+        s: Self,
+        timeout: R::Duration,
+    ) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
         let RwLockUpgradableReadGuard {
             inner,
             token,

@@ -123,9 +123,11 @@ impl Condvar {
     where
         F: FnMut(&mut T) -> bool,
     {
-        first(waiting(guard, |g| match self.inner.wait_while(g, condition) {
-            Ok(g) => Ok((g, ())),
-            Err(e) => Err(PoisonError::new((e.into_inner(), ()))),
+        first(waiting(guard, |g| {
+            match self.inner.wait_while(g, condition) {
+                Ok(g) => Ok((g, ())),
+                Err(e) => Err(PoisonError::new((e.into_inner(), ()))),
+            }
         }))
     }
 

@@ -210,7 +210,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
-impl<T: ?Sized + Default> Default for Mutex<T> {
+impl<T: Default> Default for Mutex<T> {
     #[track_caller]
     fn default() -> Mutex<T> {
         Mutex::new(T::default())

@@ -15,7 +15,11 @@ pub(super) fn try_std<G>(r: TryLockResult<G>) -> Option<LockResult<G>> {
 }
 
 /// Wraps a std guard (or its poisoned form) with its token.
-pub(super) fn wrap<G, W>(result: LockResult<G>, token: HeldToken, make: impl FnOnce(G, HeldToken) -> W) -> LockResult<W> {
+pub(super) fn wrap<G, W>(
+    result: LockResult<G>,
+    token: HeldToken,
+    make: impl FnOnce(G, HeldToken) -> W,
+) -> LockResult<W> {
     match result {
         Ok(inner) => Ok(make(inner, token)),
         Err(e) => Err(PoisonError::new(make(e.into_inner(), token))),
@@ -46,4 +50,3 @@ pub(super) fn wrap_try<G, W>(
         Ok(guard)
     }
 }
-

@@ -89,7 +89,10 @@ impl<T: ?Sized> RwLock<T> {
             || try_std(self.inner.try_read()),
             || self.inner.read(),
         );
-        wrap(result, token, |inner, token| RwLockReadGuard { inner, _token: token })
+        wrap(result, token, |inner, token| RwLockReadGuard {
+            inner,
+            _token: token,
+        })
     }
 
     /// Attempts shared read access without blocking.
@@ -116,7 +119,10 @@ impl<T: ?Sized> RwLock<T> {
             Mode::Read,
             Location::caller(),
             || self.inner.try_read(),
-            |inner, token| RwLockReadGuard { inner, _token: token },
+            |inner, token| RwLockReadGuard {
+                inner,
+                _token: token,
+            },
         )
     }
 
@@ -142,7 +148,10 @@ impl<T: ?Sized> RwLock<T> {
             || try_std(self.inner.try_write()),
             || self.inner.write(),
         );
-        wrap(result, token, |inner, token| RwLockWriteGuard { inner, token })
+        wrap(result, token, |inner, token| RwLockWriteGuard {
+            inner,
+            token,
+        })
     }
 
     /// Attempts exclusive write access without blocking.
@@ -272,7 +281,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     }
 }
 
-impl<T: ?Sized + Default> Default for RwLock<T> {
+impl<T: Default> Default for RwLock<T> {
     #[track_caller]
     fn default() -> RwLock<T> {
         RwLock::new(T::default())

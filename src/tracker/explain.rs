@@ -88,7 +88,10 @@ pub(super) fn lock_order(
     path: &[CycleEdge],
 ) -> Report {
     let thread = thread_name();
-    let target = LockRef { class: me.class, id: me.id };
+    let target = LockRef {
+        class: me.class,
+        id: me.id,
+    };
     let per_instance = new_edge.iter().all(|s| s.from.class.id == s.to.class.id);
     // The cycle in the order it happens: the known path, then the new edge closing it.
     let steps: Vec<&Step> = path
@@ -118,14 +121,21 @@ pub(super) fn lock_order(
     );
     out.push_str("  while holding:\n");
     for h in held.iter().rev() {
-        let lock = LockRef { class: h.class, id: h.id };
+        let lock = LockRef {
+            class: h.class,
+            id: h.id,
+        };
         let _ = writeln!(out, "    {}, taken with {}", names.of(lock), taken(h));
     }
     out.push_str("  where:\n");
     names.legend(&mut out);
     out.push_str("  this closes a cycle in the lock order:\n");
     for (i, step) in steps.iter().enumerate() {
-        let when = if i >= new_from { "new here" } else { "first seen" };
+        let when = if i >= new_from {
+            "new here"
+        } else {
+            "first seen"
+        };
         let _ = write!(
             out,
             "    {} -> {}  {when} in thread `{}`: {}() at {}, then {}() at {}",
@@ -188,7 +198,10 @@ pub(super) fn self_deadlock(
     held: &[Held],
 ) -> Report {
     let thread = thread_name();
-    let target = LockRef { class: me.class, id: me.id };
+    let target = LockRef {
+        class: me.class,
+        id: me.id,
+    };
     let what = match (earlier.mode, mode) {
         (Mode::Exclusive | Mode::Reentrant, _) | (_, Mode::Exclusive | Mode::Upgradable) => {
             "this blocks forever"
@@ -215,7 +228,10 @@ pub(super) fn self_deadlock(
     );
     out.push_str("  locks held:\n");
     for h in held.iter().rev() {
-        let lock = LockRef { class: h.class, id: h.id };
+        let lock = LockRef {
+            class: h.class,
+            id: h.id,
+        };
         let _ = writeln!(out, "    {}, taken with {}", label(lock, false), taken(h));
     }
     out.push_str(

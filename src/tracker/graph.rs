@@ -83,6 +83,10 @@ pub(crate) struct OrderGraph {
     nodes: HashMap<u64, Node>,
 }
 
+/// A search state: a node, and the type of the edge the path entered it by (the start is
+/// entered by the closing edge).
+type State = (u64, EdgeType);
+
 /// One edge of a found cycle.
 pub(crate) struct CycleEdge {
     pub(crate) witness: Witness,
@@ -116,9 +120,12 @@ impl OrderGraph {
 
     /// The shortest strong path from `start` back to `goal` that, together with the edge
     /// `goal -> start` of type `closing`, forms a strong cycle.
-    pub(crate) fn strong_path(&self, start: u64, goal: u64, closing: EdgeType) -> Option<Vec<CycleEdge>> {
-        // State: (node, type of the edge we entered it by). The start is entered by `closing`.
-        type State = (u64, EdgeType);
+    pub(crate) fn strong_path(
+        &self,
+        start: u64,
+        goal: u64,
+        closing: EdgeType,
+    ) -> Option<Vec<CycleEdge>> {
         let mut came_from: HashMap<State, (State, Witness)> = HashMap::new();
         let mut queue: VecDeque<State> = VecDeque::new();
         let first = (start, closing);
@@ -132,7 +139,9 @@ impl OrderGraph {
                 }
                 continue;
             }
-            let Some(n) = self.nodes.get(&node) else { continue };
+            let Some(n) = self.nodes.get(&node) else {
+                continue;
+            };
             for (&next, edge) in &n.out {
                 for (t, witness) in edge.by_type.iter().enumerate() {
                     let Some(witness) = witness else { continue };
@@ -152,14 +161,16 @@ impl OrderGraph {
     }
 
     fn unwind(
-        came_from: &HashMap<(u64, EdgeType), ((u64, EdgeType), Witness)>,
-        mut state: (u64, EdgeType),
-        first: (u64, EdgeType),
+        came_from: &HashMap<State, (State, Witness)>,
+        mut state: State,
+        first: State,
     ) -> Vec<CycleEdge> {
         let mut path = Vec::new();
         while state != first {
             let (prev, witness) = &came_from[&state];
-            path.push(CycleEdge { witness: witness.clone() });
+            path.push(CycleEdge {
+                witness: witness.clone(),
+            });
             state = *prev;
         }
         path.reverse();
@@ -169,7 +180,9 @@ impl OrderGraph {
     /// Removes node `id`, replacing every strong two-step path `p -> id -> s` by an edge
     /// `p -> s` whose witness is both steps: what was learned through the lock outlives it.
     pub(crate) fn contract(&mut self, id: u64) {
-        let Some(node) = self.nodes.remove(&id) else { return };
+        let Some(node) = self.nodes.remove(&id) else {
+            return;
+        };
         let mut preds = Vec::with_capacity(node.ins.len());
         for p in &node.ins {
             if let Some(pn) = self.nodes.get_mut(p) {
@@ -205,14 +218,23 @@ impl OrderGraph {
                 }
             }
         }
-        self.prune(preds.iter().map(|(p, _)| *p).chain(node.out.keys().copied()));
+        self.prune(
+            preds
+                .iter()
+                .map(|(p, _)| *p)
+                .chain(node.out.keys().copied()),
+        );
     }
 
     /// Drops nodes left with no edges at all, so churn leaves nothing behind.
     fn prune(&mut self, candidates: impl Iterator<Item = u64>) {
         let candidates: Vec<u64> = candidates.collect();
         for c in candidates {
-            if self.nodes.get(&c).is_some_and(|n| n.out.is_empty() && n.ins.is_empty()) {
+            if self
+                .nodes
+                .get(&c)
+                .is_some_and(|n| n.out.is_empty() && n.ins.is_empty())
+            {
                 self.nodes.remove(&c);
             }
         }

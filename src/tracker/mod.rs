@@ -14,11 +14,11 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
 use std::sync::Arc;
 
-pub(crate) use class::LockKind;
 use class::LockClass;
+pub(crate) use class::LockKind;
 use graph::{EdgeType, LockRef, OrderGraph, Step, Witness};
-pub(crate) use held::Mode;
 use held::Held;
+pub(crate) use held::Mode;
 
 /// Tracking state embedded in every lock. `const`-constructible so that locks work in
 /// `static`s: the id and class are assigned on first use.
@@ -70,7 +70,8 @@ impl LockMeta {
             let class = self.class.load(Relaxed);
             // SAFETY: `class` was stored before `id` was published with `Release`, and it
             // points at a leaked, never-freed `LockClass`.
-            return Ident { id, class: unsafe { &*class } };
+            let class = unsafe { &*class };
+            return Ident { id, class };
         }
         self.first_use()
     }
@@ -79,7 +80,8 @@ impl LockMeta {
     #[inline(never)]
     fn first_use(&self) -> Ident {
         let class = class::intern(self.kind, self.site, self.name);
-        self.class.store(class as *const LockClass as *mut LockClass, Relaxed);
+        self.class
+            .store(class as *const LockClass as *mut LockClass, Relaxed);
         let fresh = ids::next();
         let id = match self.id.compare_exchange(0, fresh, AcqRel, Acquire) {
             Ok(_) => fresh,
@@ -364,7 +366,8 @@ struct Graphs {
     classes: OrderGraph,
     instances: OrderGraph,
     /// Cycles already reported, by the code sites along them: one report per bug.
-    reported: std::collections::HashSet<Vec<(&'static Location<'static>, &'static Location<'static>)>>,
+    reported:
+        std::collections::HashSet<Vec<(&'static Location<'static>, &'static Location<'static>)>>,
 }
 
 static GRAPHS: parking_lot::Mutex<Option<Graphs>> = parking_lot::Mutex::new(None);
@@ -398,8 +401,14 @@ fn add_edges(
             };
             if !graph.contains(from, to, ty) {
                 let step = Arc::new(Step {
-                    from: LockRef { class: h.class, id: h.id },
-                    to: LockRef { class: me.class, id: me.id },
+                    from: LockRef {
+                        class: h.class,
+                        id: h.id,
+                    },
+                    to: LockRef {
+                        class: me.class,
+                        id: me.id,
+                    },
                     from_site: h.site,
                     to_site: site,
                     from_mode: h.mode.as_str(),
@@ -416,7 +425,16 @@ fn add_edges(
                         .chain(path.iter().map(|e| &e.witness))
                         .flat_map(|w| w.iter().map(|s| (s.from_site, s.to_site)))
                         .collect();
-                    key.sort_by_key(|(a, b)| (a.file(), a.line(), a.column(), b.file(), b.line(), b.column()));
+                    key.sort_by_key(|(a, b)| {
+                        (
+                            a.file(),
+                            a.line(),
+                            a.column(),
+                            b.file(),
+                            b.line(),
+                            b.column(),
+                        )
+                    });
                     key.dedup();
                     if g.reported.insert(key) {
                         found.push(explain::lock_order(me, mode, site, held, &witness, &path));

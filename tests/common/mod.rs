@@ -39,7 +39,11 @@ pub fn assert_reported(kind: ReportKind, names: &[&str], sites: &[&str]) -> Repo
         1,
         "expected one {kind:?} report about {names:?}, got {}:\n{}",
         found.len(),
-        found.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n---\n")
+        found
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
     );
     let text = found[0].to_string();
     for site in sites {
@@ -56,7 +60,11 @@ pub fn assert_quiet(names: &[&str]) {
         assert!(
             found.is_empty(),
             "expected no report about {name}, got:\n{}",
-            found.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n---\n")
+            found
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join("\n---\n")
         );
     }
 }

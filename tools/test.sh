@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, then the tests in both builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== format"
+cargo fmt --all -- --check
+echo "== clippy (all targets, all features)"
+cargo clippy --all-targets --all-features -- -D warnings
+echo "== tests, tracking on (unit, integration, doc)"
+cargo test --features enabled
+echo "== tests, tracking off (plain re-exports, no-op extras)"
+cargo test
+echo "== the demo runs"
+cargo run --quiet --example bank --features enabled > /dev/null 2>&1
+echo "all passed"
