@@ -74,6 +74,7 @@ mod report;
 pub mod sync;
 #[cfg(feature = "enabled")]
 mod tracker;
+pub mod watchdog;
 
 pub use report::{reports, set_backtraces, set_policy, Policy, Report, ReportKind};
 

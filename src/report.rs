@@ -52,6 +52,8 @@ struct ReportInner {
     thread: String,
     summary: String,
     text: String,
+    /// Added once the situation is over (a long hold's final duration).
+    outcome: std::sync::OnceLock<String>,
 }
 
 impl Report {
@@ -63,8 +65,22 @@ impl Report {
                 thread,
                 summary,
                 text,
+                outcome: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Records how the situation ended; shown last by `Display` and by [`Report::outcome`].
+    #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+    pub(crate) fn finish(&self, outcome: String) {
+        let _ = self.inner.outcome.set(outcome);
+    }
+
+    /// How the reported situation ended, once it has: for a [`ReportKind::LongHold`], the
+    /// final duration ("released after 3.2s"). `None` while it goes on, and for the kinds
+    /// that describe a moment.
+    pub fn outcome(&self) -> Option<&str> {
+        self.inner.outcome.get().map(String::as_str)
     }
 
     /// What this report is about.
@@ -85,7 +101,11 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.inner.text)
+        f.write_str(&self.inner.text)?;
+        if let Some(outcome) = self.inner.outcome.get() {
+            write!(f, "\n  outcome: {outcome}")?;
+        }
+        Ok(())
     }
 }
 
@@ -193,7 +213,7 @@ mod disabled {
 mod enabled {
     use std::cell::Cell;
     use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+    use std::sync::atomic::{AtomicU8, Ordering};
 
     use parking_lot::Mutex as RawMutex;
 
@@ -203,7 +223,6 @@ mod enabled {
     static POLICY: RawMutex<Option<Policy>> = RawMutex::new(None);
     /// 0: not read from the environment yet, 1: off, 2: on.
     static BACKTRACES: AtomicU8 = AtomicU8::new(0);
-    static WARNED_BAD_ENV: AtomicBool = AtomicBool::new(false);
 
     thread_local! {
         /// Set while this thread runs a report callback, so that reports raised by the
@@ -279,8 +298,12 @@ mod enabled {
             .clone()
     }
 
-    fn warn_bad_env(var: &str, value: &str, expected: &str) {
-        if !WARNED_BAD_ENV.swap(true, Ordering::Relaxed) {
+    /// One warning per bad variable, then the default is used.
+    pub(crate) fn warn_bad_env(var: &str, value: &str, expected: &str) {
+        static WARNED: RawMutex<Vec<String>> = RawMutex::new(Vec::new());
+        let mut warned = WARNED.lock();
+        if !warned.iter().any(|w| w == var) {
+            warned.push(var.to_owned());
             eprintln!(
                 "lockwatch: ignoring {var}={value:?}: expected {expected}; using the default"
             );
@@ -313,10 +336,36 @@ mod enabled {
         }
     }
 
+    /// Delivers a report raised by the watchdog: as [`deliver`], except that `Panic` only logs
+    /// (a panic on the watchdog thread would help nobody) and a callback runs on the watchdog.
+    pub(crate) fn deliver_from_watchdog(report: Report) {
+        match policy() {
+            Policy::Panic => {
+                REPORTS.lock().push(report.clone());
+                log(&report);
+            }
+            _ => deliver(report),
+        }
+    }
+
+    /// A follow-up line (a long hold ended), logged like a report unless the policy is silent.
+    pub(crate) fn log_line(line: &str) {
+        if matches!(policy(), Policy::Silent) {
+            return;
+        }
+        if has_subscriber() {
+            tracing::warn!(target: "lockwatch", "{line}");
+        } else {
+            eprintln!("lockwatch: {line}");
+        }
+    }
+
+    fn has_subscriber() -> bool {
+        tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>())
+    }
+
     pub(crate) fn log(report: &Report) {
-        let has_subscriber =
-            tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>());
-        if has_subscriber {
+        if has_subscriber() {
             tracing::warn!(target: "lockwatch", kind = ?report.kind(), "{report}");
         } else {
             eprintln!("lockwatch: {report}");

@@ -3,11 +3,12 @@
 //! Everything here is thread-local and reached with `try_with`, so a lock used while the
 //! thread's locals are being torn down simply goes untracked instead of panicking.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::panic::Location;
 use std::sync::Arc;
 
 use super::class::LockClass;
+use super::watchdog::{self, Inventory};
 
 /// How a lock is held or requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +67,8 @@ pub(crate) struct Held {
     /// Taken with a try-lock: orders later acquisitions but was never waited for.
     pub(crate) trylock: bool,
     pub(crate) site: &'static Location<'static>,
+    /// The watchdog tick when it was taken.
+    pub(crate) since: u64,
 }
 
 /// Direct-mapped cache of (target, predecessor) edge keys this thread has seen in the graph.
@@ -76,6 +79,24 @@ struct ThreadState {
     held: RefCell<Vec<Held>>,
     known: [Cell<u128>; KNOWN_SLOTS],
     name: RefCell<Option<Arc<str>>>,
+    /// What the watchdog sees of `held`; registered on the first acquisition.
+    inventory: OnceCell<Arc<Inventory>>,
+}
+
+impl ThreadState {
+    fn inventory(&self) -> &Arc<Inventory> {
+        self.inventory
+            .get_or_init(|| watchdog::register(thread_name()))
+    }
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        // The thread is exiting: it leaves nothing behind for the watchdog.
+        if let Some(inventory) = self.inventory.get() {
+            watchdog::unregister(inventory);
+        }
+    }
 }
 
 thread_local! {
@@ -84,6 +105,7 @@ thread_local! {
             held: RefCell::new(Vec::new()),
             known: [const { Cell::new(0) }; KNOWN_SLOTS],
             name: RefCell::new(None),
+            inventory: OnceCell::new(),
         }
     };
 }
@@ -98,50 +120,77 @@ pub(crate) fn with_held<R>(f: impl FnOnce(&[Held]) -> R) -> Option<R> {
         .flatten()
 }
 
+/// Runs `f` over this thread's held locks and its inventory, then publishes the stack from
+/// the index `f` returns on.
 #[inline]
-fn with_held_mut<R>(f: impl FnOnce(&mut Vec<Held>) -> R) -> Option<R> {
+fn update<R>(f: impl FnOnce(&mut Vec<Held>, &Inventory) -> Option<(usize, R)>) -> Option<R> {
     STATE
-        .try_with(|st| st.held.try_borrow_mut().ok().map(|mut held| f(&mut held)))
+        .try_with(|st| {
+            let mut held = st.held.try_borrow_mut().ok()?;
+            let inventory = st.inventory();
+            let (from, out) = f(&mut held, inventory)?;
+            inventory.publish(&held, from);
+            Some(out)
+        })
         .ok()
         .flatten()
 }
 
 #[inline]
 pub(crate) fn push(entry: Held) {
-    with_held_mut(|held| {
+    update(|held, _| {
         if held.capacity() == 0 {
             held.reserve(8);
         }
-        held.push(entry)
+        held.push(entry);
+        Some((held.len() - 1, ()))
     });
 }
 
 /// Removes the innermost entry for lock `id`; guards may be dropped in any order.
 #[inline]
 pub(crate) fn remove(id: u64) -> Option<Held> {
-    with_held_mut(|held| {
-        if held.last().is_some_and(|h| h.id == id) {
-            return held.pop();
+    let mut reported = None;
+    let entry = update(|held, inventory| {
+        let at = if held.last().is_some_and(|h| h.id == id) {
+            held.len() - 1
+        } else {
+            held.iter().rposition(|h| h.id == id)?
+        };
+        let entry = held.remove(at);
+        if inventory.was_reported(at) {
+            reported = STATE.try_with(|st| st.inventory().clone()).ok();
         }
-        let at = held.iter().rposition(|h| h.id == id)?;
-        Some(held.remove(at))
-    })
-    .flatten()
+        Some((at, entry))
+    });
+    if let (Some(inventory), Some(entry)) = (reported, &entry) {
+        watchdog::released_long(&inventory, entry);
+    }
+    entry
 }
 
 /// Removes every entry for lock `id` (the lock is being dropped while a forgotten guard left
 /// it marked as held).
 pub(crate) fn forget(id: u64) {
-    with_held_mut(|held| held.retain(|h| h.id != id));
+    update(|held, _| {
+        let before = held.len();
+        held.retain(|h| h.id != id);
+        (held.len() != before).then_some((0, ()))
+    });
 }
 
 /// Changes the mode of the innermost entry for lock `id` (downgrade, upgrade).
 pub(crate) fn set_mode(id: u64, mode: Mode) {
-    with_held_mut(|held| {
-        if let Some(h) = held.iter_mut().rev().find(|h| h.id == id) {
-            h.mode = mode;
-        }
+    update(|held, _| {
+        let at = held.iter().rposition(|h| h.id == id)?;
+        held[at].mode = mode;
+        Some((at, ()))
     });
+}
+
+/// This thread's inventory, for publishing a wait (the contended path).
+pub(crate) fn inventory() -> Option<Arc<Inventory>> {
+    STATE.try_with(|st| st.inventory().clone()).ok()
 }
 
 /// A copy of the held stack, for the cold paths.

@@ -9,6 +9,7 @@ mod class;
 mod explain;
 mod graph;
 mod held;
+pub(crate) mod watchdog;
 
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
@@ -105,7 +106,7 @@ impl LockMeta {
         check_order(me, Some(&self.known_pred), mode, site);
         let guard = match try_fast() {
             Some(guard) => guard,
-            None => block(),
+            None => contended(me, mode, site, block),
         };
         (guard, HeldToken::push(me, mode, false, site))
     }
@@ -136,6 +137,27 @@ impl LockMeta {
         let guard = attempt()?;
         Ok((guard, HeldToken::push(me, mode, true, site)))
     }
+}
+
+/// The contended path: the fast try failed, so this thread is about to block. The wait is
+/// published for the watchdog (long waits, deadlocks).
+#[cold]
+#[inline(never)]
+fn contended<G>(
+    me: Ident,
+    mode: Mode,
+    site: &'static Location<'static>,
+    block: impl FnOnce() -> G,
+) -> G {
+    let inventory = held::inventory();
+    if let Some(inventory) = &inventory {
+        watchdog::begin_wait(inventory, me.id, me.class, mode, site);
+    }
+    let guard = block();
+    if let Some(inventory) = &inventory {
+        watchdog::end_wait(inventory);
+    }
+    guard
 }
 
 impl LockMeta {
@@ -179,6 +201,7 @@ impl HeldToken {
             mode,
             trylock,
             site,
+            since: watchdog::stamp(),
         });
         HeldToken { id: me.id }
     }
@@ -253,7 +276,9 @@ impl Parked {
 
     /// Puts the entry back on the held stack.
     pub(crate) fn restore(self) {
-        if let Some(entry) = self.entry {
+        if let Some(mut entry) = self.entry {
+            // A new hold begins: the time spent released (a condvar wait) does not count.
+            entry.since = watchdog::stamp();
             held::push(entry);
         }
     }

@@ -1,0 +1,759 @@
+//! The watchdog: one background thread that keeps a coarse clock and watches what every thread
+//! holds and waits for, reporting long holds, long waits and actual deadlocks while they last.
+//!
+//! Each thread publishes its held locks in an [`Inventory`]: fixed slots of relaxed atomics
+//! under a sequence counter, written only by the owner (stores, never a read-modify-write) and
+//! read by the watchdog, which retries a torn read. Waits are published only on the contended
+//! path, where a lock and a clock read cost nothing next to the wait itself.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::panic::Location;
+use std::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*,
+};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::class::LockClass;
+use super::held::{Held, Mode};
+use crate::report::{Report, ReportKind};
+use crate::watchdog::OnDeadlock;
+
+/// Slots published per thread. Locks held deeper than this are tracked for ordering but not
+/// watched for long holds (one warning says so).
+pub(crate) const SLOTS: usize = 64;
+
+const MODES: [Mode; 5] = [
+    Mode::Exclusive,
+    Mode::Read,
+    Mode::RecursiveRead,
+    Mode::Upgradable,
+    Mode::Reentrant,
+];
+
+fn mode_index(mode: Mode) -> u8 {
+    MODES.iter().position(|m| *m == mode).unwrap_or(0) as u8
+}
+
+struct Slot {
+    id: AtomicU64,
+    class: AtomicPtr<LockClass>,
+    site: AtomicPtr<Location<'static>>,
+    mode: AtomicU8,
+    since: AtomicU64,
+    /// Set by the watchdog once this hold was reported, so the release adds its duration.
+    reported: AtomicBool,
+}
+
+impl Slot {
+    const fn new() -> Self {
+        Slot {
+            id: AtomicU64::new(0),
+            class: AtomicPtr::new(std::ptr::null_mut()),
+            site: AtomicPtr::new(std::ptr::null_mut()),
+            mode: AtomicU8::new(0),
+            since: AtomicU64::new(0),
+            reported: AtomicBool::new(false),
+        }
+    }
+}
+
+/// A blocked acquisition, published on the contended path.
+#[derive(Clone, Copy)]
+struct Waiting {
+    id: u64,
+    class: &'static LockClass,
+    mode: Mode,
+    site: &'static Location<'static>,
+    since: Instant,
+}
+
+/// One thread's published held locks and current wait.
+pub(crate) struct Inventory {
+    thread: Arc<str>,
+    seq: AtomicU64,
+    len: AtomicUsize,
+    slots: [Slot; SLOTS],
+    waiting: parking_lot::Mutex<Option<Waiting>>,
+}
+
+/// A consistent copy of one held slot.
+#[derive(Clone, Copy)]
+struct HeldCopy {
+    id: u64,
+    class: &'static LockClass,
+    site: &'static Location<'static>,
+    mode: Mode,
+    since: u64,
+    slot: usize,
+}
+
+impl Inventory {
+    fn new(thread: Arc<str>) -> Self {
+        Inventory {
+            thread,
+            seq: AtomicU64::new(0),
+            len: AtomicUsize::new(0),
+            slots: [const { Slot::new() }; SLOTS],
+            waiting: parking_lot::Mutex::new(None),
+        }
+    }
+
+    #[inline]
+    fn write_begin(&self) -> u64 {
+        let seq = self.seq.load(Relaxed);
+        self.seq.store(seq + 1, Relaxed);
+        fence(Release);
+        seq + 2
+    }
+
+    #[inline]
+    fn write_slot(&self, i: usize, h: &Held) {
+        let slot = &self.slots[i];
+        slot.id.store(h.id, Relaxed);
+        slot.class
+            .store(h.class as *const LockClass as *mut LockClass, Relaxed);
+        slot.site
+            .store(h.site as *const Location<'static> as *mut _, Relaxed);
+        slot.mode.store(mode_index(h.mode), Relaxed);
+        slot.since.store(h.since, Relaxed);
+        slot.reported.store(false, Relaxed);
+    }
+
+    /// Publishes `held` (the thread's whole stack) from index `from` on.
+    #[inline]
+    pub(crate) fn publish(&self, held: &[Held], from: usize) {
+        let end = self.write_begin();
+        for (i, h) in held.iter().enumerate().take(SLOTS).skip(from) {
+            self.write_slot(i, h);
+        }
+        self.len.store(held.len().min(SLOTS), Relaxed);
+        self.seq.store(end, Release);
+        if held.len() > SLOTS {
+            warn_deep_stack();
+        }
+    }
+
+    /// Whether the watchdog reported the hold in slot `i` (read before it is overwritten).
+    #[inline]
+    pub(crate) fn was_reported(&self, i: usize) -> bool {
+        i < SLOTS && self.slots[i].reported.load(Relaxed)
+    }
+
+    /// A consistent copy of the held slots, or `None` if the owner kept writing.
+    fn snapshot(&self) -> Option<Vec<HeldCopy>> {
+        for _ in 0..64 {
+            let before = self.seq.load(Acquire);
+            if before % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let len = self.len.load(Relaxed).min(SLOTS);
+            let mut out = Vec::with_capacity(len);
+            for (i, slot) in self.slots[..len].iter().enumerate() {
+                let class = slot.class.load(Relaxed);
+                let site = slot.site.load(Relaxed);
+                if class.is_null() || site.is_null() {
+                    break;
+                }
+                out.push(HeldCopy {
+                    id: slot.id.load(Relaxed),
+                    // SAFETY: Non-null class pointers come from leaked, never-freed
+                    // `LockClass`es, and sites are `&'static Location`s.
+                    class: unsafe { &*class },
+                    // SAFETY: As above.
+                    site: unsafe { &*site },
+                    mode: MODES[slot.mode.load(Relaxed) as usize % MODES.len()],
+                    since: slot.since.load(Relaxed),
+                    slot: i,
+                });
+            }
+            fence(Acquire);
+            if self.seq.load(Relaxed) == before {
+                return Some(out);
+            }
+        }
+        None
+    }
+}
+
+fn warn_deep_stack() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Relaxed) {
+        eprintln!(
+            "lockwatch: a thread holds more than {SLOTS} locks at once; the deeper ones are \
+             still ordered but not watched for long holds"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings.
+
+struct Settings {
+    long_hold_ms: AtomicU64,
+    long_wait_ms: AtomicU64,
+    abort_on_deadlock: AtomicBool,
+}
+
+const DEFAULT_LONG_HOLD_MS: u64 = 1_000;
+const DEFAULT_LONG_WAIT_MS: u64 = 1_000;
+/// The longest threshold taken from the environment: a day. Larger is surely a typo.
+const MAX_THRESHOLD_MS: u64 = 86_400_000;
+
+fn settings() -> &'static Settings {
+    static SETTINGS: OnceLock<Settings> = OnceLock::new();
+    SETTINGS.get_or_init(|| Settings {
+        long_hold_ms: AtomicU64::new(env_ms("LOCKWATCH_LONG_HOLD_MS", DEFAULT_LONG_HOLD_MS)),
+        long_wait_ms: AtomicU64::new(env_ms("LOCKWATCH_LONG_WAIT_MS", DEFAULT_LONG_WAIT_MS)),
+        abort_on_deadlock: AtomicBool::new(
+            match std::env::var("LOCKWATCH_ON_DEADLOCK").as_deref() {
+                Ok("abort") => true,
+                Ok("report") | Ok("") | Err(_) => false,
+                Ok(other) => {
+                    crate::report::warn_bad_env("LOCKWATCH_ON_DEADLOCK", other, "report or abort");
+                    false
+                }
+            },
+        ),
+    })
+}
+
+fn env_ms(var: &str, default: u64) -> u64 {
+    match std::env::var(var) {
+        Err(_) => default,
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(ms) if (1..=MAX_THRESHOLD_MS).contains(&ms) => ms,
+            _ => {
+                crate::report::warn_bad_env(
+                    var,
+                    &text,
+                    "a whole number of milliseconds from 1 to 86400000",
+                );
+                default
+            }
+        },
+    }
+}
+
+pub(crate) fn set_long_hold(d: Duration) {
+    settings()
+        .long_hold_ms
+        .store((d.as_millis() as u64).max(1), Relaxed);
+}
+
+pub(crate) fn set_long_wait(d: Duration) {
+    settings()
+        .long_wait_ms
+        .store((d.as_millis() as u64).max(1), Relaxed);
+}
+
+pub(crate) fn set_on_deadlock(what: OnDeadlock) {
+    settings()
+        .abort_on_deadlock
+        .store(what == OnDeadlock::Abort, Relaxed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The clock and the thread.
+
+/// Milliseconds since the watchdog started, advanced by the watchdog while locks are held.
+static TICK: AtomicU64 = AtomicU64::new(0);
+/// Set while the watchdog sleeps because nothing was held.
+static SLEEPING: AtomicBool = AtomicBool::new(true);
+static STARTED: AtomicBool = AtomicBool::new(false);
+static WAKEUPS: AtomicU64 = AtomicU64::new(0);
+static SCANS: AtomicU64 = AtomicU64::new(0);
+
+struct Shared {
+    epoch: Instant,
+    thread: OnceLock<std::thread::Thread>,
+    registry: parking_lot::Mutex<Vec<Arc<Inventory>>>,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| Shared {
+        epoch: Instant::now(),
+        thread: OnceLock::new(),
+        registry: parking_lot::Mutex::new(Vec::new()),
+    })
+}
+
+fn now_ms() -> u64 {
+    shared().epoch.elapsed().as_millis() as u64
+}
+
+/// The tick to stamp an acquisition with. One relaxed load, unless the watchdog sleeps: then
+/// it is woken (cold) and the tick brought up to date first.
+#[inline]
+pub(crate) fn stamp() -> u64 {
+    if SLEEPING.load(Relaxed) {
+        return wake();
+    }
+    TICK.load(Relaxed)
+}
+
+#[cold]
+#[inline(never)]
+fn wake() -> u64 {
+    let now = now_ms();
+    TICK.fetch_max(now, Relaxed);
+    if SLEEPING.swap(false, Relaxed) {
+        start();
+        if let Some(t) = shared().thread.get() {
+            t.unpark();
+        }
+    }
+    now
+}
+
+fn start() {
+    if STARTED.swap(true, AcqRel) {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("lockwatch-watchdog".into())
+        .spawn(run);
+    match spawned {
+        Ok(handle) => {
+            let _ = shared().thread.set(handle.thread().clone());
+        }
+        Err(e) => {
+            eprintln!("lockwatch: could not start the watchdog thread ({e}); long holds, long waits and deadlocks will not be reported");
+        }
+    }
+}
+
+/// Registers the calling thread's inventory (cold: once per thread).
+pub(crate) fn register(thread: Arc<str>) -> Arc<Inventory> {
+    let inventory = Arc::new(Inventory::new(thread));
+    shared().registry.lock().push(Arc::clone(&inventory));
+    inventory
+}
+
+/// Forgets an exiting thread's inventory.
+pub(crate) fn unregister(inventory: &Arc<Inventory>) {
+    shared()
+        .registry
+        .lock()
+        .retain(|i| !Arc::ptr_eq(i, inventory));
+}
+
+/// Publishes a blocked acquisition (the contended path).
+pub(crate) fn begin_wait(
+    inventory: &Inventory,
+    id: u64,
+    class: &'static LockClass,
+    mode: Mode,
+    site: &'static Location<'static>,
+) {
+    *inventory.waiting.lock() = Some(Waiting {
+        id,
+        class,
+        mode,
+        site,
+        since: Instant::now(),
+    });
+    stamp();
+}
+
+pub(crate) fn end_wait(inventory: &Inventory) {
+    *inventory.waiting.lock() = None;
+}
+
+/// (wake-ups, scans) of the watchdog so far.
+pub(crate) fn stats() -> (u64, u64) {
+    (WAKEUPS.load(Relaxed), SCANS.load(Relaxed))
+}
+
+const TICK_MS: u64 = 1;
+const SCAN_EVERY_MS: u64 = 10;
+/// How long the watchdog sleeps when nothing is held before it looks again on its own (an
+/// acquisition wakes it at once; this bounds a missed wake-up).
+const IDLE_SLEEP: Duration = Duration::from_secs(1);
+
+fn run() {
+    let mut state = ScanState::default();
+    let mut last_scan = 0;
+    loop {
+        WAKEUPS.fetch_add(1, Relaxed);
+        let now = now_ms();
+        TICK.fetch_max(now, Relaxed);
+        if now >= last_scan + SCAN_EVERY_MS {
+            last_scan = now;
+            SCANS.fetch_add(1, Relaxed);
+            let busy = scan(&mut state, now);
+            if !busy {
+                SLEEPING.store(true, Relaxed);
+                // Look once more: an acquisition that saw `SLEEPING == false` just before may
+                // have published since the scan.
+                if scan(&mut state, now) {
+                    SLEEPING.store(false, Relaxed);
+                } else {
+                    std::thread::park_timeout(IDLE_SLEEP);
+                    SLEEPING.store(false, Relaxed);
+                    continue;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(TICK_MS));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanning.
+
+/// Holds reported as long and not yet released: (inventory, lock id, since) -> the report.
+/// The watchdog adds; the owner's release takes the entry out and adds the final duration.
+static LONG_HOLDS: parking_lot::Mutex<Option<HashMap<HoldKey, Report>>> =
+    parking_lot::Mutex::new(None);
+
+/// A hold, as (inventory address, lock id, tick it was taken at).
+type HoldKey = (usize, u64, u64);
+
+#[derive(Default)]
+struct ScanState {
+    /// Holds reported as long, kept until they end.
+    seen_holds: HashSet<HoldKey>,
+    /// Waits reported as long: (inventory, wait start).
+    long_waits: HashSet<(usize, Instant)>,
+    /// Wait-for cycles seen at the previous scan, and those already reported.
+    suspected: HashSet<Vec<(usize, Instant)>>,
+    reported_cycles: HashSet<Vec<(usize, Instant)>>,
+}
+
+struct ThreadView {
+    key: usize,
+    inventory: Arc<Inventory>,
+    held: Vec<HeldCopy>,
+    waiting: Option<Waiting>,
+}
+
+/// One pass over every thread. Returns whether anything was held or waited for.
+fn scan(state: &mut ScanState, now: u64) -> bool {
+    let inventories: Vec<Arc<Inventory>> = shared().registry.lock().clone();
+    let views: Vec<ThreadView> = inventories
+        .into_iter()
+        .filter_map(|inventory| {
+            let held = inventory.snapshot()?;
+            let waiting = *inventory.waiting.lock();
+            Some(ThreadView {
+                key: Arc::as_ptr(&inventory) as usize,
+                inventory,
+                held,
+                waiting,
+            })
+        })
+        .collect();
+    let busy = views
+        .iter()
+        .any(|v| !v.held.is_empty() || v.waiting.is_some());
+    let mut reports = Vec::new();
+    long_holds(state, &views, now, &mut reports);
+    long_waits(state, &views, now, &mut reports);
+    let deadlocked = deadlocks(state, &views, now, &mut reports);
+    for report in reports {
+        crate::report::deliver_from_watchdog(report);
+    }
+    if deadlocked && settings().abort_on_deadlock.load(Relaxed) {
+        eprintln!("lockwatch: aborting on deadlock (LOCKWATCH_ON_DEADLOCK=abort)");
+        std::process::abort();
+    }
+    busy
+}
+
+fn ms(d: u64) -> String {
+    if d >= 1_000 {
+        format!("{:.1}s", d as f64 / 1_000.0)
+    } else {
+        format!("{d}ms")
+    }
+}
+
+fn lock_line(h: &HeldCopy, now: u64) -> String {
+    format!(
+        "{}, taken with {}() at {}, held for {}",
+        h.class,
+        h.mode.as_str(),
+        h.site,
+        ms(now.saturating_sub(h.since))
+    )
+}
+
+fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Vec<Report>) {
+    let threshold = settings().long_hold_ms.load(Relaxed);
+    let mut still_held = HashSet::new();
+    let mut reported = LONG_HOLDS.lock();
+    let reported = reported.get_or_insert_with(HashMap::new);
+    for v in views {
+        for h in &v.held {
+            let key = (v.key, h.id, h.since);
+            still_held.insert(key);
+            let held_for = now.saturating_sub(h.since);
+            if held_for < threshold
+                || reported.contains_key(&key)
+                || state.seen_holds.contains(&key)
+            {
+                continue;
+            }
+            let mut text = format!(
+                "long hold: thread `{}` has held {} for {} (threshold {})\n",
+                v.inventory.thread,
+                h.class,
+                ms(held_for),
+                ms(threshold)
+            );
+            let _ = writeln!(text, "  taken with {}() at {}", h.mode.as_str(), h.site);
+            if v.held.len() > 1 {
+                text.push_str("  all locks it holds:\n");
+                for other in v.held.iter().rev() {
+                    let _ = writeln!(text, "    {}", lock_line(other, now));
+                }
+            }
+            if let Some(w) = v.waiting {
+                let _ = writeln!(
+                    text,
+                    "  and it is now waiting for {} at {}",
+                    w.class, w.site
+                );
+            }
+            text.push_str(
+                "  fix: do the slow work (I/O, sleeps, long computations) outside the lock, or \
+                 copy what you need and release it first",
+            );
+            let summary = format!(
+                "long hold: {} taken at {} held for {} in thread `{}`",
+                h.class,
+                h.site,
+                ms(held_for),
+                v.inventory.thread
+            );
+            let report = Report::new(
+                ReportKind::LongHold,
+                v.inventory.thread.to_string(),
+                summary,
+                text,
+            );
+            v.inventory.slots[h.slot].reported.store(true, Relaxed);
+            reported.insert(key, report.clone());
+            state.seen_holds.insert(key);
+            out.push(report);
+        }
+    }
+    // Holds that ended (or whose thread exited) are forgotten.
+    reported.retain(|k, _| still_held.contains(k));
+    state.seen_holds.retain(|k| still_held.contains(k));
+}
+
+/// Called by the owner on releasing a hold the watchdog reported: adds the final duration to
+/// the report and logs it.
+#[cold]
+pub(crate) fn released_long(inventory: &Inventory, held: &Held) {
+    let key = (inventory as *const Inventory as usize, held.id, held.since);
+    let report = LONG_HOLDS.lock().as_mut().and_then(|m| m.remove(&key));
+    if let Some(report) = report {
+        let total = now_ms().saturating_sub(held.since);
+        report.finish(format!("released after {}", ms(total)));
+        crate::report::log_line(&format!(
+            "long hold over: thread `{}` released {} (taken at {}) after {}",
+            inventory.thread,
+            held.class,
+            held.site,
+            ms(total)
+        ));
+    }
+}
+
+fn holders(views: &[ThreadView], id: u64) -> Vec<(&ThreadView, HeldCopy)> {
+    views
+        .iter()
+        .flat_map(|v| v.held.iter().filter(|h| h.id == id).map(move |h| (v, *h)))
+        .collect()
+}
+
+fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Vec<Report>) {
+    let threshold = Duration::from_millis(settings().long_wait_ms.load(Relaxed));
+    let mut waiting_now = HashSet::new();
+    for v in views {
+        let Some(w) = v.waiting else { continue };
+        let key = (v.key, w.since);
+        waiting_now.insert(key);
+        let waited = w.since.elapsed();
+        if waited < threshold || state.long_waits.contains(&key) {
+            continue;
+        }
+        state.long_waits.insert(key);
+        let mut text = format!(
+            "long wait: thread `{}` has waited {} for {} (threshold {})\n",
+            v.inventory.thread,
+            ms(waited.as_millis() as u64),
+            w.class,
+            ms(threshold.as_millis() as u64)
+        );
+        let _ = writeln!(text, "  waiting in {}() at {}", w.mode.as_str(), w.site);
+        let owners = holders(views, w.id);
+        if owners.is_empty() {
+            text.push_str("  held by: no thread holds it now (it is being handed over)\n");
+        } else {
+            text.push_str("  held by:\n");
+            for (o, h) in &owners {
+                let _ = writeln!(
+                    text,
+                    "    thread `{}`: {}",
+                    o.inventory.thread,
+                    lock_line(h, now)
+                );
+            }
+        }
+        text.push_str("  fix: shorten what the holder does under the lock, or split the lock");
+        let summary = format!(
+            "long wait: thread `{}` waited {} for {} at {}",
+            v.inventory.thread,
+            ms(waited.as_millis() as u64),
+            w.class,
+            w.site
+        );
+        out.push(Report::new(
+            ReportKind::LongWait,
+            v.inventory.thread.to_string(),
+            summary,
+            text,
+        ));
+    }
+    state.long_waits.retain(|k| waiting_now.contains(k));
+}
+
+/// Whether a request in mode `want` must wait for a holder in mode `held`.
+fn conflicts(want: Mode, held: Mode) -> bool {
+    let exclusive = |m: Mode| matches!(m, Mode::Exclusive | Mode::Reentrant);
+    exclusive(want) || exclusive(held) || (want == Mode::Upgradable && held == Mode::Upgradable)
+}
+
+/// The threads `v` waits for: the holders of the lock it wants and, for a read blocked only
+/// by readers, the writers queued ahead of it.
+fn waits_for(views: &[ThreadView], v: &ThreadView) -> Vec<usize> {
+    let Some(w) = v.waiting else {
+        return Vec::new();
+    };
+    let owners = holders(views, w.id);
+    let mut targets: Vec<usize> = owners
+        .iter()
+        .filter(|(_, h)| conflicts(w.mode, h.mode))
+        .map(|(o, _)| o.key)
+        .collect();
+    if w.mode == Mode::Read && targets.is_empty() && !owners.is_empty() {
+        targets.extend(
+            views
+                .iter()
+                .filter(|o| {
+                    o.waiting
+                        .is_some_and(|ow| ow.id == w.id && !ow.mode.holds_shared())
+                })
+                .map(|o| o.key),
+        );
+    }
+    targets
+}
+
+fn deadlocks(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Vec<Report>) -> bool {
+    let index: HashMap<usize, usize> = views.iter().enumerate().map(|(i, v)| (v.key, i)).collect();
+    let edges: Vec<Vec<usize>> = views
+        .iter()
+        .map(|v| {
+            waits_for(views, v)
+                .iter()
+                .filter_map(|k| index.get(k).copied())
+                .collect()
+        })
+        .collect();
+    let mut cycles: HashSet<Vec<(usize, Instant)>> = HashSet::new();
+    let mut found = Vec::new();
+    for start in 0..views.len() {
+        if let Some(cycle) = cycle_from(start, &edges) {
+            let mut key: Vec<(usize, Instant)> = cycle
+                .iter()
+                .filter_map(|&i| views[i].waiting.map(|w| (views[i].key, w.since)))
+                .collect();
+            key.sort();
+            if cycles.insert(key.clone()) {
+                found.push((key, cycle));
+            }
+        }
+    }
+    let mut any = false;
+    for (key, cycle) in found {
+        // A cycle must be seen by two scans in a row (the same waits) before it is reported:
+        // one snapshot of several threads is not atomic.
+        if state.suspected.contains(&key) && state.reported_cycles.insert(key.clone()) {
+            out.push(deadlock_report(views, &cycle, now));
+            any = true;
+        }
+    }
+    state.suspected = cycles;
+    any
+}
+
+/// A cycle through `start` in the wait-for graph, as view indices, if there is one.
+fn cycle_from(start: usize, edges: &[Vec<usize>]) -> Option<Vec<usize>> {
+    let mut path = vec![start];
+    let mut next_edge = vec![0usize];
+    let mut on_path = HashSet::from([start]);
+    let mut done = HashSet::new();
+    while let Some(&node) = path.last() {
+        let i = next_edge.last_mut().expect("parallel stacks");
+        if let Some(&to) = edges[node].get(*i) {
+            *i += 1;
+            if to == start {
+                return Some(path);
+            }
+            if !on_path.contains(&to) && !done.contains(&to) {
+                path.push(to);
+                next_edge.push(0);
+                on_path.insert(to);
+            }
+        } else {
+            path.pop();
+            next_edge.pop();
+            on_path.remove(&node);
+            done.insert(node);
+        }
+    }
+    None
+}
+
+fn deadlock_report(views: &[ThreadView], cycle: &[usize], now: u64) -> Report {
+    let names: Vec<String> = cycle
+        .iter()
+        .map(|&i| format!("`{}`", views[i].inventory.thread))
+        .collect();
+    let mut text = format!(
+        "deadlock: {} thread{} blocked in a cycle, each waiting for a lock another holds\n",
+        cycle.len(),
+        if cycle.len() == 1 { " is" } else { "s are" }
+    );
+    for &i in cycle {
+        let v = &views[i];
+        let Some(w) = v.waiting else { continue };
+        let _ = writeln!(
+            text,
+            "  thread `{}` waits for {} in {}() at {}, blocked for {}",
+            v.inventory.thread,
+            w.class,
+            w.mode.as_str(),
+            w.site,
+            ms(w.since.elapsed().as_millis() as u64)
+        );
+        for h in v.held.iter().rev() {
+            let _ = writeln!(text, "    holding {}", lock_line(h, now));
+        }
+    }
+    text.push_str(
+        "  fix: take these locks in one order everywhere; lockwatch's lock-order report for \
+         them, if any, names the sites",
+    );
+    let summary = format!("deadlock between threads {}", names.join(", "));
+    let thread = views[cycle[0]].inventory.thread.to_string();
+    Report::new(ReportKind::Deadlock, thread, summary, text)
+}

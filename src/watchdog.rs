@@ -1,0 +1,116 @@
+//! Runtime reports: locks held too long, waits too long, and deadlocks that actually happen.
+//!
+//! With the `enabled` feature, a background thread named `lockwatch-watchdog` starts with the
+//! first tracked acquisition. While any lock is held it keeps a coarse clock (a relaxed atomic
+//! advanced about every millisecond, so acquisitions never read the system clock) and every
+//! 10 ms looks at what each thread holds and waits for:
+//!
+//! - [`ReportKind::LongHold`](crate::ReportKind::LongHold): a lock held longer than the
+//!   long-hold threshold, reported *while it is still held*, once per hold; its
+//!   [`outcome`](crate::Report::outcome) gets the final duration when it is released. A
+//!   condvar wait does not count as holding its mutex.
+//! - [`ReportKind::LongWait`](crate::ReportKind::LongWait): a thread blocked on a lock longer
+//!   than the long-wait threshold, with who holds it, where they took it and for how long.
+//! - [`ReportKind::Deadlock`](crate::ReportKind::Deadlock): threads blocked in a wait-for
+//!   cycle, seen by two scans in a row: each thread, the lock it waits for and where, and the
+//!   locks it holds and where it took them. Reported within about 20 ms of forming.
+//!
+//! When nothing is held the watchdog sleeps (an acquisition wakes it; it also looks by
+//! itself once a second).
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `LOCKWATCH_LONG_HOLD_MS` | long-hold threshold, 1 to 86400000 ms | 1000 |
+//! | `LOCKWATCH_LONG_WAIT_MS` | long-wait threshold, 1 to 86400000 ms | 1000 |
+//! | `LOCKWATCH_ON_DEADLOCK` | `report`, or `abort` the process after reporting (CI fails fast instead of hanging) | `report` |
+//!
+//! A value that does not parse, or is out of range, gets one warning on stderr and the
+//! default. The functions below override the environment. Without the `enabled` feature they
+//! do nothing and [`stats`] is all zero.
+
+use std::time::Duration;
+
+/// What to do when the watchdog finds an actual deadlock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnDeadlock {
+    /// Report it and let the program go on (its deadlocked threads stay blocked).
+    #[default]
+    Report,
+    /// Report it, then abort the process, so that a CI job fails at once instead of hanging
+    /// until its timeout.
+    Abort,
+}
+
+/// Counters of the watchdog's activity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WatchdogStats {
+    /// How many times the watchdog thread woke up.
+    pub wakeups: u64,
+    /// How many times it looked at every thread's locks.
+    pub scans: u64,
+}
+
+/// Sets the long-hold threshold (at least 1 ms).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// lockwatch::watchdog::set_long_hold(Duration::from_millis(250));
+/// ```
+pub fn set_long_hold(threshold: Duration) {
+    #[cfg(feature = "enabled")]
+    crate::tracker::watchdog::set_long_hold(threshold);
+    #[cfg(not(feature = "enabled"))]
+    let _ = threshold;
+}
+
+/// Sets the long-wait threshold (at least 1 ms).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// lockwatch::watchdog::set_long_wait(Duration::from_secs(2));
+/// ```
+pub fn set_long_wait(threshold: Duration) {
+    #[cfg(feature = "enabled")]
+    crate::tracker::watchdog::set_long_wait(threshold);
+    #[cfg(not(feature = "enabled"))]
+    let _ = threshold;
+}
+
+/// Sets what happens after an actual deadlock is reported.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::watchdog::{set_on_deadlock, OnDeadlock};
+/// set_on_deadlock(OnDeadlock::Report);
+/// ```
+pub fn set_on_deadlock(what: OnDeadlock) {
+    #[cfg(feature = "enabled")]
+    crate::tracker::watchdog::set_on_deadlock(what);
+    #[cfg(not(feature = "enabled"))]
+    let _ = what;
+}
+
+/// The watchdog's activity so far.
+///
+/// # Examples
+///
+/// ```
+/// let stats = lockwatch::watchdog::stats();
+/// assert!(stats.scans <= stats.wakeups);
+/// ```
+pub fn stats() -> WatchdogStats {
+    #[cfg(feature = "enabled")]
+    {
+        let (wakeups, scans) = crate::tracker::watchdog::stats();
+        WatchdogStats { wakeups, scans }
+    }
+    #[cfg(not(feature = "enabled"))]
+    WatchdogStats::default()
+}
