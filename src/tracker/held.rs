@@ -12,6 +12,7 @@ use super::watchdog::{self, Inventory};
 
 /// How a lock is held or requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Mode {
     /// `Mutex::lock`, `RwLock::write`.
     Exclusive,
@@ -26,6 +27,17 @@ pub(crate) enum Mode {
 }
 
 impl Mode {
+    /// The inverse of `mode as u8`.
+    pub(crate) fn from_u8(v: u8) -> Mode {
+        match v {
+            0 => Mode::Exclusive,
+            1 => Mode::Read,
+            2 => Mode::RecursiveRead,
+            3 => Mode::Upgradable,
+            _ => Mode::Reentrant,
+        }
+    }
+
     /// lockdep's "S" tail: a lock held this way lets readers in.
     pub(crate) fn holds_shared(self) -> bool {
         matches!(self, Mode::Read | Mode::RecursiveRead | Mode::Upgradable)
@@ -84,6 +96,7 @@ struct ThreadState {
 }
 
 impl ThreadState {
+    #[inline]
     fn inventory(&self) -> &Arc<Inventory> {
         self.inventory
             .get_or_init(|| watchdog::register(thread_name()))
@@ -120,71 +133,90 @@ pub(crate) fn with_held<R>(f: impl FnOnce(&[Held]) -> R) -> Option<R> {
         .flatten()
 }
 
-/// Runs `f` over this thread's held locks and its inventory, then publishes the stack from
-/// the index `f` returns on.
-#[inline]
-fn update<R>(f: impl FnOnce(&mut Vec<Held>, &Inventory) -> Option<(usize, R)>) -> Option<R> {
-    STATE
-        .try_with(|st| {
-            let mut held = st.held.try_borrow_mut().ok()?;
-            let inventory = st.inventory();
-            let (from, out) = f(&mut held, inventory)?;
-            inventory.publish(&held, from);
-            Some(out)
-        })
-        .ok()
-        .flatten()
-}
-
 #[inline]
 pub(crate) fn push(entry: Held) {
-    update(|held, _| {
+    let _ = STATE.try_with(|st| {
+        let Ok(mut held) = st.held.try_borrow_mut() else {
+            return;
+        };
         if held.capacity() == 0 {
             held.reserve(8);
         }
         held.push(entry);
-        Some((held.len() - 1, ()))
+        st.inventory().publish_push(held.len() - 1, &entry);
     });
 }
 
-/// Removes the innermost entry for lock `id`; guards may be dropped in any order.
+/// Releases the innermost entry for lock `id` (a guard dropped). The common case, the
+/// innermost lock released first, is a pop and one published length.
 #[inline]
-pub(crate) fn remove(id: u64) -> Option<Held> {
-    let mut reported = None;
-    let entry = update(|held, inventory| {
-        let at = if held.last().is_some_and(|h| h.id == id) {
-            held.len() - 1
-        } else {
-            held.iter().rposition(|h| h.id == id)?
+pub(crate) fn release(id: u64) {
+    let _ = STATE.try_with(|st| {
+        let Ok(mut held) = st.held.try_borrow_mut() else {
+            return;
         };
-        let entry = held.remove(at);
-        if inventory.was_reported(at) {
-            reported = STATE.try_with(|st| st.inventory().clone()).ok();
+        let inventory = st.inventory();
+        let top = held.len().wrapping_sub(1);
+        if held.last().is_some_and(|h| h.id == id) && !inventory.was_reported(top) {
+            held.pop();
+            inventory.publish_len(top);
+            return;
         }
-        Some((at, entry))
+        drop(held);
+        remove(id);
     });
-    if let (Some(inventory), Some(entry)) = (reported, &entry) {
-        watchdog::released_long(&inventory, entry);
+}
+
+/// Removes the innermost entry for lock `id`, wherever it is, and returns it.
+#[cold]
+#[inline(never)]
+pub(crate) fn remove(id: u64) -> Option<Held> {
+    let (entry, reported) = STATE
+        .try_with(|st| {
+            let mut held = st.held.try_borrow_mut().ok()?;
+            let inventory = st.inventory();
+            let at = held.iter().rposition(|h| h.id == id)?;
+            let reported = inventory.was_reported(at).then(|| Arc::clone(inventory));
+            let entry = held.remove(at);
+            inventory.publish(&held, at);
+            Some((entry, reported))
+        })
+        .ok()
+        .flatten()?;
+    if let Some(inventory) = reported {
+        watchdog::released_long(&inventory, &entry);
     }
-    entry
+    Some(entry)
+}
+
+/// Runs `f` over this thread's held locks, then publishes them from the index `f` returns on.
+fn update(f: impl FnOnce(&mut Vec<Held>) -> Option<usize>) {
+    let _ = STATE.try_with(|st| {
+        let Ok(mut held) = st.held.try_borrow_mut() else {
+            return;
+        };
+        if let Some(from) = f(&mut held) {
+            st.inventory().publish(&held, from);
+        }
+    });
 }
 
 /// Removes every entry for lock `id` (the lock is being dropped while a forgotten guard left
 /// it marked as held).
 pub(crate) fn forget(id: u64) {
-    update(|held, _| {
+    update(|held| {
         let before = held.len();
         held.retain(|h| h.id != id);
-        (held.len() != before).then_some((0, ()))
+        (held.len() != before).then_some(0)
     });
 }
 
 /// Changes the mode of the innermost entry for lock `id` (downgrade, upgrade).
 pub(crate) fn set_mode(id: u64, mode: Mode) {
-    update(|held, _| {
+    update(|held| {
         let at = held.iter().rposition(|h| h.id == id)?;
         held[at].mode = mode;
-        Some((at, ()))
+        Some(at)
     });
 }
 

@@ -252,7 +252,7 @@ impl HeldToken {
 impl Drop for HeldToken {
     #[inline]
     fn drop(&mut self) {
-        held::remove(self.id);
+        held::release(self.id);
     }
 }
 

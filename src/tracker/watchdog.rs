@@ -24,18 +24,6 @@ use crate::watchdog::OnDeadlock;
 /// watched for long holds (one warning says so).
 pub(crate) const SLOTS: usize = 64;
 
-const MODES: [Mode; 5] = [
-    Mode::Exclusive,
-    Mode::Read,
-    Mode::RecursiveRead,
-    Mode::Upgradable,
-    Mode::Reentrant,
-];
-
-fn mode_index(mode: Mode) -> u8 {
-    MODES.iter().position(|m| *m == mode).unwrap_or(0) as u8
-}
-
 struct Slot {
     id: AtomicU64,
     class: AtomicPtr<LockClass>,
@@ -100,12 +88,34 @@ impl Inventory {
         }
     }
 
+    /// Starts a write: the sequence turns odd. Returns the even value that ends it.
     #[inline]
     fn write_begin(&self) -> u64 {
         let seq = self.seq.load(Relaxed);
         self.seq.store(seq + 1, Relaxed);
         fence(Release);
         seq + 2
+    }
+
+    /// Publishes a push at index `i`.
+    #[inline]
+    pub(crate) fn publish_push(&self, i: usize, h: &Held) {
+        if i >= SLOTS {
+            warn_deep_stack();
+            return;
+        }
+        let end = self.write_begin();
+        self.write_slot(i, h);
+        self.len.store(i + 1, Relaxed);
+        self.seq.store(end, Release);
+    }
+
+    /// Publishes a pop down to `len` entries.
+    #[inline]
+    pub(crate) fn publish_len(&self, len: usize) {
+        let end = self.write_begin();
+        self.len.store(len.min(SLOTS), Relaxed);
+        self.seq.store(end, Release);
     }
 
     #[inline]
@@ -116,7 +126,7 @@ impl Inventory {
             .store(h.class as *const LockClass as *mut LockClass, Relaxed);
         slot.site
             .store(h.site as *const Location<'static> as *mut _, Relaxed);
-        slot.mode.store(mode_index(h.mode), Relaxed);
+        slot.mode.store(h.mode as u8, Relaxed);
         slot.since.store(h.since, Relaxed);
         slot.reported.store(false, Relaxed);
     }
@@ -164,7 +174,7 @@ impl Inventory {
                     class: unsafe { &*class },
                     // SAFETY: As above.
                     site: unsafe { &*site },
-                    mode: MODES[slot.mode.load(Relaxed) as usize % MODES.len()],
+                    mode: Mode::from_u8(slot.mode.load(Relaxed)),
                     since: slot.since.load(Relaxed),
                     slot: i,
                 });
