@@ -10,8 +10,12 @@
 //! and waits for the other forever. Here they run one after the other, so the program never
 //! hangs, yet lockwatch reports the inversion with both `transfer` sites. The fixed transfer
 //! locks accounts in id order, and runs quietly with the tellers truly concurrent.
+//!
+//! Then the nightly audit writes the ledger to slow storage while holding the ledger lock:
+//! the watchdog reports the long hold while it is going on, and its final duration after.
 
 use std::thread;
+use std::time::Duration;
 
 use lockwatch::sync::{Arc, Mutex};
 
@@ -67,8 +71,18 @@ fn total(accounts: &[Account]) -> i64 {
     accounts.iter().map(|a| *a.balance.lock().unwrap()).sum()
 }
 
+/// Copies the ledger to "slow storage" without letting go of the lock: every teller that
+/// needs the ledger waits for the disk.
+fn audit(ledger: &Mutex<Vec<String>>) -> usize {
+    let entries = ledger.lock().unwrap();
+    thread::sleep(Duration::from_millis(400)); // the slow write, under the lock
+    entries.len()
+}
+
 fn main() {
     tracing_subscriber::fmt().with_target(true).init();
+    // Low thresholds so that the demo is quick (defaults: 1 s, or LOCKWATCH_LONG_HOLD_MS).
+    lockwatch::watchdog::set_long_hold(Duration::from_millis(250));
     if !cfg!(feature = "enabled") {
         println!("lockwatch is off: run with `--features enabled` to see its reports.\n");
     }
@@ -116,7 +130,18 @@ fn main() {
     }
     let new_reports = lockwatch::reports().len() - found;
     println!(
-        "40000 concurrent transfers: {new_reports} new report(s); total {} (money is conserved)",
+        "40000 concurrent transfers: {new_reports} new report(s); total {} (money is conserved)\n",
         total(&*bank)
     );
+
+    println!("== 3. the audit writes the ledger to disk while holding its lock ==");
+    let ledger = lockwatch::named(Mutex::new(vec!["opening balance".to_string()]), "ledger");
+    let audited = audit(&ledger);
+    let hold = lockwatch::reports()
+        .into_iter()
+        .find(|r| r.kind() == lockwatch::ReportKind::LongHold);
+    match hold.as_ref().and_then(|r| r.outcome()) {
+        Some(outcome) => println!("audited {audited} entries: long hold reported, {outcome}"),
+        None => println!("audited {audited} entries"),
+    }
 }

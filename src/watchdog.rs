@@ -22,6 +22,7 @@
 //! |---|---|---|
 //! | `LOCKWATCH_LONG_HOLD_MS` | long-hold threshold, 1 to 86400000 ms | 1000 |
 //! | `LOCKWATCH_LONG_WAIT_MS` | long-wait threshold, 1 to 86400000 ms | 1000 |
+//! | `LOCKWATCH_WATCHDOG` | `on`, or `off`: no watchdog thread work at all | `on` |
 //! | `LOCKWATCH_ON_DEADLOCK` | `report`, or `abort` the process after reporting (CI fails fast instead of hanging) | `report` |
 //!
 //! A value that does not parse, or is out of range, gets one warning on stderr and the
@@ -80,6 +81,23 @@ pub fn set_long_wait(threshold: Duration) {
     crate::tracker::watchdog::set_long_wait(threshold);
     #[cfg(not(feature = "enabled"))]
     let _ = threshold;
+}
+
+/// Switches the watchdog on (the default) or off. Off, nothing reads the clock or scans the
+/// threads: no long holds, long waits or deadlocks are reported (lock-order reports go on).
+/// Also off when the environment variable `LOCKWATCH_WATCHDOG` is `off`.
+///
+/// # Examples
+///
+/// ```
+/// lockwatch::watchdog::set_enabled(false);
+/// # lockwatch::watchdog::set_enabled(true);
+/// ```
+pub fn set_enabled(on: bool) {
+    #[cfg(feature = "enabled")]
+    crate::tracker::watchdog::set_enabled(on);
+    #[cfg(not(feature = "enabled"))]
+    let _ = on;
 }
 
 /// Sets what happens after an actual deadlock is reported.

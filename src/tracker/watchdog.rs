@@ -202,6 +202,7 @@ fn warn_deep_stack() {
 // Settings.
 
 struct Settings {
+    enabled: AtomicBool,
     long_hold_ms: AtomicU64,
     long_wait_ms: AtomicU64,
     abort_on_deadlock: AtomicBool,
@@ -215,6 +216,14 @@ const MAX_THRESHOLD_MS: u64 = 86_400_000;
 fn settings() -> &'static Settings {
     static SETTINGS: OnceLock<Settings> = OnceLock::new();
     SETTINGS.get_or_init(|| Settings {
+        enabled: AtomicBool::new(match std::env::var("LOCKWATCH_WATCHDOG").as_deref() {
+            Ok("off") => false,
+            Ok("on") | Ok("") | Err(_) => true,
+            Ok(other) => {
+                crate::report::warn_bad_env("LOCKWATCH_WATCHDOG", other, "on or off");
+                true
+            }
+        }),
         long_hold_ms: AtomicU64::new(env_ms("LOCKWATCH_LONG_HOLD_MS", DEFAULT_LONG_HOLD_MS)),
         long_wait_ms: AtomicU64::new(env_ms("LOCKWATCH_LONG_WAIT_MS", DEFAULT_LONG_WAIT_MS)),
         abort_on_deadlock: AtomicBool::new(
@@ -257,6 +266,15 @@ pub(crate) fn set_long_wait(d: Duration) {
     settings()
         .long_wait_ms
         .store((d.as_millis() as u64).max(1), Relaxed);
+}
+
+pub(crate) fn set_enabled(on: bool) {
+    settings().enabled.store(on, Relaxed);
+    if on {
+        if let Some(t) = shared().thread.get() {
+            t.unpark();
+        }
+    }
 }
 
 pub(crate) fn set_on_deadlock(what: OnDeadlock) {
@@ -388,6 +406,12 @@ fn run() {
     let mut state = ScanState::default();
     let mut last_scan = 0;
     loop {
+        if !settings().enabled.load(Relaxed) {
+            // Switched off: no clock, no scans, until switched on again.
+            SLEEPING.store(false, Relaxed);
+            std::thread::park();
+            continue;
+        }
         WAKEUPS.fetch_add(1, Relaxed);
         let now = now_ms();
         TICK.fetch_max(now, Relaxed);
