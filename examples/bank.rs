@@ -5,6 +5,9 @@
 //! cargo run --example bank --features enabled
 //! ```
 //!
+//! First the deposit counter, an atomic updated with a load then a store: two tellers at once
+//! lose deposits, and lockwatch reports the lost update with both sites. `fetch_add` fixes it.
+//!
 //! `transfer` locks the source account, then the destination. Teller 1 pays Bob from Alice's
 //! account while teller 2 pays Alice from Bob's: run at the same moment, each holds one account
 //! and waits for the other forever. Here they run one after the other, so the program never
@@ -17,6 +20,7 @@
 use std::thread;
 use std::time::Duration;
 
+use lockwatch::sync::atomic::{AtomicU64, Ordering};
 use lockwatch::sync::{Arc, Mutex};
 
 struct Account {
@@ -60,6 +64,35 @@ fn transfer_ordered(from: &Account, to: &Account, amount: i64) {
     *destination += amount;
 }
 
+/// Counts a deposit with a load and a store: another teller's deposit in between is lost.
+fn count_deposit_racy(deposits: &AtomicU64) {
+    let seen = deposits.load(Ordering::Relaxed);
+    deposits.store(seen + 1, Ordering::Relaxed);
+}
+
+/// Counts a deposit in one read-modify-write.
+fn count_deposit(deposits: &AtomicU64) {
+    deposits.fetch_add(1, Ordering::Relaxed);
+}
+
+fn count_deposits(count: fn(&AtomicU64)) -> u64 {
+    let deposits = Arc::new(AtomicU64::new(0));
+    let tellers: Vec<_> = (0..2)
+        .map(|t| {
+            let deposits = Arc::clone(&deposits);
+            teller(&format!("teller-{}", t + 1), move || {
+                for _ in 0..100_000 {
+                    count(&deposits);
+                }
+            })
+        })
+        .collect();
+    for t in tellers {
+        t.join().unwrap();
+    }
+    deposits.load(Ordering::Relaxed)
+}
+
 fn teller(name: &str, work: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
     thread::Builder::new()
         .name(name.into())
@@ -87,7 +120,18 @@ fn main() {
         println!("lockwatch is off: run with `--features enabled` to see its reports.\n");
     }
 
-    println!("== 1. transfer() locks `from` then `to`; the tellers pay each other ==");
+    println!("== 1. two tellers count 200000 deposits with load-then-store ==");
+    let counted = count_deposits(count_deposit_racy);
+    println!("counted {counted} of 200000 deposits\n");
+    let before = lockwatch::reports().len();
+    let counted = count_deposits(count_deposit);
+    println!(
+        "with fetch_add: counted {counted} of 200000, {} new report(s)\n",
+        lockwatch::reports().len() - before
+    );
+
+    println!("== 2. transfer() locks `from` then `to`; the tellers pay each other ==");
+    let before = lockwatch::reports().len();
     let bank = Arc::new([open(1, "alice", 500), open(2, "bob", 500)]);
     let b = Arc::clone(&bank);
     teller("teller-1", move || transfer(&b[0], &b[1], 100))
@@ -97,7 +141,7 @@ fn main() {
     teller("teller-2", move || transfer(&b[1], &b[0], 40))
         .join()
         .unwrap();
-    let found = lockwatch::reports().len();
+    let found = lockwatch::reports().len() - before;
     println!(
         "{} pays {}, then {} pays {}: no hang this run, {found} report(s); total {}\n",
         bank[0].owner,
@@ -107,7 +151,8 @@ fn main() {
         total(&*bank)
     );
 
-    println!("== 2. transfer_ordered() locks by account id; the tellers run at once ==");
+    println!("== 3. transfer_ordered() locks by account id; the tellers run at once ==");
+    let before = lockwatch::reports().len();
     let bank = Arc::new([
         open(1, "alice", 500),
         open(2, "bob", 500),
@@ -128,13 +173,13 @@ fn main() {
     for t in tellers {
         t.join().unwrap();
     }
-    let new_reports = lockwatch::reports().len() - found;
+    let new_reports = lockwatch::reports().len() - before;
     println!(
         "40000 concurrent transfers: {new_reports} new report(s); total {} (money is conserved)\n",
         total(&*bank)
     );
 
-    println!("== 3. the audit writes the ledger to disk while holding its lock ==");
+    println!("== 4. the audit writes the ledger to disk while holding its lock ==");
     let ledger = lockwatch::named(Mutex::new(vec!["opening balance".to_string()]), "ledger");
     let audited = audit(&ledger);
     let hold = lockwatch::reports()

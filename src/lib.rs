@@ -68,8 +68,10 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+pub mod contention;
 pub mod lock_api;
 pub mod parking_lot;
+mod pprof;
 mod report;
 pub mod sync;
 #[cfg(feature = "enabled")]
@@ -163,6 +165,9 @@ mod untracked {
     untracked!(
         [T] std::sync::Mutex<T>,
         [T] std::sync::RwLock<T>,
+        [] std::sync::Once,
+        [T] std::sync::OnceLock<T>,
+        [T, F] std::sync::LazyLock<T, F>,
         [R: lock_api::RawMutex, T] lock_api::Mutex<R, T>,
         [R: lock_api::RawRwLock, T] lock_api::RwLock<R, T>,
         [R: lock_api::RawMutex, G: lock_api::GetThreadId, T] lock_api::ReentrantMutex<R, G, T>,

@@ -1,7 +1,8 @@
 //! Drop-in replacements for [`std::sync`].
 //!
-//! With the `enabled` feature, [`Mutex`], [`RwLock`] and [`Condvar`] (and their guards) are
-//! tracked versions with std's exact API; everything else is std's own, re-exported, so that
+//! With the `enabled` feature, [`Mutex`], [`RwLock`], [`Condvar`] (and their guards), [`Once`],
+//! [`OnceLock`], [`LazyLock`] and the [`atomic`] types are tracked versions with std's exact
+//! API; everything else is std's own, re-exported, so that
 //! `use lockwatch::sync::...` can replace every `use std::sync::...`. Without the feature this
 //! module is `pub use std::sync::*`.
 //!
@@ -21,9 +22,13 @@
 pub use std::sync::*;
 
 #[cfg(feature = "enabled")]
+pub mod atomic;
+#[cfg(feature = "enabled")]
 mod condvar;
 #[cfg(feature = "enabled")]
 mod mutex;
+#[cfg(feature = "enabled")]
+mod once;
 #[cfg(feature = "enabled")]
 mod poisoning;
 #[cfg(feature = "enabled")]
@@ -37,5 +42,6 @@ pub use std::sync::*;
 pub use self::{
     condvar::Condvar,
     mutex::{Mutex, MutexGuard},
+    once::{LazyLock, Once, OnceLock},
     rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard},
 };

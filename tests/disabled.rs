@@ -73,3 +73,37 @@ fn extras_exist_and_do_nothing() {
     assert!(lockwatch::reports().is_empty());
     assert_eq!(lockwatch::graph_stats(), lockwatch::GraphStats::default());
 }
+
+#[test]
+fn atomics_and_lazy_cells_are_std_types() {
+    use lockwatch::sync::atomic as lw_atomic;
+    use std::sync::atomic as std_atomic;
+    assert_eq!(
+        TypeId::of::<lw_atomic::AtomicU64>(),
+        TypeId::of::<std_atomic::AtomicU64>()
+    );
+    assert_eq!(
+        TypeId::of::<lw_atomic::AtomicBool>(),
+        TypeId::of::<std_atomic::AtomicBool>()
+    );
+    assert_eq!(
+        TypeId::of::<lw_atomic::AtomicPtr<u8>>(),
+        TypeId::of::<std_atomic::AtomicPtr<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<lw_atomic::Ordering>(),
+        TypeId::of::<std_atomic::Ordering>()
+    );
+    assert_eq!(
+        TypeId::of::<lockwatch::sync::Once>(),
+        TypeId::of::<std::sync::Once>()
+    );
+    assert_eq!(
+        TypeId::of::<lockwatch::sync::OnceLock<u8>>(),
+        TypeId::of::<std::sync::OnceLock<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<lockwatch::sync::LazyLock<u8>>(),
+        TypeId::of::<std::sync::LazyLock<u8>>()
+    );
+}

@@ -97,3 +97,41 @@ fn a_try_lock_on_a_held_lock_is_quiet() {
     }));
     assert_quiet(&["aa-try"]);
 }
+
+#[test]
+fn recursive_once_lock_initialization_is_reported_before_it_hangs() {
+    static CELL: lockwatch::sync::OnceLock<u32> = lockwatch::sync::OnceLock::new();
+    assert!(panics(|| {
+        CELL.get_or_init(|| *CELL.get_or_init(|| 1) + 1);
+    }));
+    let found: Vec<_> = lockwatch::reports()
+        .into_iter()
+        .filter(|r| {
+            r.to_string()
+                .contains("OnceLock created at tests/self_deadlock.rs")
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].to_string().contains("initialize()"));
+}
+
+#[test]
+fn recursive_lazy_lock_and_once_are_reported() {
+    static LAZY: lockwatch::sync::LazyLock<u32> = lockwatch::sync::LazyLock::new(|| *LAZY + 1);
+    assert!(panics(|| {
+        let _ = *LAZY;
+    }));
+    static ONCE: lockwatch::sync::Once = lockwatch::sync::Once::new();
+    assert!(panics(|| ONCE.call_once(|| ONCE.call_once(|| ()))));
+    for what in [
+        "LazyLock created at tests/self_deadlock.rs",
+        "Once created at tests/self_deadlock.rs",
+    ] {
+        assert!(
+            lockwatch::reports()
+                .iter()
+                .any(|r| r.to_string().contains(what)),
+            "no report about {what}"
+        );
+    }
+}

@@ -26,16 +26,16 @@ pub struct Mutex<R, T: ?Sized> {
 /// The guard of a [`Mutex`]: the lock is released when it is dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, R: RawMutex, T: ?Sized> {
-    pub(crate) inner: lock_api::MutexGuard<'a, R, T>,
     pub(crate) token: HeldToken,
+    pub(crate) inner: lock_api::MutexGuard<'a, R, T>,
     mutex: &'a Mutex<R, T>,
 }
 
 /// A guard of a component of a [`Mutex`]'s data, made by [`MutexGuard::map`].
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MappedMutexGuard<'a, R: RawMutex, T: ?Sized> {
-    inner: lock_api::MappedMutexGuard<'a, R, T>,
     token: HeldToken,
+    inner: lock_api::MappedMutexGuard<'a, R, T>,
 }
 
 impl<R: RawMutex, T> Mutex<R, T> {

@@ -27,16 +27,16 @@ pub struct ReentrantMutex<R, G, T: ?Sized> {
 /// The guard of a [`ReentrantMutex`]: shared access, released on drop.
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
 pub struct ReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
-    inner: lock_api::ReentrantMutexGuard<'a, R, G, T>,
     token: HeldToken,
+    inner: lock_api::ReentrantMutexGuard<'a, R, G, T>,
     remutex: &'a ReentrantMutex<R, G, T>,
 }
 
 /// A guard of a component of a [`ReentrantMutex`]'s data.
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
 pub struct MappedReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
-    inner: lock_api::MappedReentrantMutexGuard<'a, R, G, T>,
     token: HeldToken,
+    inner: lock_api::MappedReentrantMutexGuard<'a, R, G, T>,
 }
 
 impl<R: RawMutex, G: GetThreadId, T> ReentrantMutex<R, G, T> {

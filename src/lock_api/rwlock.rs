@@ -36,39 +36,39 @@ pub struct RwLock<R, T: ?Sized> {
 /// Shared access to a [`RwLock`]'s data, released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
-    inner: lock_api::RwLockReadGuard<'a, R, T>,
     token: HeldToken,
+    inner: lock_api::RwLockReadGuard<'a, R, T>,
     rwlock: &'a RwLock<R, T>,
 }
 
 /// Exclusive access to a [`RwLock`]'s data, released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
-    inner: lock_api::RwLockWriteGuard<'a, R, T>,
     token: HeldToken,
+    inner: lock_api::RwLockWriteGuard<'a, R, T>,
     rwlock: &'a RwLock<R, T>,
 }
 
 /// Upgradable shared access to a [`RwLock`]'s data, released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockUpgradableReadGuard<'a, R: RawRwLockUpgrade, T: ?Sized> {
-    inner: lock_api::RwLockUpgradableReadGuard<'a, R, T>,
     token: HeldToken,
+    inner: lock_api::RwLockUpgradableReadGuard<'a, R, T>,
     rwlock: &'a RwLock<R, T>,
 }
 
 /// Shared access to a component of a [`RwLock`]'s data.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct MappedRwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
-    inner: lock_api::MappedRwLockReadGuard<'a, R, T>,
     token: HeldToken,
+    inner: lock_api::MappedRwLockReadGuard<'a, R, T>,
 }
 
 /// Exclusive access to a component of a [`RwLock`]'s data.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct MappedRwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
-    inner: lock_api::MappedRwLockWriteGuard<'a, R, T>,
     token: HeldToken,
+    inner: lock_api::MappedRwLockWriteGuard<'a, R, T>,
 }
 
 impl<R: RawRwLock, T> RwLock<R, T> {

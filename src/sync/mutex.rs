@@ -38,8 +38,8 @@ pub struct Mutex<T: ?Sized> {
 /// The guard of a [`Mutex`]: the lock is released when it is dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized + 'a> {
-    pub(super) inner: std_sync::MutexGuard<'a, T>,
     pub(super) token: HeldToken,
+    pub(super) inner: std_sync::MutexGuard<'a, T>,
 }
 
 impl<T> Mutex<T> {

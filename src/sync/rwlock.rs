@@ -34,15 +34,15 @@ pub struct RwLock<T: ?Sized> {
 /// Shared access to the data of a [`RwLock`], released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
-    inner: std_sync::RwLockReadGuard<'a, T>,
     _token: HeldToken,
+    inner: std_sync::RwLockReadGuard<'a, T>,
 }
 
 /// Exclusive access to the data of a [`RwLock`], released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized + 'a> {
-    inner: std_sync::RwLockWriteGuard<'a, T>,
     token: HeldToken,
+    inner: std_sync::RwLockWriteGuard<'a, T>,
 }
 
 impl<T> RwLock<T> {

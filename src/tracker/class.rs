@@ -13,6 +13,9 @@ pub(crate) enum LockKind {
     Mutex,
     RwLock,
     ReentrantMutex,
+    Once,
+    OnceLock,
+    LazyLock,
 }
 
 impl LockKind {
@@ -21,6 +24,9 @@ impl LockKind {
             LockKind::Mutex => "Mutex",
             LockKind::RwLock => "RwLock",
             LockKind::ReentrantMutex => "ReentrantMutex",
+            LockKind::Once => "Once",
+            LockKind::OnceLock => "OnceLock",
+            LockKind::LazyLock => "LazyLock",
         }
     }
 }
@@ -112,4 +118,19 @@ fn with_table<R>(f: impl FnOnce(&mut ClassTable) -> R) -> R {
         names: HashMap::new(),
     });
     f(table)
+}
+
+// A class is one object for the whole program: identity is its id.
+impl PartialEq for LockClass {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for LockClass {}
+
+impl std::hash::Hash for LockClass {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
 }

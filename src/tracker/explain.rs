@@ -203,9 +203,8 @@ pub(super) fn self_deadlock(
         id: me.id,
     };
     let what = match (earlier.mode, mode) {
-        (Mode::Exclusive | Mode::Reentrant, _) | (_, Mode::Exclusive | Mode::Upgradable) => {
-            "this blocks forever"
-        }
+        (Mode::Exclusive | Mode::Reentrant | Mode::Init, _)
+        | (_, Mode::Exclusive | Mode::Upgradable | Mode::Init) => "this blocks forever",
         _ => "a writer queued in between makes this block forever",
     };
     let mut out = String::new();

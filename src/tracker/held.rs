@@ -24,6 +24,9 @@ pub(crate) enum Mode {
     Upgradable,
     /// `ReentrantMutex::lock`: the owner may take it again.
     Reentrant,
+    /// Running a `Once` / `OnceLock` / `LazyLock` initializer: exclusive, and blocking for
+    /// every other thread that wants the value.
+    Init,
 }
 
 impl Mode {
@@ -34,7 +37,8 @@ impl Mode {
             1 => Mode::Read,
             2 => Mode::RecursiveRead,
             3 => Mode::Upgradable,
-            _ => Mode::Reentrant,
+            4 => Mode::Reentrant,
+            _ => Mode::Init,
         }
     }
 
@@ -55,7 +59,7 @@ impl Mode {
         match self {
             Mode::Reentrant => false,
             Mode::RecursiveRead => !held.holds_shared(),
-            Mode::Read | Mode::Exclusive | Mode::Upgradable => true,
+            Mode::Read | Mode::Exclusive | Mode::Upgradable | Mode::Init => true,
         }
     }
 
@@ -66,6 +70,7 @@ impl Mode {
             Mode::RecursiveRead => "read_recursive",
             Mode::Upgradable => "upgradable_read",
             Mode::Reentrant => "lock",
+            Mode::Init => "initialize",
         }
     }
 }

@@ -5,10 +5,12 @@
 //! [`LockMeta::try_lock`] (no order check: a try never waits) and the [`HeldToken`] they get
 //! back, which a guard carries and which releases the entry when dropped.
 
+pub(crate) mod atomics;
 mod class;
 mod explain;
 mod graph;
 mod held;
+pub(crate) mod profile;
 pub(crate) mod watchdog;
 
 use std::panic::Location;
@@ -33,6 +35,9 @@ pub(crate) struct LockMeta {
     /// The predecessor key of the edge into this lock most recently confirmed in the graph:
     /// a nested acquisition in a known order costs one relaxed load.
     known_pred: AtomicU64,
+    /// Waiting bookkeeping, allocated on the first contended acquisition; null until then, so
+    /// a release checks one relaxed pointer.
+    contention: AtomicPtr<profile::Contention>,
 }
 
 #[derive(Clone, Copy)]
@@ -51,6 +56,7 @@ impl LockMeta {
             id: AtomicU64::new(0),
             class: AtomicPtr::new(std::ptr::null_mut()),
             known_pred: AtomicU64::new(0),
+            contention: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -106,9 +112,98 @@ impl LockMeta {
         check_order(me, Some(&self.known_pred), mode, site);
         let guard = match try_fast() {
             Some(guard) => guard,
-            None => contended(me, mode, site, block),
+            None => self.contended(me, mode, site, block),
         };
-        (guard, HeldToken::push(me, mode, false, site))
+        (guard, self.token(me, mode, false, site))
+    }
+
+    /// Before running or waiting for a lazy initializer: checks the order like a blocking
+    /// acquisition (initializing waits for whoever initializes), and reports recursive
+    /// initialization before it deadlocks.
+    #[inline]
+    pub(crate) fn before_init(&self, site: &'static Location<'static>) {
+        check_order(self.ident(), Some(&self.known_pred), Mode::Init, site);
+    }
+
+    /// While this thread runs the initializer: the cell is held.
+    #[inline]
+    pub(crate) fn initializing(&self, site: &'static Location<'static>) -> HeldToken {
+        self.token(self.ident(), Mode::Init, false, site)
+    }
+
+    #[inline]
+    fn token(
+        &self,
+        me: Ident,
+        mode: Mode,
+        trylock: bool,
+        site: &'static Location<'static>,
+    ) -> HeldToken {
+        held::push(Held {
+            id: me.id,
+            class: me.class,
+            mode,
+            trylock,
+            site,
+            since: watchdog::stamp(),
+        });
+        HeldToken {
+            id: me.id,
+            meta: self,
+        }
+    }
+
+    /// The contended path: the fast try failed, so this thread is about to block. The wait is
+    /// published for the watchdog (long waits, deadlocks), timed, and profiled.
+    #[cold]
+    #[inline(never)]
+    fn contended<G>(
+        &self,
+        me: Ident,
+        mode: Mode,
+        site: &'static Location<'static>,
+        block: impl FnOnce() -> G,
+    ) -> G {
+        let inventory = held::inventory();
+        if let Some(inventory) = &inventory {
+            watchdog::begin_wait(inventory, me.id, me.class, mode, site);
+        }
+        let contention = self.contention_state();
+        let waiter = inventory
+            .as_ref()
+            .map_or(0, |i| std::sync::Arc::as_ptr(i) as usize);
+        contention.enter(waiter);
+        let start = std::time::Instant::now();
+        let guard = block();
+        let waited = start.elapsed();
+        contention.leave(waiter);
+        if let Some(inventory) = &inventory {
+            watchdog::end_wait(inventory);
+        }
+        profile::record_wait(me.class, waited);
+        guard
+    }
+
+    fn contention_state(&self) -> &profile::Contention {
+        let mut state = self.contention.load(Acquire);
+        if state.is_null() {
+            let fresh = Box::into_raw(Box::new(profile::Contention::new()));
+            state =
+                match self
+                    .contention
+                    .compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire)
+                {
+                    Ok(_) => fresh,
+                    Err(existing) => {
+                        // SAFETY: `fresh` came from `Box::into_raw` just above and was never shared.
+                        drop(unsafe { Box::from_raw(fresh) });
+                        existing
+                    }
+                };
+        }
+        // SAFETY: A non-null `contention` points at a boxed `Contention` freed only when the
+        // lock is dropped, which cannot happen while `&self` is borrowed.
+        unsafe { &*state }
     }
 
     /// Records a try-acquisition: held if it succeeds, but adds no edge into this lock.
@@ -121,7 +216,7 @@ impl LockMeta {
     ) -> Option<(G, HeldToken)> {
         let me = self.ident();
         let guard = attempt()?;
-        Some((guard, HeldToken::push(me, mode, true, site)))
+        Some((guard, self.token(me, mode, true, site)))
     }
 
     /// Like `try_lock`, for attempts whose failure still hands back a value (std's
@@ -135,29 +230,8 @@ impl LockMeta {
     ) -> Result<(G, HeldToken), E> {
         let me = self.ident();
         let guard = attempt()?;
-        Ok((guard, HeldToken::push(me, mode, true, site)))
+        Ok((guard, self.token(me, mode, true, site)))
     }
-}
-
-/// The contended path: the fast try failed, so this thread is about to block. The wait is
-/// published for the watchdog (long waits, deadlocks).
-#[cold]
-#[inline(never)]
-fn contended<G>(
-    me: Ident,
-    mode: Mode,
-    site: &'static Location<'static>,
-    block: impl FnOnce() -> G,
-) -> G {
-    let inventory = held::inventory();
-    if let Some(inventory) = &inventory {
-        watchdog::begin_wait(inventory, me.id, me.class, mode, site);
-    }
-    let guard = block();
-    if let Some(inventory) = &inventory {
-        watchdog::end_wait(inventory);
-    }
-    guard
 }
 
 impl LockMeta {
@@ -175,6 +249,8 @@ impl Drop for LockMeta {
     fn drop(&mut self) {
         let id = *self.id.get_mut();
         if id == 0 {
+            let contention = *self.contention.get_mut();
+            debug_assert!(contention.is_null(), "contention needs an id first");
             return;
         }
         // A guard forgotten with `mem::forget` leaves its entry behind; the lock is gone now.
@@ -184,28 +260,30 @@ impl Drop for LockMeta {
         if class.nested_instances() {
             forget_instance(id);
         }
+        let contention = *self.contention.get_mut();
+        if !contention.is_null() {
+            // SAFETY: Allocated by `contention_state` with `Box::into_raw`; the lock is being
+            // dropped, so nothing else can reach it.
+            drop(unsafe { Box::from_raw(contention) });
+        }
     }
 }
 
-/// The guard's share of the tracking: the held-stack entry, released on drop.
+/// The guard's share of the tracking: the held-stack entry, released on drop. Guards declare
+/// it before the raw guard, so it drops while the lock is still held: threads waiting at that
+/// moment are blamed on this holder.
 pub(crate) struct HeldToken {
     id: u64,
+    meta: *const LockMeta,
 }
 
-impl HeldToken {
-    #[inline]
-    fn push(me: Ident, mode: Mode, trylock: bool, site: &'static Location<'static>) -> Self {
-        held::push(Held {
-            id: me.id,
-            class: me.class,
-            mode,
-            trylock,
-            site,
-            since: watchdog::stamp(),
-        });
-        HeldToken { id: me.id }
-    }
+// SAFETY: `meta` points at the lock the guard borrows, which outlives the token; it is only
+// used to read that lock's atomics and its `Sync` contention state.
+unsafe impl Send for HeldToken {}
+// SAFETY: As above: shared access only reads atomics of a `Sync` lock.
+unsafe impl Sync for HeldToken {}
 
+impl HeldToken {
     /// Takes the entry off the held stack while the lock is released for a while (a condvar
     /// wait, `unlocked`); [`Parked::restore`] puts it back.
     pub(crate) fn suspend(&self) -> Parked {
@@ -252,6 +330,18 @@ impl HeldToken {
 impl Drop for HeldToken {
     #[inline]
     fn drop(&mut self) {
+        // SAFETY: See the type's `Send` impl: the lock outlives its guard's token.
+        let meta = unsafe { &*self.meta };
+        let contention = meta.contention.load(Relaxed);
+        if !contention.is_null() {
+            // SAFETY: Non-null `contention` stays valid until the lock is dropped.
+            let contention = unsafe { &*contention };
+            if contention.waiters.load(Relaxed) > 0 {
+                let class = meta.class.load(Relaxed);
+                // SAFETY: Set on first use, before this token existed; leaked `LockClass`.
+                contention.blame(unsafe { &*class });
+            }
+        }
         held::release(self.id);
     }
 }

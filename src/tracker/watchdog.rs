@@ -661,7 +661,7 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
 
 /// Whether a request in mode `want` must wait for a holder in mode `held`.
 fn conflicts(want: Mode, held: Mode) -> bool {
-    let exclusive = |m: Mode| matches!(m, Mode::Exclusive | Mode::Reentrant);
+    let exclusive = |m: Mode| matches!(m, Mode::Exclusive | Mode::Reentrant | Mode::Init);
     exclusive(want) || exclusive(held) || (want == Mode::Upgradable && held == Mode::Upgradable)
 }
 

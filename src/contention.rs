@@ -1,0 +1,238 @@
+//! Contention profiles: where threads waited for locks, and who made them wait.
+//!
+//! Only the contended path records anything: when the fast try-acquire fails, the wait is
+//! timed and, if sampled, the waiter's stack captured (instruction pointers, no symbols).
+//! Samples are aggregated by (stack, lock class) and symbolized when exported.
+//!
+//! Three views:
+//!
+//! - [`View::Waiters`] (what [`folded`] and [`write_flamegraph`] give): the stacks of threads
+//!   that waited, with the lock class as the leaf frame, weighted by nanoseconds waited. Wide
+//!   frames are where the program loses time to locks.
+//! - [`View::Blame`]: the stacks of *holders* that released a lock while others waited,
+//!   weighted by the waiters' delay, as Go's mutex profile does. Wide frames are the critical
+//!   sections to shorten.
+//! - [`View::CasRetries`]: failed compare-exchanges of the tracked atomics (hot CAS loops),
+//!   weighted by the number of failures (sampled one in 16 and scaled up).
+//!
+//! # Sampling
+//!
+//! A wait of at least the sampling rate (default 10 µs, `LOCKWATCH_PROFILE_RATE_NS`, or
+//! [`set_sample_rate`]) is always recorded; a shorter one with probability `wait / rate`,
+//! counted `rate / wait` times, so totals stay unbiased while very short, very frequent waits
+//! do not each pay for a stack capture. A rate of zero records every wait.
+//!
+//! Without the `enabled` feature nothing is recorded: the folded views are empty and the
+//! flame graph is an empty-profile SVG.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! // After a slow run:
+//! lockwatch::contention::write_flamegraph("target/lockwatch/waiters.svg")?;
+//! let folded = lockwatch::contention::folded();
+//! println!("{} contended stacks", folded.lines().count());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+/// Which contention profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum View {
+    /// Where threads waited for locks, in nanoseconds waited.
+    Waiters,
+    /// Which holders made others wait, in nanoseconds of the waiters' delay.
+    Blame,
+    /// Failed compare-exchanges on tracked atomics, in failures.
+    CasRetries,
+}
+
+impl View {
+    fn title(self) -> &'static str {
+        match self {
+            View::Waiters => "lock contention: where threads waited",
+            View::Blame => "lock contention: who made others wait",
+            View::CasRetries => "compare-exchange retries",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            View::Waiters | View::Blame => "ns",
+            View::CasRetries => "retries",
+        }
+    }
+
+    #[cfg(feature = "enabled")]
+    fn which(self) -> crate::tracker::profile::Which {
+        use crate::tracker::profile::Which;
+        match self {
+            View::Waiters => Which::Waiters,
+            View::Blame => Which::Blame,
+            View::CasRetries => Which::Cas,
+        }
+    }
+}
+
+/// The waiters view as folded stacks: one `frame;frame;...;leaf count` line per stack, root
+/// first, the lock class as the leaf, the count in nanoseconds waited.
+///
+/// # Examples
+///
+/// ```
+/// for line in lockwatch::contention::folded().lines() {
+///     let (stack, ns) = line.rsplit_once(' ').unwrap();
+///     assert!(ns.parse::<u64>().is_ok(), "{stack}");
+/// }
+/// ```
+pub fn folded() -> String {
+    folded_view(View::Waiters)
+}
+
+/// One view as folded stacks (see [`View`] for its unit).
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::contention::{folded_view, View};
+/// let blame = folded_view(View::Blame);
+/// assert!(blame.lines().all(|l| l.rsplit_once(' ').is_some()));
+/// ```
+pub fn folded_view(view: View) -> String {
+    #[cfg(feature = "enabled")]
+    return crate::tracker::profile::folded(view.which());
+    #[cfg(not(feature = "enabled"))]
+    {
+        let _ = view;
+        String::new()
+    }
+}
+
+/// Writes the waiters view as a flame graph SVG (titled, in ns), creating parent folders.
+///
+/// # Errors
+///
+/// If the file cannot be written.
+pub fn write_flamegraph(path: impl AsRef<Path>) -> io::Result<()> {
+    write_flamegraph_view(View::Waiters, path)
+}
+
+/// Writes one view as a flame graph SVG, creating parent folders.
+///
+/// # Errors
+///
+/// If the file cannot be written.
+pub fn write_flamegraph_view(view: View, path: impl AsRef<Path>) -> io::Result<()> {
+    let svg = flamegraph_svg(&folded_view(view), view.title(), view.unit())?;
+    write_file(path.as_ref(), &svg)
+}
+
+/// Renders folded stacks as a flame graph SVG. An empty profile gives a small SVG that says
+/// so (inferno refuses empty input).
+///
+/// # Errors
+///
+/// If inferno fails to render the input (malformed folded lines).
+pub fn flamegraph_svg(folded: &str, title: &str, unit: &str) -> io::Result<Vec<u8>> {
+    if folded.trim().is_empty() {
+        return Ok(empty_svg(title).into_bytes());
+    }
+    #[cfg(feature = "enabled")]
+    {
+        let mut options = inferno::flamegraph::Options::default();
+        options.title = title.to_owned();
+        options.count_name = unit.to_owned();
+        options.name_type = "Frame:".to_owned();
+        let mut svg = Vec::new();
+        inferno::flamegraph::from_lines(&mut options, folded.lines(), &mut svg)?;
+        Ok(svg)
+    }
+    #[cfg(not(feature = "enabled"))]
+    {
+        let _ = unit;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "rendering flame graphs needs lockwatch's `enabled` feature",
+        ))
+    }
+}
+
+fn empty_svg(title: &str) -> String {
+    let title = title.replace('&', "&amp;").replace('<', "&lt;");
+    format!(
+        "<?xml version=\"1.0\" standalone=\"no\"?>\n\
+         <svg version=\"1.1\" width=\"600\" height=\"60\" xmlns=\"http://www.w3.org/2000/svg\">\n\
+         <text x=\"300\" y=\"24\" text-anchor=\"middle\" font-size=\"17\">{title}</text>\n\
+         <text x=\"300\" y=\"48\" text-anchor=\"middle\" font-size=\"12\">no samples: nothing waited</text>\n\
+         </svg>\n"
+    )
+}
+
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    std::fs::write(path, bytes)
+}
+
+/// One view as a pprof profile (`profile.proto`, uncompressed): sample types
+/// `contentions/count` and `delay/nanoseconds` as Go's mutex profile, one location per
+/// frame, and a `lock` label naming the lock class. `go tool pprof -http=: FILE` opens it.
+///
+/// # Examples
+///
+/// ```
+/// let bytes = lockwatch::contention::pprof(lockwatch::contention::View::Waiters);
+/// assert!(!bytes.is_empty()); // at least the sample types and string table
+/// ```
+pub fn pprof(view: View) -> Vec<u8> {
+    #[cfg(feature = "enabled")]
+    return crate::pprof::encode(&crate::tracker::profile::resolved(view.which()));
+    #[cfg(not(feature = "enabled"))]
+    {
+        let _ = view;
+        crate::pprof::encode_empty()
+    }
+}
+
+/// Writes [`pprof`] of `view` to `path`, creating parent folders.
+///
+/// # Errors
+///
+/// If the file cannot be written.
+pub fn write_pprof(view: View, path: impl AsRef<Path>) -> io::Result<()> {
+    write_file(path.as_ref(), &pprof(view))
+}
+
+/// Sets the sampling rate (see the module docs); zero records every wait.
+///
+/// # Examples
+///
+/// ```
+/// lockwatch::contention::set_sample_rate(std::time::Duration::from_micros(10));
+/// ```
+pub fn set_sample_rate(rate: Duration) {
+    #[cfg(feature = "enabled")]
+    crate::tracker::profile::set_rate(rate);
+    #[cfg(not(feature = "enabled"))]
+    let _ = rate;
+}
+
+/// Forgets everything recorded so far (to profile one phase of a program).
+///
+/// # Examples
+///
+/// ```
+/// lockwatch::contention::reset();
+/// assert!(lockwatch::contention::folded().is_empty());
+/// ```
+pub fn reset() {
+    #[cfg(feature = "enabled")]
+    crate::tracker::profile::reset();
+}

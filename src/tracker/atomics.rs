@@ -1,0 +1,234 @@
+//! Lost-update detection and CAS contention counts for the tracked atomics.
+//!
+//! Every write stamps the atomic with a token (this thread's id and a per-thread write count)
+//! and its site. A load remembers, in a small thread-local table, the token it saw. A plain
+//! store then compares: a token from another thread means a write came in between, and the
+//! store is about to erase it.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::panic::Location;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+
+use crate::report::{Report, ReportKind};
+
+/// The tracking part of every tracked atomic.
+pub(crate) struct AtomicTrack {
+    created: &'static Location<'static>,
+    /// Token of the last write: writer thread in the top 24 bits, its write count below. 0:
+    /// never written since creation.
+    last_write: AtomicU64,
+    last_site: AtomicPtr<Location<'static>>,
+}
+
+const LOAD_SLOTS: usize = 64;
+const THREAD_SHIFT: u32 = 40;
+
+#[derive(Clone, Copy)]
+struct Loaded {
+    addr: usize,
+    token: u64,
+    site: *const Location<'static>,
+}
+
+struct AtomicThread {
+    loads: [Cell<Loaded>; LOAD_SLOTS],
+    /// The next write token; 0 until this thread's first write.
+    next_token: Cell<u64>,
+    cas_failures: Cell<u64>,
+}
+
+thread_local! {
+    static THREAD: AtomicThread = const {
+        AtomicThread {
+            loads: [const { Cell::new(Loaded { addr: 0, token: 0, site: std::ptr::null() }) }; LOAD_SLOTS],
+            next_token: Cell::new(0),
+            cas_failures: Cell::new(0),
+        }
+    };
+}
+
+#[inline]
+fn slot(addr: usize) -> usize {
+    (addr >> 3) % LOAD_SLOTS
+}
+
+impl AtomicTrack {
+    #[inline]
+    pub(crate) const fn new(created: &'static Location<'static>) -> Self {
+        AtomicTrack {
+            created,
+            last_write: AtomicU64::new(0),
+            last_site: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// After a load: remember what this thread saw.
+    #[inline]
+    pub(crate) fn loaded(&self, addr: usize, site: &'static Location<'static>) {
+        let token = self.last_write.load(Relaxed);
+        let _ = THREAD.try_with(|t| {
+            t.loads[slot(addr)].set(Loaded { addr, token, site });
+        });
+    }
+
+    /// Before a plain store: was there a foreign write since this thread's load?
+    #[inline]
+    pub(crate) fn storing(
+        &self,
+        addr: usize,
+        kind: &'static str,
+        site: &'static Location<'static>,
+    ) {
+        let _ = THREAD.try_with(|t| {
+            let cell = &t.loads[slot(addr)];
+            let loaded = cell.get();
+            if loaded.addr != addr {
+                return;
+            }
+            cell.set(Loaded {
+                addr: 0,
+                token: 0,
+                site: std::ptr::null(),
+            });
+            let now = self.last_write.load(Relaxed);
+            if now != loaded.token && now >> THREAD_SHIFT != t.next_token.get() >> THREAD_SHIFT {
+                lost_update(self, kind, loaded, now, site);
+            }
+        });
+    }
+
+    /// After any write: stamp it.
+    #[inline]
+    pub(crate) fn wrote(&self, site: &'static Location<'static>) {
+        let token = THREAD
+            .try_with(|t| {
+                let mut token = t.next_token.get();
+                if token == 0 {
+                    token = first_token();
+                }
+                t.next_token.set(token + 1);
+                token
+            })
+            .unwrap_or(0);
+        self.last_write.store(token, Relaxed);
+        self.last_site
+            .store(site as *const Location<'static> as *mut _, Relaxed);
+    }
+
+    /// A failed compare-exchange: counted, and one in [`CAS_SAMPLE`] recorded with its site.
+    #[inline]
+    pub(crate) fn cas_failed(&self, site: &'static Location<'static>) {
+        let sampled = THREAD
+            .try_with(|t| {
+                let n = t.cas_failures.get() + 1;
+                t.cas_failures.set(n);
+                n.is_multiple_of(CAS_SAMPLE)
+            })
+            .unwrap_or(false);
+        if sampled {
+            record_cas_failures(site, CAS_SAMPLE);
+        }
+    }
+}
+
+/// One failed compare-exchange in this many is recorded (with weight this many).
+pub(crate) const CAS_SAMPLE: u64 = 16;
+
+struct Threads {
+    next: u64,
+    names: HashMap<u64, Arc<str>>,
+}
+
+fn threads() -> &'static parking_lot::Mutex<Threads> {
+    static THREADS: OnceLock<parking_lot::Mutex<Threads>> = OnceLock::new();
+    THREADS.get_or_init(|| {
+        parking_lot::Mutex::new(Threads {
+            next: 1,
+            names: HashMap::new(),
+        })
+    })
+}
+
+/// This thread's first write token: a fresh thread id, write count 1.
+#[cold]
+fn first_token() -> u64 {
+    let mut t = threads().lock();
+    let id = t.next & ((1 << (64 - THREAD_SHIFT)) - 1);
+    t.next += 1;
+    t.names.insert(id, super::held::thread_name());
+    (id << THREAD_SHIFT) | 1
+}
+
+fn thread_of(token: u64) -> Option<Arc<str>> {
+    threads()
+        .lock()
+        .names
+        .get(&(token >> THREAD_SHIFT))
+        .cloned()
+}
+
+static REPORTED: parking_lot::Mutex<Option<HashSet<(usize, usize)>>> =
+    parking_lot::Mutex::new(None);
+
+#[cold]
+#[inline(never)]
+fn lost_update(
+    track: &AtomicTrack,
+    kind: &'static str,
+    loaded: Loaded,
+    now: u64,
+    store_site: &'static Location<'static>,
+) {
+    // SAFETY: `Loaded::site` is only ever set from a `&'static Location`, and `addr` matched,
+    // so this entry was set by `loaded`.
+    let load_site: &'static Location<'static> = unsafe { &*loaded.site };
+    let key = (
+        load_site as *const _ as usize,
+        store_site as *const _ as usize,
+    );
+    if !REPORTED.lock().get_or_insert_with(HashSet::new).insert(key) {
+        return;
+    }
+    let thread = super::held::thread_name();
+    let writer =
+        thread_of(now).map_or_else(|| "another thread".to_owned(), |n| format!("thread `{n}`"));
+    let between = track.last_site.load(Relaxed);
+    let mut text = format!(
+        "lost update on {kind} created at {} in thread `{thread}`\n",
+        track.created
+    );
+    let _ = writeln!(text, "  this thread read it at {load_site}");
+    if between.is_null() {
+        let _ = writeln!(text, "  then {writer} wrote it");
+    } else {
+        // SAFETY: `last_site` only ever holds `&'static Location`s.
+        let between: &'static Location<'static> = unsafe { &*between };
+        let _ = writeln!(text, "  then {writer} wrote it at {between}");
+    }
+    let _ = writeln!(
+        text,
+        "  and this store at {store_site} overwrites that write: it is lost"
+    );
+    text.push_str(
+        "  fix: make the read and the write one operation: fetch_add / fetch_or / ..., \
+         fetch_update, or a compare_exchange loop (or compare_exchange for a check-then-act flag)",
+    );
+    let summary = format!(
+        "lost update: read at {load_site}, stored at {store_site}, another thread wrote in between"
+    );
+    crate::report::deliver(Report::new(
+        ReportKind::LostUpdate,
+        thread.to_string(),
+        summary,
+        text,
+    ));
+}
+
+#[cold]
+#[inline(never)]
+fn record_cas_failures(site: &'static Location<'static>, weight: u64) {
+    super::profile::record_cas(site, weight);
+}

@@ -1,0 +1,434 @@
+//! The contention profiler: where threads waited for locks (waiters), who made them wait
+//! (blame), and hot compare-exchange loops. Everything here runs on the contended path or at
+//! export: an uncontended acquisition never reaches it.
+//!
+//! Stacks are captured as instruction pointers (at most [`MAX_DEPTH`]) and aggregated by
+//! (stack, lock class) in sharded maps, so contended threads do not queue behind one lock;
+//! symbols are resolved at export, through a cache.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::panic::Location;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex as RawMutex;
+
+use super::class::LockClass;
+
+/// Deepest stack kept.
+pub(crate) const MAX_DEPTH: usize = 48;
+const SHARDS: usize = 16;
+
+/// What a profile entry's leaf is.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Leaf {
+    Lock(&'static LockClass),
+    Cas(&'static Location<'static>),
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    leaf: Leaf,
+    /// Instruction pointers, innermost first.
+    frames: Box<[usize]>,
+}
+
+/// Aggregated samples: how many events, and how long they waited in total (both already
+/// scaled up for sampling).
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+pub(crate) struct Stat {
+    pub(crate) count: f64,
+    pub(crate) delay_ns: f64,
+}
+
+struct Table {
+    shards: [RawMutex<Option<HashMap<Key, Stat>>>; SHARDS],
+}
+
+impl Table {
+    const fn new() -> Self {
+        Table {
+            shards: [const { RawMutex::new(None) }; SHARDS],
+        }
+    }
+
+    fn add(&self, key: Key, stat: Stat) {
+        let mut h = std::hash::DefaultHasher::new();
+        key.hash(&mut h);
+        let shard = h.finish() as usize % SHARDS;
+        let mut map = self.shards[shard].lock();
+        let entry = map.get_or_insert_with(HashMap::new).entry(key).or_default();
+        entry.count += stat.count;
+        entry.delay_ns += stat.delay_ns;
+    }
+
+    fn drain_copy(&self) -> Vec<(Key, Stat)> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            if let Some(map) = shard.lock().as_ref() {
+                out.extend(map.iter().map(|(k, v)| (k.clone(), *v)));
+            }
+        }
+        out
+    }
+
+    fn clear(&self) {
+        for shard in &self.shards {
+            *shard.lock() = None;
+        }
+    }
+}
+
+static WAITERS: Table = Table::new();
+static BLAME: Table = Table::new();
+static CAS: Table = Table::new();
+
+/// Which aggregated view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Which {
+    Waiters,
+    Blame,
+    Cas,
+}
+
+fn table(which: Which) -> &'static Table {
+    match which {
+        Which::Waiters => &WAITERS,
+        Which::Blame => &BLAME,
+        Which::Cas => &CAS,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampling.
+
+/// Waits at least this long are always recorded; shorter ones with probability
+/// `wait / rate`, scaled by `rate / wait` (Go's block-profile rule: totals stay unbiased).
+static RATE_NS: AtomicU64 = AtomicU64::new(u64::MAX);
+pub(crate) const DEFAULT_RATE_NS: u64 = 10_000;
+
+fn rate_ns() -> u64 {
+    let rate = RATE_NS.load(Relaxed);
+    if rate != u64::MAX {
+        return rate;
+    }
+    let from_env = match std::env::var("LOCKWATCH_PROFILE_RATE_NS") {
+        Err(_) => DEFAULT_RATE_NS,
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(ns) if ns <= 1_000_000_000 => ns,
+            _ => {
+                crate::report::warn_bad_env(
+                    "LOCKWATCH_PROFILE_RATE_NS",
+                    &text,
+                    "nanoseconds from 0 (record every wait) to 1000000000",
+                );
+                DEFAULT_RATE_NS
+            }
+        },
+    };
+    let _ = RATE_NS.compare_exchange(u64::MAX, from_env, Relaxed, Relaxed);
+    RATE_NS.load(Relaxed)
+}
+
+pub(crate) fn set_rate(rate: Duration) {
+    RATE_NS.store((rate.as_nanos() as u64).min(u64::MAX - 1), Relaxed);
+}
+
+thread_local! {
+    static RNG: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn random_below(n: u64) -> u64 {
+    RNG.try_with(|r| {
+        let mut x = r.get();
+        if x == 0 {
+            x = std::hash::RandomState::new().hash_one(0u8) | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        r.set(x);
+        x % n.max(1)
+    })
+    .unwrap_or(0)
+}
+
+/// The scaled sample for an event of `ns`, or `None` if it is not sampled.
+fn sample(ns: u64) -> Option<Stat> {
+    let rate = rate_ns();
+    if ns >= rate {
+        return Some(Stat {
+            count: 1.0,
+            delay_ns: ns as f64,
+        });
+    }
+    if ns == 0 || random_below(rate) >= ns {
+        return None;
+    }
+    let scale = rate as f64 / ns as f64;
+    Some(Stat {
+        count: scale,
+        delay_ns: ns as f64 * scale,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture.
+
+fn capture() -> Box<[usize]> {
+    let mut frames = Vec::with_capacity(MAX_DEPTH);
+    let mut collect = |frame: &backtrace::Frame| {
+        frames.push(frame.ip() as usize);
+        frames.len() < MAX_DEPTH
+    };
+    #[cfg(unix)]
+    // SAFETY: `trace_unsynchronized` is unsafe because some platforms' unwinders are not
+    // thread-safe; on unix targets it uses the system unwinder (`_Unwind_Backtrace`), which
+    // is, so concurrent captures from contended threads are fine.
+    unsafe {
+        backtrace::trace_unsynchronized(&mut collect)
+    };
+    #[cfg(not(unix))]
+    backtrace::trace(&mut collect);
+    frames.into_boxed_slice()
+}
+
+fn now_ns() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Records a finished wait of `waited` on a lock of `class`.
+pub(crate) fn record_wait(class: &'static LockClass, waited: Duration) {
+    if let Some(stat) = sample(waited.as_nanos() as u64) {
+        let key = Key {
+            leaf: Leaf::Lock(class),
+            frames: capture(),
+        };
+        WAITERS.add(key, stat);
+    }
+}
+
+/// Sampled compare-exchange failures at `site`: `count` of them (already scaled).
+pub(crate) fn record_cas(site: &'static Location<'static>, count: u64) {
+    let key = Key {
+        leaf: Leaf::Cas(site),
+        frames: capture(),
+    };
+    CAS.add(
+        key,
+        Stat {
+            count: count as f64,
+            delay_ns: 0.0,
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blame: who made the waiters wait.
+
+/// Per-lock waiting bookkeeping, allocated on the lock's first contended acquisition.
+pub(crate) struct Contention {
+    /// Threads waiting right now: the release path reads only this.
+    pub(crate) waiters: AtomicU32,
+    /// (waiter key, start in ns) for each waiter; a release charges each waiter's time since
+    /// its start to the releasing holder, then moves the start to now.
+    starts: RawMutex<Vec<(usize, u64)>>,
+}
+
+impl Contention {
+    pub(crate) fn new() -> Self {
+        Contention {
+            waiters: AtomicU32::new(0),
+            starts: RawMutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn enter(&self, waiter: usize) {
+        self.starts.lock().push((waiter, now_ns()));
+        self.waiters.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn leave(&self, waiter: usize) {
+        self.waiters.fetch_sub(1, Relaxed);
+        let mut starts = self.starts.lock();
+        if let Some(i) = starts.iter().position(|(w, _)| *w == waiter) {
+            starts.swap_remove(i);
+        }
+    }
+
+    /// Called by a holder releasing the lock while threads wait: charges their waiting since
+    /// the last release to the holder's stack.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn blame(&self, class: &'static LockClass) {
+        let now = now_ns();
+        let (waited, count) = {
+            let mut starts = self.starts.lock();
+            let mut total = 0;
+            for (_, start) in starts.iter_mut() {
+                total += now.saturating_sub(*start);
+                *start = now;
+            }
+            (total, starts.len())
+        };
+        if count == 0 {
+            return;
+        }
+        if let Some(mut stat) = sample(waited) {
+            // Every waiter charged is one contention, scaled like the delay.
+            stat.count *= count as f64;
+            BLAME.add(
+                Key {
+                    leaf: Leaf::Lock(class),
+                    frames: capture(),
+                },
+                stat,
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export.
+
+/// One resolved stack: frame names root first, the leaf label last.
+pub(crate) struct Resolved {
+    pub(crate) frames: Vec<String>,
+    pub(crate) leaf: String,
+    pub(crate) lock: String,
+    pub(crate) stat: Stat,
+}
+
+fn symbol_cache() -> &'static RawMutex<HashMap<usize, Vec<String>>> {
+    static CACHE: OnceLock<RawMutex<HashMap<usize, Vec<String>>>> = OnceLock::new();
+    CACHE.get_or_init(|| RawMutex::new(HashMap::new()))
+}
+
+/// The function names at `ip`, innermost inlined function first.
+fn symbolize(ip: usize, cache: &mut HashMap<usize, Vec<String>>) -> Vec<String> {
+    cache
+        .entry(ip)
+        .or_insert_with(|| {
+            let mut names = Vec::new();
+            // The return address points after the call; look up the call itself.
+            let addr = ip.saturating_sub(1) as *mut std::ffi::c_void;
+            backtrace::resolve(addr, |symbol| {
+                let name = match symbol.name() {
+                    Some(name) => format!("{name:#}"),
+                    None => format!("{ip:#x}"),
+                };
+                names.push(name.replace(';', ":"));
+            });
+            if names.is_empty() {
+                names.push(format!("{ip:#x}"));
+            }
+            names
+        })
+        .clone()
+}
+
+/// Frames that belong to lockwatch or the unwinder, at the innermost end of every stack.
+fn is_own_frame(name: &str) -> bool {
+    name.contains("lockwatch::")
+        || name.starts_with("backtrace::")
+        || name.starts_with("<backtrace::")
+        || name.starts_with("core::ops::function::FnOnce::call_once")
+}
+
+/// Runtime frames at the root of every stack (thread start, `main`'s runtime, panic catching):
+/// trimmed so that a stack starts at the program's own code.
+fn is_runtime_frame(name: &str) -> bool {
+    const PREFIXES: [&str; 12] = [
+        "std::",
+        "<std::",
+        "core::",
+        "<core::",
+        "alloc::",
+        "<alloc::",
+        "__rust",
+        "__libc",
+        "_start",
+        "start_thread",
+        "clone",
+        "0x",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || name == "main"
+}
+
+pub(crate) fn resolved(which: Which) -> Vec<Resolved> {
+    let entries = table(which).drain_copy();
+    let mut cache = symbol_cache().lock();
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, stat) in entries {
+        // Innermost first, then drop lockwatch's own frames from the inner end.
+        let mut names: Vec<String> = key
+            .frames
+            .iter()
+            .flat_map(|ip| symbolize(*ip, &mut cache))
+            .collect();
+        let own = names.iter().take_while(|n| is_own_frame(n)).count();
+        names.drain(..own);
+        names.reverse();
+        // Root first now: drop the runtime's frames down to the program's first own one.
+        let runtime = names.iter().take_while(|n| is_runtime_frame(n)).count();
+        if runtime < names.len() {
+            names.drain(..runtime);
+        }
+        let (leaf, lock) = match key.leaf {
+            Leaf::Lock(class) => (format!("[lock] {class}"), class.to_string()),
+            Leaf::Cas(site) => (format!("[CAS retry] {site}"), format!("CAS at {site}")),
+        };
+        out.push(Resolved {
+            frames: names,
+            leaf: leaf.replace(';', ":"),
+            lock,
+            stat,
+        });
+    }
+    out.sort_by(|a, b| a.frames.cmp(&b.frames).then(a.leaf.cmp(&b.leaf)));
+    out
+}
+
+/// Folded stacks: `root;...;frame;leaf value` per line, merged by identical stacks.
+pub(crate) fn folded(which: Which) -> String {
+    let mut merged: Vec<(String, u64)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for r in resolved(which) {
+        let mut line = r.frames.join(";");
+        if !line.is_empty() {
+            line.push(';');
+        }
+        line.push_str(&r.leaf);
+        let value = match which {
+            Which::Cas => r.stat.count,
+            _ => r.stat.delay_ns,
+        }
+        .round() as u64;
+        match index.get(&line) {
+            Some(&i) => merged[i].1 += value,
+            None => {
+                index.insert(line.clone(), merged.len());
+                merged.push((line, value));
+            }
+        }
+    }
+    let mut out = String::new();
+    for (line, value) in merged {
+        if value > 0 {
+            out.push_str(&line);
+            out.push(' ');
+            out.push_str(&value.to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub(crate) fn reset() {
+    WAITERS.clear();
+    BLAME.clear();
+    CAS.clear();
+}
