@@ -16,6 +16,10 @@
 //!
 //! Then the nightly audit writes the ledger to slow storage while holding the ledger lock:
 //! the watchdog reports the long hold while it is going on, and its final duration after.
+//!
+//! Last, the branch office: four tellers post to one journal and format receipts while holding
+//! it. The contention profile shows where they waited (`post_entry`) and who made them wait
+//! (`format_receipt` under the lock); the flame graphs go to `target/lockwatch/`.
 
 use std::thread;
 use std::time::Duration;
@@ -112,6 +116,21 @@ fn audit(ledger: &Mutex<Vec<String>>) -> usize {
     entries.len()
 }
 
+/// Formats a receipt: slow, and (the bug) done while the journal is locked.
+#[inline(never)]
+fn format_receipt(journal: &mut Vec<String>, teller: usize, n: usize) {
+    let receipt = format!("teller {teller} receipt {n}: {}", "=".repeat(64));
+    thread::sleep(Duration::from_micros(200));
+    journal.push(receipt);
+}
+
+/// Posts one entry to the shared journal.
+#[inline(never)]
+fn post_entry(journal: &Mutex<Vec<String>>, teller: usize, n: usize) {
+    let mut entries = journal.lock().unwrap();
+    format_receipt(&mut entries, teller, n);
+}
+
 fn main() {
     tracing_subscriber::fmt().with_target(true).init();
     // Low thresholds so that the demo is quick (defaults: 1 s, or LOCKWATCH_LONG_HOLD_MS).
@@ -186,7 +205,55 @@ fn main() {
         .into_iter()
         .find(|r| r.kind() == lockwatch::ReportKind::LongHold);
     match hold.as_ref().and_then(|r| r.outcome()) {
-        Some(outcome) => println!("audited {audited} entries: long hold reported, {outcome}"),
-        None => println!("audited {audited} entries"),
+        Some(outcome) => println!("audited {audited} entries: long hold reported, {outcome}\n"),
+        None => println!("audited {audited} entries\n"),
+    }
+
+    println!("== 5. the branch office: four tellers post to one journal ==");
+    lockwatch::contention::reset();
+    let journal = Arc::new(lockwatch::named(Mutex::new(Vec::new()), "journal"));
+    let tellers: Vec<_> = (0..4)
+        .map(|t| {
+            let journal = Arc::clone(&journal);
+            teller(&format!("branch-teller-{}", t + 1), move || {
+                for n in 0..150 {
+                    post_entry(&journal, t + 1, n);
+                }
+            })
+        })
+        .collect();
+    for t in tellers {
+        t.join().unwrap();
+    }
+    let posted = journal.lock().unwrap().len();
+    let dir = std::path::Path::new("target/lockwatch");
+    let written = [
+        (
+            lockwatch::contention::View::Waiters,
+            dir.join("bank-waiters.svg"),
+        ),
+        (
+            lockwatch::contention::View::Blame,
+            dir.join("bank-blame.svg"),
+        ),
+    ]
+    .into_iter()
+    .map(|(view, path)| lockwatch::contention::write_flamegraph_view(view, &path).map(|()| path))
+    .collect::<Result<Vec<_>, _>>();
+    let waited: u64 = lockwatch::contention::folded()
+        .lines()
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+        .sum();
+    println!(
+        "{posted} entries posted; the tellers waited {:.1} ms in all for the journal",
+        waited as f64 / 1e6
+    );
+    match written {
+        Ok(paths) => {
+            for p in paths {
+                println!("flame graph: {}", p.display());
+            }
+        }
+        Err(e) => println!("could not write the flame graphs: {e}"),
     }
 }

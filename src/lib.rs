@@ -69,6 +69,7 @@
 #![warn(missing_docs)]
 
 pub mod contention;
+pub mod export;
 pub mod lock_api;
 pub mod parking_lot;
 mod pprof;

@@ -6,11 +6,13 @@ cd "$(dirname "$0")/.."
 echo "== format"
 cargo fmt --all -- --check
 echo "== clippy (all targets, all features)"
-cargo clippy --all-targets --all-features -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== tests, tracking on (unit, integration, doc)"
 cargo test --features enabled
 echo "== tests, tracking off (plain re-exports, no-op extras)"
 cargo test
+echo "== the command line tool (tools/lockwatch-cli)"
+cargo test -p lockwatch-cli
 echo "== the demo runs"
 cargo run --quiet --example bank --features enabled > /dev/null 2>&1
 echo "all passed"

@@ -89,6 +89,8 @@ type State = (u64, EdgeType);
 
 /// One edge of a found cycle.
 pub(crate) struct CycleEdge {
+    pub(crate) from: u64,
+    pub(crate) to: u64,
     pub(crate) witness: Witness,
 }
 
@@ -169,6 +171,8 @@ impl OrderGraph {
         while state != first {
             let (prev, witness) = &came_from[&state];
             path.push(CycleEdge {
+                from: prev.0,
+                to: state.0,
                 witness: witness.clone(),
             });
             state = *prev;
@@ -238,6 +242,20 @@ impl OrderGraph {
                 self.nodes.remove(&c);
             }
         }
+    }
+
+    /// Every edge with its first witness (any type), for export.
+    pub(crate) fn edges(&self) -> Vec<(u64, u64, Witness)> {
+        let mut out = Vec::new();
+        for (from, node) in &self.nodes {
+            for (to, edge) in &node.out {
+                if let Some(w) = edge.by_type.iter().flatten().next() {
+                    out.push((*from, *to, w.clone()));
+                }
+            }
+        }
+        out.sort_by_key(|(f, t, _)| (*f, *t));
+        out
     }
 
     /// (nodes, edges), each edge type counted once.

@@ -480,6 +480,8 @@ fn check_order_cold(
 struct Graphs {
     classes: OrderGraph,
     instances: OrderGraph,
+    /// Edges on a reported cycle, (instance graph?, from, to): highlighted in the DOT export.
+    cycle_edges: std::collections::HashSet<(bool, u64, u64)>,
     /// Cycles already reported, by the code sites along them: one report per bug.
     reported:
         std::collections::HashSet<Vec<(&'static Location<'static>, &'static Location<'static>)>>,
@@ -536,6 +538,10 @@ fn add_edges(
                 let witness: Witness = Arc::from([step]);
                 graph.insert(from, to, ty, witness.clone());
                 if let Some(path) = graph.strong_path(to, from, ty) {
+                    g.cycle_edges.insert((same_class, from, to));
+                    for e in &path {
+                        g.cycle_edges.insert((same_class, e.from, e.to));
+                    }
                     let mut key: Vec<_> = std::iter::once(&witness)
                         .chain(path.iter().map(|e| &e.witness))
                         .flat_map(|w| w.iter().map(|s| (s.from_site, s.to_site)))
@@ -580,6 +586,55 @@ fn forget_instance(id: u64) {
 
 fn current_span() -> Option<&'static str> {
     tracing::Span::current().metadata().map(|m| m.name())
+}
+
+/// The lock-order graph in Graphviz DOT: classes (and nested instances) as nodes labelled by
+/// name or creation site, edges labelled by the sites where they were first seen, edges on a
+/// reported cycle in red.
+pub(crate) fn graph_dot() -> String {
+    use std::fmt::Write as _;
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    with_graphs(|g| {
+        let mut out = String::from(
+            "digraph lock_order {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+        );
+        let mut nodes = std::collections::BTreeMap::new();
+        let mut lines = Vec::new();
+        for (instances, graph) in [(false, &g.classes), (true, &g.instances)] {
+            for (from, to, witness) in graph.edges() {
+                let (first, last) = (&witness[0], &witness[witness.len() - 1]);
+                let name = |r: &LockRef| {
+                    if instances {
+                        (format!("i{}", r.id), format!("{} #{}", r.class, r.id))
+                    } else {
+                        (format!("c{}", r.class.id), r.class.to_string())
+                    }
+                };
+                let (from_id, from_label) = name(&first.from);
+                let (to_id, to_label) = name(&last.to);
+                nodes.insert(from_id.clone(), from_label);
+                nodes.insert(to_id.clone(), to_label);
+                let label = format!("{} -> {} ({})", first.from_site, last.to_site, first.thread);
+                let style = if g.cycle_edges.contains(&(instances, from, to)) {
+                    ", color=red, fontcolor=red, penwidth=2"
+                } else {
+                    ""
+                };
+                lines.push(format!(
+                    "  {from_id} -> {to_id} [label=\"{}\"{style}];\n",
+                    esc(&label)
+                ));
+            }
+        }
+        for (id, label) in nodes {
+            let _ = writeln!(out, "  {id} [label=\"{}\"];", esc(&label));
+        }
+        for line in lines {
+            out.push_str(&line);
+        }
+        out.push_str("}\n");
+        out
+    })
 }
 
 pub(crate) fn graph_stats() -> crate::GraphStats {

@@ -347,6 +347,7 @@ fn start() {
     match spawned {
         Ok(handle) => {
             let _ = shared().thread.set(handle.thread().clone());
+            crate::export::install_exit_hook();
         }
         Err(e) => {
             eprintln!("lockwatch: could not start the watchdog thread ({e}); long holds, long waits and deadlocks will not be reported");
@@ -402,9 +403,23 @@ const SCAN_EVERY_MS: u64 = 10;
 /// acquisition wakes it at once; this bounds a missed wake-up).
 const IDLE_SLEEP: Duration = Duration::from_secs(1);
 
+/// How often the watchdog writes `LOCKWATCH_DIR` while the program runs.
+const FLUSH_EVERY_MS: u64 = 5_000;
+
+fn periodic_flush(last: &mut u64, now: u64) {
+    if now >= *last + FLUSH_EVERY_MS {
+        *last = now;
+        if let Err(e) = crate::export::flush() {
+            eprintln!("lockwatch: could not write LOCKWATCH_DIR: {e}");
+        }
+    }
+}
+
 fn run() {
     let mut state = ScanState::default();
     let mut last_scan = 0;
+    let mut last_flush = 0;
+    let flushing = crate::export::env_dir().is_some();
     loop {
         if !settings().enabled.load(Relaxed) {
             // Switched off: no clock, no scans, until switched on again.
@@ -415,6 +430,9 @@ fn run() {
         WAKEUPS.fetch_add(1, Relaxed);
         let now = now_ms();
         TICK.fetch_max(now, Relaxed);
+        if flushing {
+            periodic_flush(&mut last_flush, now);
+        }
         if now >= last_scan + SCAN_EVERY_MS {
             last_scan = now;
             SCANS.fetch_add(1, Relaxed);
