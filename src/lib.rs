@@ -71,6 +71,8 @@
 pub mod contention;
 pub mod export;
 pub mod lock_api;
+#[cfg(feature = "once_cell")]
+pub mod once_cell;
 pub mod parking_lot;
 mod pprof;
 mod report;
@@ -169,6 +171,11 @@ mod untracked {
         [] std::sync::Once,
         [T] std::sync::OnceLock<T>,
         [T, F] std::sync::LazyLock<T, F>,
+    );
+    #[cfg(feature = "once_cell")]
+    untracked!(
+        [T] once_cell::sync::OnceCell<T>,
+        [T, F] once_cell::sync::Lazy<T, F>,
         [R: lock_api::RawMutex, T] lock_api::Mutex<R, T>,
         [R: lock_api::RawRwLock, T] lock_api::RwLock<R, T>,
         [R: lock_api::RawMutex, G: lock_api::GetThreadId, T] lock_api::ReentrantMutex<R, G, T>,

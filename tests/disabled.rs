@@ -107,3 +107,16 @@ fn atomics_and_lazy_cells_are_std_types() {
         TypeId::of::<std::sync::LazyLock<u8>>()
     );
 }
+
+#[cfg(feature = "once_cell")]
+#[test]
+fn once_cell_paths_are_once_cell_types() {
+    assert_eq!(
+        TypeId::of::<lockwatch::once_cell::sync::OnceCell<u8>>(),
+        TypeId::of::<once_cell::sync::OnceCell<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<lockwatch::once_cell::sync::Lazy<u8>>(),
+        TypeId::of::<once_cell::sync::Lazy<u8>>()
+    );
+}

@@ -135,3 +135,17 @@ fn recursive_lazy_lock_and_once_are_reported() {
         );
     }
 }
+
+#[cfg(feature = "once_cell")]
+#[test]
+fn recursive_once_cell_initialization_is_reported() {
+    static CELL: lockwatch::once_cell::sync::OnceCell<u32> =
+        lockwatch::once_cell::sync::OnceCell::new();
+    assert!(panics(|| {
+        CELL.get_or_init(|| *CELL.get_or_init(|| 1) + 1);
+    }));
+    assert!(lockwatch::reports().iter().any(|r| r
+        .to_string()
+        .contains("OnceCell created at tests/self_deadlock.rs")
+        && r.to_string().contains("initialize()")));
+}

@@ -7,10 +7,11 @@ echo "== format"
 cargo fmt --all -- --check
 echo "== clippy (all targets, all features)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
-echo "== tests, tracking on (unit, integration, doc)"
-cargo test --features enabled
+echo "== tests, tracking on (unit, integration, doc; all features)"
+cargo test --all-features
 echo "== tests, tracking off (plain re-exports, no-op extras)"
-cargo test
+cargo test --features once_cell
+cargo check --quiet
 echo "== the command line tool (tools/lockwatch-cli)"
 cargo test -p lockwatch-cli
 echo "== the demo runs"

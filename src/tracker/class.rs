@@ -16,6 +16,8 @@ pub(crate) enum LockKind {
     Once,
     OnceLock,
     LazyLock,
+    OnceCell,
+    Lazy,
 }
 
 impl LockKind {
@@ -27,6 +29,8 @@ impl LockKind {
             LockKind::Once => "Once",
             LockKind::OnceLock => "OnceLock",
             LockKind::LazyLock => "LazyLock",
+            LockKind::OnceCell => "OnceCell",
+            LockKind::Lazy => "Lazy",
         }
     }
 }
