@@ -1,145 +1,527 @@
-//! ns per operation, lockwatch against parking_lot and std in the same process.
+//! lockwatch against std, parking_lot and tracing-mutex, in one process.
 //!
 //! ```text
+//! tools/bench.sh          # both builds: tracking on, then off
 //! cargo bench --bench overhead --features enabled
 //! ```
 //!
-//! Each figure is the median of several runs; implementations alternate run by run so that a
-//! noisy neighbour hurts all of them alike.
+//! Every figure is the median of several runs, the implementations alternating run by run so
+//! that a noisy neighbour hurts all of them alike. Ratios are against parking_lot (std for
+//! std's types and the atomics). Memory is counted by a counting global allocator.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::Instant;
 
-const RUNS: usize = 11;
-const ITERS: u64 = 2_000_000;
+struct Counting;
 
-fn time_ns(f: &mut impl FnMut(u64)) -> f64 {
+static HEAP: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: Forwards to the system allocator and only counts bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        HEAP.fetch_add(layout.size() as isize, Relaxed);
+        // SAFETY: Forwarded from the caller.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        HEAP.fetch_sub(layout.size() as isize, Relaxed);
+        // SAFETY: Forwarded from the caller.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn heap() -> isize {
+    HEAP.load(Relaxed)
+}
+
+const RUNS: usize = 9;
+
+/// Operations per run: `LOCKWATCH_BENCH_ITERS`, default one million.
+fn iters() -> u64 {
+    std::env::var("LOCKWATCH_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn time_ns(iters: u64, f: &mut dyn FnMut(u64)) -> f64 {
     let start = Instant::now();
-    f(ITERS);
-    start.elapsed().as_nanos() as f64 / ITERS as f64
+    f(iters);
+    start.elapsed().as_nanos() as f64 / iters as f64
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-/// Medians of `base` and `ours`, run alternately.
-fn compare(mut base: impl FnMut(u64), mut ours: impl FnMut(u64)) -> (f64, f64) {
-    let (mut b, mut o) = (Vec::new(), Vec::new());
+/// Medians of each implementation, run alternately.
+fn compare(iters: u64, fs: &mut [&mut dyn FnMut(u64)]) -> Vec<f64> {
+    let mut samples = vec![Vec::new(); fs.len()];
     for _ in 0..RUNS {
-        b.push(time_ns(&mut base));
-        o.push(time_ns(&mut ours));
+        for (i, f) in fs.iter_mut().enumerate() {
+            samples[i].push(time_ns(iters, *f));
+        }
     }
-    (median(b), median(o))
+    samples
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            v[v.len() / 2]
+        })
+        .collect()
 }
 
-struct Row {
-    name: &'static str,
-    base: f64,
-    ours: f64,
+/// The same benchmark bodies for each lock family.
+macro_rules! family {
+    ($name:ident, $mutex:ty, $rwlock:ty, |$m:ident| $lock:expr, |$l:ident| $read:expr, |$n:ident, $v:ident| $new:expr) => {
+        #[allow(dead_code)] // Not every family runs every body.
+        mod $name {
+            use super::*;
+            type M = $mutex;
+            type L = $rwlock;
+
+            /// A lock of class `name`: locks created inside a macro share one creation site,
+            /// so lockwatch's are named to keep the classes apart, as separate sites would.
+            #[inline(always)]
+            fn new(name: &str) -> M {
+                let ($n, $v) = (name, 0);
+                $new
+            }
+
+            #[inline(always)]
+            fn lock(m: &M) -> impl Sized + '_ {
+                let $m = m;
+                $lock
+            }
+
+            pub fn uncontended(n: u64) {
+                let m = new("bench-1");
+                for _ in 0..n {
+                    drop(lock(black_box(&m)));
+                }
+            }
+
+            pub fn nested2(n: u64) {
+                let (a, b) = (new("bench-2"), new("bench-3"));
+                for _ in 0..n {
+                    let _a = lock(black_box(&a));
+                    drop(lock(black_box(&b)));
+                }
+            }
+
+            pub fn nested4(n: u64) {
+                let ms: Vec<M> = ["bench-4a", "bench-4b", "bench-4c", "bench-4d"]
+                    .into_iter()
+                    .map(new)
+                    .collect();
+                for _ in 0..n {
+                    let _a = lock(black_box(&ms[0]));
+                    let _b = lock(black_box(&ms[1]));
+                    let _c = lock(black_box(&ms[2]));
+                    drop(lock(black_box(&ms[3])));
+                }
+            }
+
+            /// Two threads, each nesting its own pair: per-thread ns per pair.
+            pub fn disjoint_pairs(n: u64) {
+                std::thread::scope(|s| {
+                    for _ in 0..2 {
+                        s.spawn(move || nested2(n));
+                    }
+                });
+            }
+
+            /// Two threads on one lock: ns per acquisition, per thread.
+            pub fn one_lock(n: u64) {
+                let m = new("bench-5");
+                std::thread::scope(|s| {
+                    for _ in 0..2 {
+                        s.spawn(|| {
+                            for _ in 0..n {
+                                drop(lock(black_box(&m)));
+                            }
+                        });
+                    }
+                });
+            }
+
+            /// Create a lock, take it under a held one (an order edge), drop it.
+            pub fn create_edge_drop(n: u64) {
+                let outer = new("bench-6");
+                for _ in 0..n {
+                    let m = new("bench-7");
+                    let _o = lock(&outer);
+                    drop(lock(black_box(&m)));
+                }
+            }
+
+            pub fn read(n: u64) {
+                let l = L::new(0);
+                for _ in 0..n {
+                    let $l = black_box(&l);
+                    drop($read);
+                }
+            }
+
+            /// Heap bytes per live lock with each lock nested under one outer lock (an edge
+            /// per lock), and heap left after they are all dropped.
+            pub fn memory(count: usize, same_class_chain: bool) -> (f64, isize) {
+                let outer = new("bench-8");
+                drop(lock(&outer));
+                let start = heap();
+                let mut locks: Vec<M> = Vec::with_capacity(count);
+                let before = heap();
+                for _ in 0..count {
+                    locks.push(new("bench-9"));
+                }
+                if same_class_chain {
+                    for w in locks.windows(2) {
+                        let _a = lock(&w[0]);
+                        drop(lock(&w[1]));
+                    }
+                } else {
+                    for m in &locks {
+                        let _o = lock(&outer);
+                        drop(lock(m));
+                    }
+                }
+                let live = (heap() - before) as f64 / count as f64;
+                drop(locks);
+                (live, heap() - start)
+            }
+        }
+    };
 }
 
-impl Row {
-    fn new(name: &'static str, (base, ours): (f64, f64)) -> Self {
-        Row { name, base, ours }
+family!(
+    fam_std,
+    std::sync::Mutex<u64>,
+    std::sync::RwLock<u64>,
+    |m| m.lock().unwrap(),
+    |l| l.read().unwrap(),
+    |_n, v| M::new(v)
+);
+family!(
+    fam_pl,
+    parking_lot::Mutex<u64>,
+    parking_lot::RwLock<u64>,
+    |m| m.lock(),
+    |l| l.read(),
+    |_n, v| M::new(v)
+);
+family!(
+    fam_tm,
+    tracing_mutex::parkinglot::tracing::Mutex<u64>,
+    tracing_mutex::parkinglot::tracing::RwLock<u64>,
+    |m| m.lock(),
+    |l| l.read(),
+    |_n, v| M::new(v)
+);
+family!(
+    fam_lw,
+    lockwatch::parking_lot::Mutex<u64>,
+    lockwatch::parking_lot::RwLock<u64>,
+    |m| m.lock(),
+    |l| l.read(),
+    |n, v| lockwatch::named(M::new(v), n)
+);
+family!(
+    fam_lws,
+    lockwatch::sync::Mutex<u64>,
+    lockwatch::sync::RwLock<u64>,
+    |m| m.lock().unwrap(),
+    |l| l.read().unwrap(),
+    |n, v| lockwatch::named(M::new(v), n)
+);
+
+fn row(name: &str, base_name: &str, base: f64, others: &[(&str, f64)]) {
+    let mut line = format!("{name:<40} {base_name:>12} {base:>8.2}");
+    for (label, v) in others {
+        line.push_str(&format!("  {label} {v:>8.2} ({:>5.2}x)", v / base));
     }
+    println!("{line}");
+}
+
+fn atomics() {
+    use lockwatch::sync::atomic::AtomicU64 as LwAtomic;
+    use std::sync::atomic::AtomicU64 as StdAtomic;
+    let (s, l) = (StdAtomic::new(0), LwAtomic::new(0));
+    let r = compare(
+        iters() * 4,
+        &mut [
+            &mut |n| {
+                (0..n).for_each(|_| {
+                    black_box(black_box(&s).load(Relaxed));
+                })
+            },
+            &mut |n| {
+                (0..n).for_each(|_| {
+                    black_box(black_box(&l).load(Relaxed));
+                })
+            },
+        ],
+    );
+    row("atomic load (Relaxed)", "std", r[0], &[("lockwatch", r[1])]);
+    let r = compare(
+        iters() * 4,
+        &mut [
+            &mut |n| (0..n).for_each(|i| black_box(&s).store(i, Relaxed)),
+            &mut |n| (0..n).for_each(|i| black_box(&l).store(i, Relaxed)),
+        ],
+    );
+    row(
+        "atomic store (Relaxed)",
+        "std",
+        r[0],
+        &[("lockwatch", r[1])],
+    );
+    let r = compare(
+        iters() * 4,
+        &mut [
+            &mut |n| {
+                (0..n).for_each(|_| {
+                    black_box(&s).fetch_add(1, Relaxed);
+                })
+            },
+            &mut |n| {
+                (0..n).for_each(|_| {
+                    black_box(&l).fetch_add(1, Relaxed);
+                })
+            },
+        ],
+    );
+    row("atomic fetch_add", "std", r[0], &[("lockwatch", r[1])]);
+    println!(
+        "{:<40} {:>12} {:>8}  lockwatch {:>8}",
+        "size of AtomicU64 / AtomicBool (bytes)",
+        "std",
+        format!(
+            "{}/{}",
+            size_of::<StdAtomic>(),
+            size_of::<std::sync::atomic::AtomicBool>()
+        ),
+        format!(
+            "{}/{}",
+            size_of::<LwAtomic>(),
+            size_of::<lockwatch::sync::atomic::AtomicBool>()
+        )
+    );
+}
+
+/// 10,000 classes and 100,000 order edges, all in one consistent order, then one edge that
+/// closes a cycle through all of them.
+fn graph_scale() {
+    const CLASSES: usize = 10_000;
+    const EDGES: usize = 100_000;
+    let names: Vec<String> = (0..CLASSES).map(|i| format!("scale-{i:05}")).collect();
+    let locks: Vec<lockwatch::parking_lot::Mutex<()>> = names
+        .iter()
+        .map(|n| lockwatch::named(lockwatch::parking_lot::Mutex::new(()), n))
+        .collect();
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut pairs = Vec::with_capacity(EDGES);
+    while pairs.len() < EDGES {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let a = (rng % CLASSES as u64) as usize;
+        let b = ((rng >> 32) % CLASSES as u64) as usize;
+        if a != b {
+            pairs.push((a.min(b), a.max(b)));
+        }
+    }
+    // Touch every lock once so that class interning is not part of the edge timing.
+    for l in &locks {
+        drop(l.lock());
+    }
+    let heap_before = heap();
+    let start = Instant::now();
+    for &(a, b) in &pairs {
+        let _a = locks[a].lock();
+        drop(locks[b].lock());
+    }
+    let insert = start.elapsed();
+    let stats = lockwatch::graph_stats();
+    let heap_graph = heap() - heap_before;
+    // Edges taken in random order against a consistent global order: every one is new or
+    // known; now one edge from the last class to the first closes a long cycle.
+    let start = Instant::now();
+    {
+        let _z = locks[CLASSES - 1].lock();
+        drop(locks[0].lock());
+    }
+    let closing = start.elapsed();
+    println!(
+        "graph scale: {} class edges over {} classes inserted in {:.1} ms ({:.0} ns per acquisition pair), \
+         heap {:.1} MiB ({:.0} B/edge); one cycle-closing edge checked in {:.2} ms",
+        stats.class_edges,
+        stats.class_nodes,
+        insert.as_secs_f64() * 1e3,
+        insert.as_nanos() as f64 / EDGES as f64,
+        heap_graph as f64 / (1 << 20) as f64,
+        heap_graph as f64 / stats.class_edges.max(1) as f64,
+        closing.as_secs_f64() * 1e3
+    );
+}
+
+/// A million short-lived locks nested per instance: the heap must stay flat.
+fn churn() {
+    let outer = lockwatch::parking_lot::Mutex::new(());
+    let run = |n: usize| {
+        for _ in 0..n {
+            let pair = [
+                lockwatch::parking_lot::Mutex::new(0u8),
+                lockwatch::parking_lot::Mutex::new(0u8),
+            ];
+            let _o = outer.lock();
+            let _a = pair[0].lock();
+            drop(pair[1].lock());
+        }
+    };
+    run(1_000);
+    let before = heap();
+    let start = Instant::now();
+    run(1_000_000);
+    println!(
+        "churn: 1,000,000 create + nested lock + drop cycles in {:.0} ms, heap change {} bytes",
+        start.elapsed().as_secs_f64() * 1e3,
+        heap() - before
+    );
 }
 
 fn main() {
-    let mut rows = Vec::new();
-
-    let pl = parking_lot::Mutex::new(0u64);
-    let lw = lockwatch::parking_lot::Mutex::new(0u64);
-    let uncontended_pl = |n| (0..n).for_each(|_| *black_box(&pl).lock() += 1);
-    let uncontended_lw = |n| (0..n).for_each(|_| *black_box(&lw).lock() += 1);
-    rows.push(Row::new(
-        "uncontended lock+unlock (parking_lot)",
-        compare(uncontended_pl, uncontended_lw),
-    ));
-
-    let (pa, pb) = (parking_lot::Mutex::new(0u64), parking_lot::Mutex::new(0u64));
-    let (la, lb) = (
-        lockwatch::parking_lot::Mutex::new(0u64),
-        lockwatch::parking_lot::Mutex::new(0u64),
-    );
-    rows.push(Row::new(
-        "nested pair, known edge (parking_lot)",
-        compare(
-            |n| {
-                (0..n).for_each(|_| {
-                    let _a = black_box(&pa).lock();
-                    *black_box(&pb).lock() += 1;
-                })
-            },
-            |n| {
-                (0..n).for_each(|_| {
-                    let _a = black_box(&la).lock();
-                    *black_box(&lb).lock() += 1;
-                })
-            },
-        ),
-    ));
-
-    let sm = std::sync::Mutex::new(0u64);
-    let lsm = lockwatch::sync::Mutex::new(0u64);
-    rows.push(Row::new(
-        "uncontended lock+unlock (std)",
-        compare(
-            |n| (0..n).for_each(|_| *black_box(&sm).lock().unwrap() += 1),
-            |n| (0..n).for_each(|_| *black_box(&lsm).lock().unwrap() += 1),
-        ),
-    ));
-
-    let outer_pl = parking_lot::Mutex::new(());
-    let outer_lw = lockwatch::parking_lot::Mutex::new(());
-    rows.push(Row::new(
-        "create + lock under a held lock + drop",
-        compare(
-            |n| {
-                (0..n).for_each(|_| {
-                    let m = parking_lot::Mutex::new(0u64);
-                    let _o = outer_pl.lock();
-                    *black_box(&m).lock() += 1;
-                })
-            },
-            |n| {
-                (0..n).for_each(|_| {
-                    let m = lockwatch::parking_lot::Mutex::new(0u64);
-                    let _o = outer_lw.lock();
-                    *black_box(&m).lock() += 1;
-                })
-            },
-        ),
-    ));
-
-    // The same uncontended case with the watchdog switched off: what its clock and scans cost.
-    lockwatch::watchdog::set_enabled(false);
-    rows.push(Row::new(
-        "uncontended lock+unlock, watchdog off",
-        compare(uncontended_pl, uncontended_lw),
-    ));
-
+    let tracking = cfg!(feature = "enabled");
     println!(
-        "lockwatch {} (tracking {}), median of {RUNS} alternating runs x {ITERS} ops",
+        "lockwatch {} (tracking {}), {} cores, median of {RUNS} alternating runs",
         env!("CARGO_PKG_VERSION"),
-        if cfg!(feature = "enabled") {
+        if tracking {
             "on"
         } else {
-            "off"
-        }
+            "off: lockwatch's types are std's and parking_lot's"
+        },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!(
-        "{:<42} {:>10} {:>10} {:>7}",
-        "operation", "base ns", "ours ns", "ratio"
-    );
-    for r in rows {
-        println!(
-            "{:<42} {:>10.2} {:>10.2} {:>6.2}x",
-            r.name,
-            r.base,
-            r.ours,
-            r.ours / r.base
+    println!("ns per operation; ratios against the first column\n");
+
+    // `LOCKWATCH_BENCH_ONLY=text` runs only the rows whose name contains it.
+    let only = std::env::var("LOCKWATCH_BENCH_ONLY").unwrap_or_default();
+    macro_rules! bench {
+        ($name:literal, $f:ident, $iters:expr) => {
+            if $name.contains(only.as_str()) {
+                let r = compare(
+                    $iters,
+                    &mut [&mut fam_pl::$f, &mut fam_lw::$f, &mut fam_tm::$f],
+                );
+                row(
+                    $name,
+                    "parking_lot",
+                    r[0],
+                    &[("lockwatch", r[1]), ("tracing-mutex", r[2])],
+                );
+            }
+        };
+    }
+    if !only.is_empty() {
+        bench!("uncontended lock+unlock", uncontended, iters());
+        bench!("nested pair, known edge", nested2, iters());
+        bench!("two threads on one lock", one_lock, iters() / 2);
+        bench!(
+            "create + lock under another + drop",
+            create_edge_drop,
+            iters() / 4
         );
+        println!("{:?}", lockwatch::graph_stats());
+        return;
+    }
+    bench!("uncontended lock+unlock", uncontended, iters());
+    bench!("nested pair, known edge", nested2, iters());
+    bench!("nested 4, known edges", nested4, iters() / 2);
+    bench!(
+        "two threads, each its own pair",
+        disjoint_pairs,
+        iters() / 2
+    );
+    bench!("two threads on one lock", one_lock, iters() / 2);
+    bench!(
+        "create + lock under another + drop",
+        create_edge_drop,
+        iters() / 4
+    );
+    bench!("RwLock read, uncontended", read, iters());
+
+    let r = compare(
+        iters(),
+        &mut [&mut fam_std::uncontended, &mut fam_lws::uncontended],
+    );
+    row(
+        "std Mutex uncontended",
+        "std",
+        r[0],
+        &[("lockwatch::sync", r[1])],
+    );
+    let r = compare(iters(), &mut [&mut fam_std::read, &mut fam_lws::read]);
+    row(
+        "std RwLock read, uncontended",
+        "std",
+        r[0],
+        &[("lockwatch::sync", r[1])],
+    );
+
+    if tracking {
+        lockwatch::watchdog::set_enabled(false);
+        let r = compare(
+            iters(),
+            &mut [&mut fam_pl::uncontended, &mut fam_lw::uncontended],
+        );
+        row(
+            "uncontended, watchdog off",
+            "parking_lot",
+            r[0],
+            &[("lockwatch", r[1])],
+        );
+        lockwatch::watchdog::set_enabled(true);
+        for (label, rate) in [
+            ("every wait profiled", 0u64),
+            ("default sampling", 10_000),
+            ("profiling ~off", 1_000_000_000),
+        ] {
+            lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(rate));
+            let r = compare(
+                iters() / 4,
+                &mut [&mut fam_pl::one_lock, &mut fam_lw::one_lock],
+            );
+            row(
+                &format!("two threads on one lock, {label}"),
+                "parking_lot",
+                r[0],
+                &[("lockwatch", r[1])],
+            );
+        }
+        lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(10_000));
+    }
+    println!();
+    atomics();
+    println!();
+    // The watchdog's own scans allocate; keep them out of the heap counts.
+    lockwatch::watchdog::set_enabled(false);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    for (label, chain) in [
+        ("each under an outer lock", false),
+        ("same-class chain", true),
+    ] {
+        let (lw_live, lw_left) = fam_lw::memory(10_000, chain);
+        let (tm_live, tm_left) = fam_tm::memory(10_000, chain);
+        let (pl_live, pl_left) = fam_pl::memory(10_000, chain);
+        println!(
+            "heap per live lock, {label:<25} parking_lot {pl_live:>6.1} B (left {pl_left} B)  \
+             lockwatch {lw_live:>6.1} B (left {lw_left} B)  tracing-mutex {tm_live:>6.1} B (left {tm_left} B)"
+        );
+    }
+    if tracking {
+        println!();
+        churn();
+        lockwatch::set_policy(lockwatch::Policy::Silent);
+        graph_scale();
     }
 }

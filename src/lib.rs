@@ -171,13 +171,13 @@ mod untracked {
         [] std::sync::Once,
         [T] std::sync::OnceLock<T>,
         [T, F] std::sync::LazyLock<T, F>,
+        [R: lock_api::RawMutex, T] lock_api::Mutex<R, T>,
+        [R: lock_api::RawRwLock, T] lock_api::RwLock<R, T>,
+        [R: lock_api::RawMutex, G: lock_api::GetThreadId, T] lock_api::ReentrantMutex<R, G, T>,
     );
     #[cfg(feature = "once_cell")]
     untracked!(
         [T] once_cell::sync::OnceCell<T>,
         [T, F] once_cell::sync::Lazy<T, F>,
-        [R: lock_api::RawMutex, T] lock_api::Mutex<R, T>,
-        [R: lock_api::RawRwLock, T] lock_api::RwLock<R, T>,
-        [R: lock_api::RawMutex, G: lock_api::GetThreadId, T] lock_api::ReentrantMutex<R, G, T>,
     );
 }

@@ -72,6 +72,19 @@ fn extras_exist_and_do_nothing() {
     }
     assert!(lockwatch::reports().is_empty());
     assert_eq!(lockwatch::graph_stats(), lockwatch::GraphStats::default());
+    // `named` accepts every lock type in this build too.
+    let _ = lockwatch::named(lockwatch::parking_lot::Mutex::new(0), "x");
+    let _ = lockwatch::named(lockwatch::parking_lot::FairMutex::new(0), "x");
+    let _ = lockwatch::named(lockwatch::parking_lot::RwLock::new(0), "x");
+    let _ = lockwatch::named(lockwatch::parking_lot::ReentrantMutex::new(0), "x");
+    let _ = lockwatch::named(lockwatch::sync::RwLock::new(0), "x");
+    let _ = lockwatch::named(lockwatch::sync::OnceLock::<u8>::new(), "x");
+    assert!(lockwatch::contention::folded().is_empty());
+    assert!(lockwatch::export::graph_dot().starts_with("digraph"));
+    assert_eq!(
+        lockwatch::watchdog::stats(),
+        lockwatch::watchdog::WatchdogStats::default()
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ echo "== tests, tracking on (unit, integration, doc; all features)"
 cargo test --all-features
 echo "== tests, tracking off (plain re-exports, no-op extras)"
 cargo test --features once_cell
-cargo check --quiet
+cargo test --test disabled
 echo "== the command line tool (tools/lockwatch-cli)"
 cargo test -p lockwatch-cli
 echo "== the demo runs"

@@ -16,7 +16,9 @@ pub(crate) enum LockKind {
     Once,
     OnceLock,
     LazyLock,
+    #[cfg_attr(not(feature = "once_cell"), allow(dead_code))]
     OnceCell,
+    #[cfg_attr(not(feature = "once_cell"), allow(dead_code))]
     Lazy,
 }
 
@@ -76,8 +78,43 @@ struct ClassTable {
 
 static CLASSES: RawMutex<Option<ClassTable>> = RawMutex::new(None);
 
-/// The class of a lock created at `site`, or named `name`. Cold: runs once per lock, on its
-/// first acquisition.
+/// A per-thread cache of recent (site, name) -> class lookups, so that locks created again
+/// and again at one site (per-request locks, say) do not each hash the site and take the
+/// class table's lock. Direct-mapped by site address; a miss goes to the table.
+const CACHE_SLOTS: usize = 32;
+
+type CacheEntry = (usize, usize, &'static LockClass);
+
+thread_local! {
+    static CACHE: [std::cell::Cell<Option<CacheEntry>>; CACHE_SLOTS] =
+        const { [const { std::cell::Cell::new(None) }; CACHE_SLOTS] };
+}
+
+/// The class of a lock created at `site`, or named `name`: from this thread's cache, or
+/// [`intern`].
+#[inline]
+pub(crate) fn lookup(
+    kind: LockKind,
+    site: &'static Location<'static>,
+    name: Option<&'static str>,
+) -> &'static LockClass {
+    let site_key = site as *const Location<'static> as usize;
+    let name_key = name.map_or(0, |n| n.as_ptr() as usize);
+    let slot = (site_key >> 3) % CACHE_SLOTS;
+    let cached = CACHE
+        .try_with(|c| c[slot].get())
+        .ok()
+        .flatten()
+        .filter(|(s, n, _)| *s == site_key && *n == name_key);
+    if let Some((_, _, class)) = cached {
+        return class;
+    }
+    let class = intern(kind, site, name);
+    let _ = CACHE.try_with(|c| c[slot].set(Some((site_key, name_key, class))));
+    class
+}
+
+/// The class of a lock created at `site`, or named `name`. Cold: the table is global.
 #[cold]
 pub(crate) fn intern(
     kind: LockKind,

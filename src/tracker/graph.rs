@@ -75,12 +75,24 @@ struct Edge {
 struct Node {
     out: HashMap<u64, Edge>,
     ins: HashSet<u64>,
+    /// Position in a topological order of the untyped graph (Pearce–Kelly), valid while the
+    /// graph has no cycle at all.
+    ord: u64,
 }
 
 /// A directed graph of typed, witnessed order edges over `u64` node ids.
+///
+/// While the graph (ignoring edge types) is acyclic, a topological order is maintained
+/// incrementally (Pearce–Kelly, as in petgraph's `Acyclic`): an edge that agrees with the
+/// order cannot close a cycle and needs no search, and one that does not only searches the
+/// nodes between its ends. Once some cycle exists (a reported one, or a weak one that
+/// recursive reads allow), every new edge runs the typed search instead.
 #[derive(Default)]
 pub(crate) struct OrderGraph {
     nodes: HashMap<u64, Node>,
+    next_ord: u64,
+    /// Some cycle exists: the topological order is gone.
+    cyclic: bool,
 }
 
 /// A search state: a node, and the type of the edge the path entered it by (the start is
@@ -102,21 +114,109 @@ impl OrderGraph {
             .is_some_and(|e| e.by_type[ty.0 as usize].is_some())
     }
 
-    /// Inserts `from -> to` of type `ty`; returns false if it was already there.
-    pub(crate) fn insert(&mut self, from: u64, to: u64, ty: EdgeType, witness: Witness) -> bool {
-        let slot = &mut self
-            .nodes
-            .entry(from)
-            .or_default()
-            .out
-            .entry(to)
-            .or_default()
-            .by_type[ty.0 as usize];
+    fn node(&mut self, id: u64) -> &mut Node {
+        let next = &mut self.next_ord;
+        self.nodes.entry(id).or_insert_with(|| {
+            *next += 1;
+            Node {
+                ord: *next,
+                ..Node::default()
+            }
+        })
+    }
+
+    /// Inserts `from -> to` of type `ty` (no cycle search); returns false if it was already
+    /// there. For edges implied by existing paths (contraction), which keep the order valid.
+    fn insert(&mut self, from: u64, to: u64, ty: EdgeType, witness: Witness) -> bool {
+        self.node(to);
+        let slot = &mut self.node(from).out.entry(to).or_default().by_type[ty.0 as usize];
         if slot.is_some() {
             return false;
         }
         *slot = Some(witness);
-        self.nodes.entry(to).or_default().ins.insert(from);
+        self.node(to).ins.insert(from);
+        true
+    }
+
+    /// Adds the edge `from -> to` of type `ty`. `None` if it was already known; otherwise
+    /// `Some` of the strong cycle it closes, if any.
+    pub(crate) fn add(
+        &mut self,
+        from: u64,
+        to: u64,
+        ty: EdgeType,
+        witness: Witness,
+    ) -> Option<Option<Vec<CycleEdge>>> {
+        let untyped_new = !self
+            .nodes
+            .get(&from)
+            .is_some_and(|n| n.out.contains_key(&to));
+        if !self.insert(from, to, ty, witness) {
+            return None;
+        }
+        if !self.cyclic {
+            if !untyped_new || self.nodes[&from].ord < self.nodes[&to].ord {
+                // Agrees with the topological order (or adds only a type to an edge of an
+                // acyclic graph): no cycle can close.
+                return Some(None);
+            }
+            if self.reorder(from, to) {
+                return Some(None);
+            }
+            self.cyclic = true;
+        }
+        Some(self.strong_path(to, from, ty))
+    }
+
+    /// Pearce–Kelly: after adding `from -> to` against the order, restores a topological order
+    /// by moving the nodes between them. Returns false if `to` reaches `from` (a cycle).
+    fn reorder(&mut self, from: u64, to: u64) -> bool {
+        let (lower, upper) = (self.nodes[&to].ord, self.nodes[&from].ord);
+        // Forward from `to`, among nodes ordered before `from`.
+        let mut forward = Vec::new();
+        let mut seen = HashSet::from([to]);
+        let mut stack = vec![to];
+        while let Some(n) = stack.pop() {
+            forward.push(n);
+            for next in self.nodes[&n].out.keys() {
+                if *next == from {
+                    return false;
+                }
+                let ord = self.nodes[next].ord;
+                if ord < upper && seen.insert(*next) {
+                    stack.push(*next);
+                }
+            }
+        }
+        // Backward from `from`, among nodes ordered after `to`.
+        let mut backward = Vec::new();
+        let mut stack = vec![from];
+        seen.insert(from);
+        while let Some(n) = stack.pop() {
+            backward.push(n);
+            for prev in &self.nodes[&n].ins {
+                let ord = self.nodes[prev].ord;
+                if ord > lower && seen.insert(*prev) {
+                    stack.push(*prev);
+                }
+            }
+        }
+        // Everything that must precede `to` goes first, in its old relative order, then the
+        // nodes reached from `to`; they reuse the same positions.
+        let by_ord = |v: &mut Vec<u64>, nodes: &HashMap<u64, Node>| v.sort_by_key(|n| nodes[n].ord);
+        by_ord(&mut backward, &self.nodes);
+        by_ord(&mut forward, &self.nodes);
+        let mut slots: Vec<u64> = backward
+            .iter()
+            .chain(forward.iter())
+            .map(|n| self.nodes[n].ord)
+            .collect();
+        slots.sort_unstable();
+        for (n, ord) in backward.iter().chain(forward.iter()).zip(slots) {
+            if let Some(node) = self.nodes.get_mut(n) {
+                node.ord = ord;
+            }
+        }
         true
     }
 
@@ -267,5 +367,81 @@ impl OrderGraph {
             .map(|e| e.by_type.iter().filter(|w| w.is_some()).count())
             .sum();
         (self.nodes.len(), edges)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::panic::Location;
+
+    fn witness() -> Witness {
+        static CLASS: std::sync::OnceLock<&'static LockClass> = std::sync::OnceLock::new();
+        let class = *CLASS.get_or_init(|| {
+            super::super::class::intern(
+                super::super::class::LockKind::Mutex,
+                Location::caller(),
+                Some("graph-test"),
+            )
+        });
+        let lock = LockRef { class, id: 1 };
+        Arc::from([Arc::new(Step {
+            from: lock,
+            to: lock,
+            from_site: Location::caller(),
+            to_site: Location::caller(),
+            from_mode: "lock",
+            to_mode: "lock",
+            thread: Arc::from("t"),
+            span: None,
+            backtrace: None,
+        })])
+    }
+
+    /// Whether `to` reaches `from` in `edges` (brute force).
+    fn reaches(edges: &HashSet<(u64, u64)>, start: u64, goal: u64) -> bool {
+        let mut stack = vec![start];
+        let mut seen = HashSet::new();
+        while let Some(n) = stack.pop() {
+            if n == goal {
+                return true;
+            }
+            if seen.insert(n) {
+                stack.extend(edges.iter().filter(|(f, _)| *f == n).map(|(_, t)| *t));
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn incremental_order_agrees_with_brute_force_reachability() {
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let exclusive = EdgeType::new(false, false);
+        for round in 0..200 {
+            let nodes = 3 + round % 12;
+            let mut graph = OrderGraph::default();
+            let mut edges = HashSet::new();
+            for _ in 0..nodes * 3 {
+                let (from, to) = (next() % nodes, next() % nodes);
+                if from == to {
+                    continue;
+                }
+                let closes = !edges.contains(&(from, to)) && reaches(&edges, to, from);
+                let result = graph.add(from, to, exclusive, witness());
+                match result {
+                    None => assert!(edges.contains(&(from, to))),
+                    Some(cycle) => {
+                        assert_eq!(cycle.is_some(), closes, "round {round}: {from}->{to}")
+                    }
+                }
+                edges.insert((from, to));
+            }
+        }
     }
 }

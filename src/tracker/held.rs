@@ -130,7 +130,7 @@ thread_local! {
 
 /// Runs `f` over this thread's held locks, innermost last. `None` during thread teardown
 /// (or when the stack is borrowed, which only lockwatch's own code can do).
-#[inline]
+#[inline(always)]
 pub(crate) fn with_held<R>(f: impl FnOnce(&[Held]) -> R) -> Option<R> {
     STATE
         .try_with(|st| st.held.try_borrow().ok().map(|held| f(&held)))
@@ -138,7 +138,7 @@ pub(crate) fn with_held<R>(f: impl FnOnce(&[Held]) -> R) -> Option<R> {
         .flatten()
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn push(entry: Held) {
     let _ = STATE.try_with(|st| {
         let Ok(mut held) = st.held.try_borrow_mut() else {
@@ -154,7 +154,7 @@ pub(crate) fn push(entry: Held) {
 
 /// Releases the innermost entry for lock `id` (a guard dropped). The common case, the
 /// innermost lock released first, is a pop and one published length.
-#[inline]
+#[inline(always)]
 pub(crate) fn release(id: u64) {
     let _ = STATE.try_with(|st| {
         let Ok(mut held) = st.held.try_borrow_mut() else {

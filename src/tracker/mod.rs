@@ -70,7 +70,7 @@ impl LockMeta {
         true
     }
 
-    #[inline]
+    #[inline(always)]
     fn ident(&self) -> Ident {
         let id = self.id.load(Acquire);
         if id != 0 {
@@ -86,7 +86,7 @@ impl LockMeta {
     #[cold]
     #[inline(never)]
     fn first_use(&self) -> Ident {
-        let class = class::intern(self.kind, self.site, self.name);
+        let class = class::lookup(self.kind, self.site, self.name);
         self.class
             .store(class as *const LockClass as *mut LockClass, Relaxed);
         let fresh = ids::next();
@@ -100,7 +100,7 @@ impl LockMeta {
     /// Records a blocking acquisition: checks the order against the locks this thread holds
     /// (reporting before it blocks), runs `try_fast`, falls back to `block`, and returns the
     /// token for the guard.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lock<G>(
         &self,
         mode: Mode,
@@ -131,7 +131,7 @@ impl LockMeta {
         self.token(self.ident(), Mode::Init, false, site)
     }
 
-    #[inline]
+    #[inline(always)]
     fn token(
         &self,
         me: Ident,
@@ -328,7 +328,7 @@ impl HeldToken {
 }
 
 impl Drop for HeldToken {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: See the type's `Send` impl: the lock outlives its guard's token.
         let meta = unsafe { &*self.meta };
@@ -428,7 +428,7 @@ fn orders_through(held: &Held) -> bool {
 
 /// The hot check before a blocking acquisition: nothing held, a compatible re-entry, or every
 /// needed edge already known means no global lock and no allocation.
-#[inline]
+#[inline(always)]
 fn check_order(me: Ident, cache: Option<&AtomicU64>, mode: Mode, site: &'static Location<'static>) {
     let known = held::with_held(|held| {
         if held.is_empty() {
@@ -512,6 +512,8 @@ fn add_edges(
             let same_class = h.class.id == me.class.id;
             let (graph, from, to) = if same_class {
                 me.class.has_instance_edges.store(true, Relaxed);
+                instance_ids::insert(h.id);
+                instance_ids::insert(me.id);
                 (&mut g.instances, h.id, me.id)
             } else {
                 (&mut g.classes, h.class.id as u64, me.class.id as u64)
@@ -536,12 +538,7 @@ fn add_edges(
                         .then(|| Arc::new(std::backtrace::Backtrace::force_capture())),
                 });
                 let witness: Witness = Arc::from([step]);
-                graph.insert(from, to, ty, witness.clone());
-                if let Some(path) = graph.strong_path(to, from, ty) {
-                    g.cycle_edges.insert((same_class, from, to));
-                    for e in &path {
-                        g.cycle_edges.insert((same_class, e.from, e.to));
-                    }
+                if let Some(Some(path)) = graph.add(from, to, ty, witness.clone()) {
                     let mut key: Vec<_> = std::iter::once(&witness)
                         .chain(path.iter().map(|e| &e.witness))
                         .flat_map(|w| w.iter().map(|s| (s.from_site, s.to_site)))
@@ -558,6 +555,10 @@ fn add_edges(
                     });
                     key.dedup();
                     if g.reported.insert(key) {
+                        g.cycle_edges.insert((same_class, from, to));
+                        for e in &path {
+                            g.cycle_edges.insert((same_class, e.from, e.to));
+                        }
                         found.push(explain::lock_order(me, mode, site, held, &witness, &path));
                     }
                 }
@@ -581,7 +582,43 @@ fn add_edges(
 /// Drops a lock from the instance graph, keeping what was learned through it.
 #[cold]
 fn forget_instance(id: u64) {
-    with_graphs(|g| g.instances.contract(id));
+    if instance_ids::remove(id) {
+        with_graphs(|g| g.instances.contract(id));
+    }
+}
+
+/// Which lock instances are nodes of the instance graph, in shards: dropping a lock of a
+/// class that nests its instances checks one shard, and takes the graph lock only if this
+/// very instance was ever nested.
+mod instance_ids {
+    use std::collections::HashSet;
+
+    const SHARDS: usize = 16;
+
+    static IDS: [parking_lot::Mutex<Option<HashSet<u64>>>; SHARDS] =
+        [const { parking_lot::Mutex::new(None) }; SHARDS];
+
+    fn shard(id: u64) -> &'static parking_lot::Mutex<Option<HashSet<u64>>> {
+        &IDS[(id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60) as usize % SHARDS]
+    }
+
+    pub(super) fn insert(id: u64) {
+        shard(id).lock().get_or_insert_with(HashSet::new).insert(id);
+    }
+
+    pub(super) fn remove(id: u64) -> bool {
+        let mut guard = shard(id).lock();
+        let Some(set) = guard.as_mut() else {
+            return false;
+        };
+        let removed = set.remove(&id);
+        if set.is_empty() {
+            *guard = None;
+        } else if set.len() * 4 < set.capacity() {
+            set.shrink_to_fit();
+        }
+        removed
+    }
 }
 
 fn current_span() -> Option<&'static str> {

@@ -89,7 +89,7 @@ impl Inventory {
     }
 
     /// Starts a write: the sequence turns odd. Returns the even value that ends it.
-    #[inline]
+    #[inline(always)]
     fn write_begin(&self) -> u64 {
         let seq = self.seq.load(Relaxed);
         self.seq.store(seq + 1, Relaxed);
@@ -98,7 +98,7 @@ impl Inventory {
     }
 
     /// Publishes a push at index `i`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish_push(&self, i: usize, h: &Held) {
         if i >= SLOTS {
             warn_deep_stack();
@@ -111,14 +111,14 @@ impl Inventory {
     }
 
     /// Publishes a pop down to `len` entries.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish_len(&self, len: usize) {
         let end = self.write_begin();
         self.len.store(len.min(SLOTS), Relaxed);
         self.seq.store(end, Release);
     }
 
-    #[inline]
+    #[inline(always)]
     fn write_slot(&self, i: usize, h: &Held) {
         let slot = &self.slots[i];
         slot.id.store(h.id, Relaxed);
@@ -146,7 +146,7 @@ impl Inventory {
     }
 
     /// Whether the watchdog reported the hold in slot `i` (read before it is overwritten).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn was_reported(&self, i: usize) -> bool {
         i < SLOTS && self.slots[i].reported.load(Relaxed)
     }
@@ -315,7 +315,7 @@ fn now_ms() -> u64 {
 
 /// The tick to stamp an acquisition with. One relaxed load, unless the watchdog sleeps: then
 /// it is woken (cold) and the tick brought up to date first.
-#[inline]
+#[inline(always)]
 pub(crate) fn stamp() -> u64 {
     if SLEEPING.load(Relaxed) {
         return wake();
