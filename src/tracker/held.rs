@@ -98,13 +98,35 @@ struct ThreadState {
     name: RefCell<Option<Arc<str>>>,
     /// What the watchdog sees of `held`; registered on the first acquisition.
     inventory: OnceCell<Arc<Inventory>>,
+    /// `inventory`'s address once registered: the hot path's one load.
+    inventory_ptr: Cell<*const Inventory>,
 }
 
 impl ThreadState {
-    #[inline]
-    fn inventory(&self) -> &Arc<Inventory> {
-        self.inventory
-            .get_or_init(|| watchdog::register(thread_name()))
+    #[inline(always)]
+    fn inventory(&self) -> &Inventory {
+        let ptr = self.inventory_ptr.get();
+        if !ptr.is_null() {
+            // SAFETY: Set below from the `Arc` that `self.inventory` keeps alive for as long
+            // as this thread state exists.
+            return unsafe { &*ptr };
+        }
+        self.register()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&self) -> &Inventory {
+        let inventory = self
+            .inventory
+            .get_or_init(|| watchdog::register(thread_name()));
+        self.inventory_ptr.set(Arc::as_ptr(inventory));
+        inventory
+    }
+
+    fn inventory_arc(&self) -> Arc<Inventory> {
+        self.inventory();
+        Arc::clone(self.inventory.get().expect("registered just above"))
     }
 }
 
@@ -124,6 +146,7 @@ thread_local! {
             known: [const { Cell::new(0) }; KNOWN_SLOTS],
             name: RefCell::new(None),
             inventory: OnceCell::new(),
+            inventory_ptr: Cell::new(std::ptr::null()),
         }
     };
 }
@@ -181,7 +204,7 @@ pub(crate) fn remove(id: u64) -> Option<Held> {
             let mut held = st.held.try_borrow_mut().ok()?;
             let inventory = st.inventory();
             let at = held.iter().rposition(|h| h.id == id)?;
-            let reported = inventory.was_reported(at).then(|| Arc::clone(inventory));
+            let reported = inventory.was_reported(at).then(|| st.inventory_arc());
             let entry = held.remove(at);
             inventory.publish(&held, at);
             Some((entry, reported))
@@ -227,7 +250,7 @@ pub(crate) fn set_mode(id: u64, mode: Mode) {
 
 /// This thread's inventory, for publishing a wait (the contended path).
 pub(crate) fn inventory() -> Option<Arc<Inventory>> {
-    STATE.try_with(|st| st.inventory().clone()).ok()
+    STATE.try_with(|st| st.inventory_arc()).ok()
 }
 
 /// A copy of the held stack, for the cold paths.

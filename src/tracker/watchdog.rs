@@ -9,9 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::panic::Location;
-use std::sync::atomic::{
-    fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*,
-};
+use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -28,11 +26,12 @@ struct Slot {
     id: AtomicU64,
     class: AtomicPtr<LockClass>,
     site: AtomicPtr<Location<'static>>,
-    mode: AtomicU8,
-    since: AtomicU64,
-    /// Set by the watchdog once this hold was reported, so the release adds its duration.
-    reported: AtomicBool,
+    /// `since << 8 | mode << 1 | reported`: one store on the hot path. `reported` is set by
+    /// the watchdog once the hold was reported, so that the release adds its duration.
+    word: AtomicU64,
 }
+
+const REPORTED: u64 = 1;
 
 impl Slot {
     const fn new() -> Self {
@@ -40,9 +39,7 @@ impl Slot {
             id: AtomicU64::new(0),
             class: AtomicPtr::new(std::ptr::null_mut()),
             site: AtomicPtr::new(std::ptr::null_mut()),
-            mode: AtomicU8::new(0),
-            since: AtomicU64::new(0),
-            reported: AtomicBool::new(false),
+            word: AtomicU64::new(0),
         }
     }
 }
@@ -126,9 +123,8 @@ impl Inventory {
             .store(h.class as *const LockClass as *mut LockClass, Relaxed);
         slot.site
             .store(h.site as *const Location<'static> as *mut _, Relaxed);
-        slot.mode.store(h.mode as u8, Relaxed);
-        slot.since.store(h.since, Relaxed);
-        slot.reported.store(false, Relaxed);
+        slot.word
+            .store((h.since << 8) | ((h.mode as u64) << 1), Relaxed);
     }
 
     /// Publishes `held` (the thread's whole stack) from index `from` on.
@@ -148,7 +144,7 @@ impl Inventory {
     /// Whether the watchdog reported the hold in slot `i` (read before it is overwritten).
     #[inline(always)]
     pub(crate) fn was_reported(&self, i: usize) -> bool {
-        i < SLOTS && self.slots[i].reported.load(Relaxed)
+        i < SLOTS && self.slots[i].word.load(Relaxed) & REPORTED != 0
     }
 
     /// A consistent copy of the held slots, or `None` if the owner kept writing.
@@ -164,6 +160,7 @@ impl Inventory {
             for (i, slot) in self.slots[..len].iter().enumerate() {
                 let class = slot.class.load(Relaxed);
                 let site = slot.site.load(Relaxed);
+                let word = slot.word.load(Relaxed);
                 if class.is_null() || site.is_null() {
                     break;
                 }
@@ -174,8 +171,8 @@ impl Inventory {
                     class: unsafe { &*class },
                     // SAFETY: As above.
                     site: unsafe { &*site },
-                    mode: Mode::from_u8(slot.mode.load(Relaxed)),
-                    since: slot.since.load(Relaxed),
+                    mode: Mode::from_u8((word >> 1) as u8 & 0x7f),
+                    since: word >> 8,
                     slot: i,
                 });
             }
@@ -588,7 +585,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                 summary,
                 text,
             );
-            v.inventory.slots[h.slot].reported.store(true, Relaxed);
+            v.inventory.slots[h.slot].word.fetch_or(REPORTED, Relaxed);
             reported.insert(key, report.clone());
             state.seen_holds.insert(key);
             out.push(report);
