@@ -418,14 +418,6 @@ fn edge_key(held: &Held, me: Ident, mode: Mode) -> (u64, u64) {
     }
 }
 
-/// Whether an edge from this held entry is implied by the ones below it. As lockdep does,
-/// only the innermost blocking acquisition needs a direct edge, except that try-locks and
-/// recursive reads do not carry the order through them.
-#[inline]
-fn orders_through(held: &Held) -> bool {
-    !held.trylock && held.mode != Mode::RecursiveRead
-}
-
 /// The hot check before a blocking acquisition: nothing held, a compatible re-entry, or every
 /// needed edge already known means no global lock and no allocation.
 #[inline(always)]
@@ -434,19 +426,19 @@ fn check_order(me: Ident, cache: Option<&AtomicU64>, mode: Mode, site: &'static 
         if held.is_empty() {
             return true;
         }
+        // Every held lock gets its own edge. lockdep links only the innermost one and relies
+        // on transitivity, but that loses edge types across the class / instance split (a
+        // write of x1, a read of x2, then y: the class graph would only learn the read), which
+        // the differential test caught.
         let cached = cache.map_or(0, |c| c.load(Relaxed));
         let mut known = true;
-        let mut scanning = true;
         for h in held.iter().rev() {
             if h.id == me.id {
                 return !mode.self_deadlocks_over(h.mode);
             }
-            if scanning {
-                let (target, pred) = edge_key(h, me, mode);
-                if pred != cached && !held::knows_edge(target, pred) {
-                    known = false;
-                }
-                scanning = !orders_through(h);
+            let (target, pred) = edge_key(h, me, mode);
+            if pred != cached && !held::knows_edge(target, pred) {
+                known = false;
             }
         }
         known
@@ -482,9 +474,35 @@ struct Graphs {
     instances: OrderGraph,
     /// Edges on a reported cycle, (instance graph?, from, to): highlighted in the DOT export.
     cycle_edges: std::collections::HashSet<(bool, u64, u64)>,
-    /// Cycles already reported, by the code sites along them: one report per bug.
-    reported:
-        std::collections::HashSet<Vec<(&'static Location<'static>, &'static Location<'static>)>>,
+    /// Cycles already reported, by their classes and code sites: one report per bug.
+    reported: std::collections::HashSet<Vec<CycleStep>>,
+}
+
+/// One step of a cycle as it identifies the bug: the two classes and the two code sites.
+/// Instances are left out, so the same inversion between other locks of the same classes
+/// (the next pair of accounts) is the same bug.
+type CycleStep = (u32, u32, SiteKey, SiteKey);
+type SiteKey = (&'static str, u32, u32);
+
+fn site_key(l: &'static Location<'static>) -> SiteKey {
+    (l.file(), l.line(), l.column())
+}
+
+fn cycle_key<'a>(witnesses: impl Iterator<Item = &'a Witness>) -> Vec<CycleStep> {
+    let mut key: Vec<CycleStep> = witnesses
+        .flat_map(|w| w.iter())
+        .map(|s| {
+            (
+                s.from.class.id,
+                s.to.class.id,
+                site_key(s.from_site),
+                site_key(s.to_site),
+            )
+        })
+        .collect();
+    key.sort_unstable();
+    key.dedup();
+    key
 }
 
 static GRAPHS: parking_lot::Mutex<Option<Graphs>> = parking_lot::Mutex::new(None);
@@ -539,21 +557,8 @@ fn add_edges(
                 });
                 let witness: Witness = Arc::from([step]);
                 if let Some(Some(path)) = graph.add(from, to, ty, witness.clone()) {
-                    let mut key: Vec<_> = std::iter::once(&witness)
-                        .chain(path.iter().map(|e| &e.witness))
-                        .flat_map(|w| w.iter().map(|s| (s.from_site, s.to_site)))
-                        .collect();
-                    key.sort_by_key(|(a, b)| {
-                        (
-                            a.file(),
-                            a.line(),
-                            a.column(),
-                            b.file(),
-                            b.line(),
-                            b.column(),
-                        )
-                    });
-                    key.dedup();
+                    let key =
+                        cycle_key(std::iter::once(&witness).chain(path.iter().map(|e| &e.witness)));
                     if g.reported.insert(key) {
                         g.cycle_edges.insert((same_class, from, to));
                         for e in &path {
@@ -568,9 +573,6 @@ fn add_edges(
                 if let Some(cache) = cache {
                     cache.store(pred, Relaxed);
                 }
-            }
-            if orders_through(h) {
-                break;
             }
         }
     });
