@@ -51,6 +51,9 @@ pub struct WatchdogStats {
     pub wakeups: u64,
     /// How many times it looked at every thread's locks.
     pub scans: u64,
+    /// Threads that currently have tracking state (those that took a tracked lock and have
+    /// not exited).
+    pub threads: usize,
 }
 
 /// Sets the long-hold threshold (at least 1 ms).
@@ -126,8 +129,12 @@ pub fn set_on_deadlock(what: OnDeadlock) {
 pub fn stats() -> WatchdogStats {
     #[cfg(feature = "enabled")]
     {
-        let (wakeups, scans) = crate::tracker::watchdog::stats();
-        WatchdogStats { wakeups, scans }
+        let (wakeups, scans, threads) = crate::tracker::watchdog::stats();
+        WatchdogStats {
+            wakeups,
+            scans,
+            threads,
+        }
     }
     #[cfg(not(feature = "enabled"))]
     WatchdogStats::default()

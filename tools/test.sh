@@ -12,6 +12,8 @@ cargo test --all-features
 echo "== tests, tracking off (plain re-exports, no-op extras)"
 cargo test --features once_cell
 cargo test --test disabled
+echo "== loom models of the lock-free parts (--cfg loom, own target dir)"
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
 echo "== the command line tool (tools/lockwatch-cli)"
 cargo test -p lockwatch-cli
 echo "== the demo runs"

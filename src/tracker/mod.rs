@@ -10,7 +10,10 @@ mod class;
 mod explain;
 mod graph;
 mod held;
+mod lazy_id;
+mod primitive;
 pub(crate) mod profile;
+mod seqlock;
 pub(crate) mod watchdog;
 
 use std::panic::Location;
@@ -22,6 +25,7 @@ pub(crate) use class::LockKind;
 use graph::{EdgeType, LockRef, OrderGraph, Step, Witness};
 use held::Held;
 pub(crate) use held::Mode;
+use lazy_id::LazyId;
 
 /// Tracking state embedded in every lock. `const`-constructible so that locks work in
 /// `static`s: the id and class are assigned on first use.
@@ -30,8 +34,8 @@ pub(crate) struct LockMeta {
     name: Option<&'static str>,
     kind: LockKind,
     /// Instance id, 0 until first use. Ids are never reused.
-    id: AtomicU64,
-    class: AtomicPtr<LockClass>,
+    /// Instance id and class, assigned on first use (ids are never reused).
+    ident: LazyId,
     /// The predecessor key of the edge into this lock most recently confirmed in the graph:
     /// a nested acquisition in a known order costs one relaxed load.
     known_pred: AtomicU64,
@@ -53,8 +57,7 @@ impl LockMeta {
             site,
             name: None,
             kind,
-            id: AtomicU64::new(0),
-            class: AtomicPtr::new(std::ptr::null_mut()),
+            ident: LazyId::from_parts(primitive::AtomicU64::new(0), primitive::AtomicU64::new(0)),
             known_pred: AtomicU64::new(0),
             contention: AtomicPtr::new(std::ptr::null_mut()),
         }
@@ -63,7 +66,7 @@ impl LockMeta {
     /// Puts this lock in the class called `name`. Returns false (and changes nothing) once
     /// the lock has been used.
     pub(crate) fn set_class_name(&mut self, name: &str) -> bool {
-        if *self.id.get_mut() != 0 {
+        if self.ident.get().is_some() {
             return false;
         }
         self.name = Some(class::intern_name(name));
@@ -72,12 +75,10 @@ impl LockMeta {
 
     #[inline(always)]
     fn ident(&self) -> Ident {
-        let id = self.id.load(Acquire);
-        if id != 0 {
-            let class = self.class.load(Relaxed);
-            // SAFETY: `class` was stored before `id` was published with `Release`, and it
-            // points at a leaked, never-freed `LockClass`.
-            let class = unsafe { &*class };
+        if let Some((id, class)) = self.ident.get() {
+            // SAFETY: The class word is the address of a leaked, never-freed `LockClass`,
+            // published with the id.
+            let class = unsafe { &*(class as *const LockClass) };
             return Ident { id, class };
         }
         self.first_use()
@@ -87,13 +88,9 @@ impl LockMeta {
     #[inline(never)]
     fn first_use(&self) -> Ident {
         let class = class::lookup(self.kind, self.site, self.name);
-        self.class
-            .store(class as *const LockClass as *mut LockClass, Relaxed);
-        let fresh = ids::next();
-        let id = match self.id.compare_exchange(0, fresh, AcqRel, Acquire) {
-            Ok(_) => fresh,
-            Err(existing) => existing,
-        };
+        let (id, _) = self
+            .ident
+            .init(ids::next(), class as *const LockClass as u64);
         Ident { id, class }
     }
 
@@ -238,8 +235,7 @@ impl LockMeta {
     /// Drops this thread's held entries for the lock (`force_unlock` after a forgotten
     /// guard).
     pub(crate) fn forget_held(&self) {
-        let id = self.id.load(Acquire);
-        if id != 0 {
+        if let Some((id, _)) = self.ident.get() {
             held::forget(id);
         }
     }
@@ -247,16 +243,15 @@ impl LockMeta {
 
 impl Drop for LockMeta {
     fn drop(&mut self) {
-        let id = *self.id.get_mut();
-        if id == 0 {
+        let Some((id, class)) = self.ident.get() else {
             let contention = *self.contention.get_mut();
             debug_assert!(contention.is_null(), "contention needs an id first");
             return;
-        }
+        };
         // A guard forgotten with `mem::forget` leaves its entry behind; the lock is gone now.
         held::forget(id);
-        // SAFETY: `id != 0`, so `class` was set on first use to a leaked `LockClass`.
-        let class = unsafe { &*self.class.load(Relaxed) };
+        // SAFETY: The class word is the address of a leaked, never-freed `LockClass`.
+        let class = unsafe { &*(class as *const LockClass) };
         if class.nested_instances() {
             forget_instance(id);
         }
@@ -337,9 +332,7 @@ impl Drop for HeldToken {
             // SAFETY: Non-null `contention` stays valid until the lock is dropped.
             let contention = unsafe { &*contention };
             if contention.waiters.load(Relaxed) > 0 {
-                let class = meta.class.load(Relaxed);
-                // SAFETY: Set on first use, before this token existed; leaked `LockClass`.
-                contention.blame(unsafe { &*class });
+                contention.blame(meta.ident().class);
             }
         }
         held::release(self.id);

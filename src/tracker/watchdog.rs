@@ -9,12 +9,13 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::class::LockClass;
 use super::held::{Held, Mode};
+use super::seqlock::SeqRows;
 use crate::report::{Report, ReportKind};
 use crate::watchdog::OnDeadlock;
 
@@ -22,27 +23,14 @@ use crate::watchdog::OnDeadlock;
 /// watched for long holds (one warning says so).
 pub(crate) const SLOTS: usize = 64;
 
-struct Slot {
-    id: AtomicU64,
-    class: AtomicPtr<LockClass>,
-    site: AtomicPtr<Location<'static>>,
-    /// `since << 8 | mode << 1 | reported`: one store on the hot path. `reported` is set by
-    /// the watchdog once the hold was reported, so that the release adds its duration.
-    word: AtomicU64,
-}
-
+/// Words of one published held lock.
+const ID: usize = 0;
+const CLASS: usize = 1;
+const SITE: usize = 2;
+/// `since << 8 | mode << 1 | reported`: `reported` is set by the watchdog once the hold was
+/// reported, so that the release adds its duration.
+const WORD: usize = 3;
 const REPORTED: u64 = 1;
-
-impl Slot {
-    const fn new() -> Self {
-        Slot {
-            id: AtomicU64::new(0),
-            class: AtomicPtr::new(std::ptr::null_mut()),
-            site: AtomicPtr::new(std::ptr::null_mut()),
-            word: AtomicU64::new(0),
-        }
-    }
-}
 
 /// A blocked acquisition, published on the contended path.
 #[derive(Clone, Copy)]
@@ -57,9 +45,7 @@ struct Waiting {
 /// One thread's published held locks and current wait.
 pub(crate) struct Inventory {
     thread: Arc<str>,
-    seq: AtomicU64,
-    len: AtomicUsize,
-    slots: [Slot; SLOTS],
+    rows: SeqRows<SLOTS, 4>,
     waiting: parking_lot::Mutex<Option<Waiting>>,
 }
 
@@ -78,20 +64,19 @@ impl Inventory {
     fn new(thread: Arc<str>) -> Self {
         Inventory {
             thread,
-            seq: AtomicU64::new(0),
-            len: AtomicUsize::new(0),
-            slots: [const { Slot::new() }; SLOTS],
+            rows: SeqRows::new(),
             waiting: parking_lot::Mutex::new(None),
         }
     }
 
-    /// Starts a write: the sequence turns odd. Returns the even value that ends it.
     #[inline(always)]
-    fn write_begin(&self) -> u64 {
-        let seq = self.seq.load(Relaxed);
-        self.seq.store(seq + 1, Relaxed);
-        fence(Release);
-        seq + 2
+    fn row(h: &Held) -> [u64; 4] {
+        [
+            h.id,
+            h.class as *const LockClass as u64,
+            h.site as *const Location<'static> as u64,
+            (h.since << 8) | ((h.mode as u64) << 1),
+        ]
     }
 
     /// Publishes a push at index `i`.
@@ -101,41 +86,23 @@ impl Inventory {
             warn_deep_stack();
             return;
         }
-        let end = self.write_begin();
-        self.write_slot(i, h);
-        self.len.store(i + 1, Relaxed);
-        self.seq.store(end, Release);
+        self.rows.write(i, Self::row(h), i + 1);
     }
 
     /// Publishes a pop down to `len` entries.
     #[inline(always)]
     pub(crate) fn publish_len(&self, len: usize) {
-        let end = self.write_begin();
-        self.len.store(len.min(SLOTS), Relaxed);
-        self.seq.store(end, Release);
-    }
-
-    #[inline(always)]
-    fn write_slot(&self, i: usize, h: &Held) {
-        let slot = &self.slots[i];
-        slot.id.store(h.id, Relaxed);
-        slot.class
-            .store(h.class as *const LockClass as *mut LockClass, Relaxed);
-        slot.site
-            .store(h.site as *const Location<'static> as *mut _, Relaxed);
-        slot.word
-            .store((h.since << 8) | ((h.mode as u64) << 1), Relaxed);
+        self.rows.set_len(len.min(SLOTS));
     }
 
     /// Publishes `held` (the thread's whole stack) from index `from` on.
     #[inline]
     pub(crate) fn publish(&self, held: &[Held], from: usize) {
-        let end = self.write_begin();
+        let len = held.len().min(SLOTS);
         for (i, h) in held.iter().enumerate().take(SLOTS).skip(from) {
-            self.write_slot(i, h);
+            self.rows.write(i, Self::row(h), len);
         }
-        self.len.store(held.len().min(SLOTS), Relaxed);
-        self.seq.store(end, Release);
+        self.rows.set_len(len);
         if held.len() > SLOTS {
             warn_deep_stack();
         }
@@ -144,44 +111,30 @@ impl Inventory {
     /// Whether the watchdog reported the hold in slot `i` (read before it is overwritten).
     #[inline(always)]
     pub(crate) fn was_reported(&self, i: usize) -> bool {
-        i < SLOTS && self.slots[i].word.load(Relaxed) & REPORTED != 0
+        i < SLOTS && self.rows.word(i, WORD) & REPORTED != 0
     }
 
     /// A consistent copy of the held slots, or `None` if the owner kept writing.
     fn snapshot(&self) -> Option<Vec<HeldCopy>> {
-        for _ in 0..64 {
-            let before = self.seq.load(Acquire);
-            if before % 2 == 1 {
-                std::hint::spin_loop();
-                continue;
+        let rows = self.rows.read(64)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (slot, row) in rows.iter().enumerate() {
+            if row[CLASS] == 0 || row[SITE] == 0 {
+                break;
             }
-            let len = self.len.load(Relaxed).min(SLOTS);
-            let mut out = Vec::with_capacity(len);
-            for (i, slot) in self.slots[..len].iter().enumerate() {
-                let class = slot.class.load(Relaxed);
-                let site = slot.site.load(Relaxed);
-                let word = slot.word.load(Relaxed);
-                if class.is_null() || site.is_null() {
-                    break;
-                }
-                out.push(HeldCopy {
-                    id: slot.id.load(Relaxed),
-                    // SAFETY: Non-null class pointers come from leaked, never-freed
-                    // `LockClass`es, and sites are `&'static Location`s.
-                    class: unsafe { &*class },
-                    // SAFETY: As above.
-                    site: unsafe { &*site },
-                    mode: Mode::from_u8((word >> 1) as u8 & 0x7f),
-                    since: word >> 8,
-                    slot: i,
-                });
-            }
-            fence(Acquire);
-            if self.seq.load(Relaxed) == before {
-                return Some(out);
-            }
+            out.push(HeldCopy {
+                id: row[ID],
+                // SAFETY: Non-zero class words are addresses of leaked, never-freed
+                // `LockClass`es, and site words of `&'static Location`s.
+                class: unsafe { &*(row[CLASS] as *const LockClass) },
+                // SAFETY: As above.
+                site: unsafe { &*(row[SITE] as *const Location<'static>) },
+                mode: Mode::from_u8((row[WORD] >> 1) as u8 & 0x7f),
+                since: row[WORD] >> 8,
+                slot,
+            });
         }
-        None
+        Some(out)
     }
 }
 
@@ -389,9 +342,13 @@ pub(crate) fn end_wait(inventory: &Inventory) {
     *inventory.waiting.lock() = None;
 }
 
-/// (wake-ups, scans) of the watchdog so far.
-pub(crate) fn stats() -> (u64, u64) {
-    (WAKEUPS.load(Relaxed), SCANS.load(Relaxed))
+/// (wake-ups, scans, threads with tracking state) so far.
+pub(crate) fn stats() -> (u64, u64, usize) {
+    (
+        WAKEUPS.load(Relaxed),
+        SCANS.load(Relaxed),
+        shared().registry.lock().len(),
+    )
 }
 
 const TICK_MS: u64 = 1;
@@ -585,7 +542,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                 summary,
                 text,
             );
-            v.inventory.slots[h.slot].word.fetch_or(REPORTED, Relaxed);
+            v.inventory.rows.set_bits(h.slot, WORD, REPORTED);
             reported.insert(key, report.clone());
             state.seen_holds.insert(key);
             out.push(report);

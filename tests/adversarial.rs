@@ -1,0 +1,195 @@
+//! Adversarial use: what a real program does to its locks, and lockwatch must survive.
+#![cfg(feature = "enabled")]
+
+mod common;
+
+use common::{assert_quiet, assert_reported};
+use lockwatch::parking_lot::Mutex;
+use lockwatch::{named, ReportKind};
+use std::sync::Arc;
+
+#[test]
+fn a_forgotten_guard_then_a_dropped_lock_leaves_no_stale_entry() {
+    let a = named(Mutex::new(()), "adv-forget-a");
+    let b = named(Mutex::new(()), "adv-forget-b");
+    std::mem::forget(a.lock()); // `a` stays locked and marked as held
+    drop(a); // ... until the lock itself goes away
+    {
+        let _b = b.lock(); // would record a -> b if the stale entry survived
+    }
+    let c = named(Mutex::new(()), "adv-forget-a");
+    {
+        let _b = b.lock();
+        let _c = c.lock(); // b -> class of a: no cycle, since a -> b was never recorded
+    }
+    assert_quiet(&["adv-forget-a", "adv-forget-b"]);
+}
+
+#[test]
+fn force_unlock_after_a_forgotten_guard_clears_the_held_entry() {
+    let a = named(Mutex::new(()), "adv-force-a");
+    let b = named(Mutex::new(()), "adv-force-b");
+    std::mem::forget(a.lock());
+    // SAFETY: The guard was forgotten; nothing else holds `a`.
+    unsafe { a.force_unlock() };
+    {
+        let _b = b.lock(); // a is no longer held: no a -> b
+    }
+    {
+        let _b = b.lock();
+        let _a = a.lock();
+    }
+    assert_quiet(&["adv-force-a", "adv-force-b"]);
+}
+
+#[test]
+fn a_panic_while_holding_keeps_the_poison_and_the_held_stack_consistent() {
+    let m = Arc::new(named(lockwatch::sync::Mutex::new(1), "adv-panic-m"));
+    let other = named(lockwatch::sync::Mutex::new(()), "adv-panic-o");
+    let m2 = Arc::clone(&m);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _g = m2.lock().unwrap();
+        panic!("while holding");
+    }));
+    assert!(result.is_err());
+    assert!(m.is_poisoned());
+    // The unwinding released the entry: taking `other` now orders nothing after `m`.
+    {
+        let _o = other.lock().unwrap();
+        let _m = m.lock().unwrap_or_else(|e| e.into_inner());
+    }
+    assert_quiet(&["adv-panic-m", "adv-panic-o"]);
+}
+
+#[test]
+fn a_thread_that_exits_while_holding_a_lock_leaves_nothing_behind() {
+    let before = lockwatch::watchdog::stats().threads;
+    let locks: &'static [Mutex<()>] = Box::leak(
+        (0..100)
+            .map(|_| named(Mutex::new(()), "adv-exit"))
+            .collect(),
+    );
+    for m in locks {
+        std::thread::spawn(move || std::mem::forget(m.lock()))
+            .join()
+            .unwrap();
+        assert!(m.is_locked());
+    }
+    // The exited threads' state is gone (other tests' threads may come and go meanwhile).
+    let after = lockwatch::watchdog::stats().threads;
+    assert!(after <= before + 8, "{before} -> {after}");
+}
+
+#[test]
+fn ten_thousand_short_lived_threads_leave_no_per_thread_state() {
+    let m = Arc::new(named(Mutex::new(0u64), "adv-threads"));
+    let before = lockwatch::watchdog::stats().threads;
+    for _ in 0..100 {
+        let handles: Vec<_> = (0..100)
+            .map(|_| {
+                let m = Arc::clone(&m);
+                std::thread::spawn(move || *m.lock() += 1)
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
+    assert_eq!(*m.lock(), 10_000);
+    // Thread-local destructors have run by the time `join` returns for each of them.
+    let after = lockwatch::watchdog::stats().threads;
+    assert!(
+        after <= before + 8,
+        "per-thread state leaked: {before} -> {after}"
+    );
+}
+
+#[test]
+fn a_hundred_nested_locks_are_ordered_and_an_inversion_across_them_is_found() {
+    let locks: Vec<Mutex<()>> = (0..100)
+        .map(|i| named(Mutex::new(()), &format!("adv-deep-{i:03}")))
+        .collect();
+    {
+        let _guards: Vec<_> = locks.iter().map(|l| l.lock()).collect();
+    }
+    assert_quiet(&["adv-deep-000", "adv-deep-099"]);
+    let site = {
+        let _last = locks[99].lock();
+        let (_first, site) = at!(locks[0].lock());
+        site
+    };
+    assert_reported(
+        ReportKind::LockOrder,
+        &["adv-deep-000", "adv-deep-099"],
+        &[&site],
+    );
+}
+
+#[test]
+fn locks_sent_between_threads_while_unlocked_keep_their_identity() {
+    let a = named(Mutex::new(0), "adv-send-a");
+    let b = named(Mutex::new(0), "adv-send-b");
+    {
+        let _a = a.lock();
+        let _b = b.lock();
+    }
+    // Move both locks to another thread, which takes them in the other order.
+    let (a, b, site) = std::thread::spawn(move || {
+        let site = {
+            let _b = b.lock();
+            let (_a, site) = at!(a.lock());
+            site
+        };
+        (a, b, site)
+    })
+    .join()
+    .unwrap();
+    assert_reported(
+        ReportKind::LockOrder,
+        &["adv-send-a", "adv-send-b"],
+        &[&site],
+    );
+    drop((a, b));
+}
+
+thread_local! {
+    static IN_TLS: Guarded = const { Guarded };
+}
+
+struct Guarded;
+
+static TLS_LOCK: lockwatch::sync::Mutex<u32> = lockwatch::sync::Mutex::new(0);
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        // Runs while the thread's locals are being torn down, lockwatch's included.
+        *TLS_LOCK.lock().unwrap() += 1;
+    }
+}
+
+#[test]
+fn tracked_locks_work_in_thread_local_destructors() {
+    std::thread::spawn(|| {
+        IN_TLS.with(|_| ());
+        let _warm = TLS_LOCK.lock().unwrap(); // lockwatch's own thread state exists too
+    })
+    .join()
+    .unwrap();
+    assert_eq!(*TLS_LOCK.lock().unwrap(), 1);
+}
+
+static LAZY_TABLE: lockwatch::sync::LazyLock<Vec<u32>> = lockwatch::sync::LazyLock::new(|| {
+    // A tracked lock used inside a static initializer.
+    *TLS_LOCK.lock().unwrap() += 0;
+    vec![1, 2, 3]
+});
+
+#[test]
+fn tracked_locks_work_in_static_initializers() {
+    let threads: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| LAZY_TABLE.len()))
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 3);
+    }
+}
