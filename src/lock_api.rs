@@ -46,6 +46,23 @@ macro_rules! guard_traits {
     };
 }
 
+/// A tracked try-acquisition that forwards to the lock_api method of the same name: held if it
+/// succeeds, no order edge into the lock (a try never waits, or gives up).
+#[cfg(feature = "enabled")]
+macro_rules! tracked_try {
+    ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $make:ident($mode:expr);) => {
+        $(#[$attr])*
+        #[inline]
+        #[track_caller]
+        pub fn $name(&self, $($arg: $ty),*) -> Option<$ret> {
+            let held = self
+                .meta
+                .try_lock($mode, Location::caller(), || self.inner.$name($($arg),*))?;
+            Some(self.$make(held))
+        }
+    };
+}
+
 #[cfg(feature = "enabled")]
 mod mutex;
 #[cfg(feature = "enabled")]

@@ -116,8 +116,7 @@ impl<R, T> Mutex<R, T> {
 impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
     fn guard<'a>(
         &'a self,
-        inner: lock_api::MutexGuard<'a, R, T>,
-        token: HeldToken,
+        (inner, token): (lock_api::MutexGuard<'a, R, T>, HeldToken),
     ) -> MutexGuard<'a, R, T> {
         MutexGuard {
             inner,
@@ -145,30 +144,23 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
             || self.inner.try_lock(),
             || self.inner.lock(),
         );
-        self.guard(inner, token)
+        self.guard((inner, token))
     }
 
-    /// Attempts to acquire the mutex without blocking. A successful try is held but adds no
-    /// order edge into this mutex.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = lockwatch::parking_lot::Mutex::new(0);
-    /// let g = m.lock();
-    /// assert!(m.try_lock().is_none());
-    /// drop(g);
-    /// assert!(m.try_lock().is_some());
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, R, T>> {
-        let (inner, token) = self
-            .meta
-            .try_lock(Mode::Exclusive, Location::caller(), || {
-                self.inner.try_lock()
-            })?;
-        Some(self.guard(inner, token))
+    tracked_try! {
+        /// Attempts to acquire the mutex without blocking. A successful try is held but adds no
+        /// order edge into this mutex.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let m = lockwatch::parking_lot::Mutex::new(0);
+        /// let g = m.lock();
+        /// assert!(m.try_lock().is_none());
+        /// drop(g);
+        /// assert!(m.try_lock().is_some());
+        /// ```
+        fn try_lock() -> MutexGuard<'_, R, T> = guard(Mode::Exclusive);
     }
 
     /// Creates a guard without locking: the caller has locked the raw mutex.
@@ -187,7 +179,7 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
                 Some(unsafe { self.inner.make_guard_unchecked() })
             })
             .expect("an infallible attempt succeeds");
-        self.guard(inner, token)
+        self.guard((inner, token))
     }
 
     /// A mutable reference to the data, without locking.
@@ -275,49 +267,35 @@ impl<R: RawMutexFair, T: ?Sized> Mutex<R, T> {
 }
 
 impl<R: RawMutexTimed, T: ?Sized> Mutex<R, T> {
-    /// Attempts to acquire the mutex until `timeout` has passed. Treated as a try-lock: it
-    /// gives up instead of deadlocking.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let m = lockwatch::parking_lot::Mutex::new(0);
-    /// assert!(m.try_lock_for(Duration::from_millis(1)).is_some());
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn try_lock_for(&self, timeout: R::Duration) -> Option<MutexGuard<'_, R, T>> {
-        let (inner, token) = self
-            .meta
-            .try_lock(Mode::Exclusive, Location::caller(), || {
-                self.inner.try_lock_for(timeout)
-            })?;
-        Some(self.guard(inner, token))
+    tracked_try! {
+        /// Attempts to acquire the mutex until `timeout` has passed. Treated as a try-lock: it
+        /// gives up instead of deadlocking.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        ///
+        /// let m = lockwatch::parking_lot::Mutex::new(0);
+        /// assert!(m.try_lock_for(Duration::from_millis(1)).is_some());
+        /// ```
+        fn try_lock_for(timeout: R::Duration) -> MutexGuard<'_, R, T> = guard(Mode::Exclusive);
     }
 
-    /// Attempts to acquire the mutex until `timeout` is reached. Treated as a try-lock.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    ///
-    /// let m = lockwatch::parking_lot::Mutex::new(0);
-    /// let g = m.lock();
-    /// assert!(m.try_lock_until(Instant::now() + Duration::from_millis(1)).is_none());
-    /// drop(g);
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn try_lock_until(&self, timeout: R::Instant) -> Option<MutexGuard<'_, R, T>> {
-        let (inner, token) = self
-            .meta
-            .try_lock(Mode::Exclusive, Location::caller(), || {
-                self.inner.try_lock_until(timeout)
-            })?;
-        Some(self.guard(inner, token))
+    tracked_try! {
+        /// Attempts to acquire the mutex until `timeout` is reached. Treated as a try-lock.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::{Duration, Instant};
+        ///
+        /// let m = lockwatch::parking_lot::Mutex::new(0);
+        /// let g = m.lock();
+        /// assert!(m.try_lock_until(Instant::now() + Duration::from_millis(1)).is_none());
+        /// drop(g);
+        /// ```
+        fn try_lock_until(timeout: R::Instant) -> MutexGuard<'_, R, T> = guard(Mode::Exclusive);
     }
 }
 

@@ -97,8 +97,7 @@ impl<R, G, T> ReentrantMutex<R, G, T> {
 impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     fn guard<'a>(
         &'a self,
-        inner: lock_api::ReentrantMutexGuard<'a, R, G, T>,
-        token: HeldToken,
+        (inner, token): (lock_api::ReentrantMutexGuard<'a, R, G, T>, HeldToken),
     ) -> ReentrantMutexGuard<'a, R, G, T> {
         ReentrantMutexGuard {
             inner,
@@ -124,27 +123,20 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
             || self.inner.try_lock(),
             || self.inner.lock(),
         );
-        self.guard(inner, token)
+        self.guard((inner, token))
     }
 
-    /// Attempts to acquire the mutex without blocking.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = lockwatch::parking_lot::ReentrantMutex::new(0);
-    /// let _g = m.lock();
-    /// assert!(m.try_lock().is_some()); // the owner may re-enter
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let (inner, token) = self
-            .meta
-            .try_lock(Mode::Reentrant, Location::caller(), || {
-                self.inner.try_lock()
-            })?;
-        Some(self.guard(inner, token))
+    tracked_try! {
+        /// Attempts to acquire the mutex without blocking.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let m = lockwatch::parking_lot::ReentrantMutex::new(0);
+        /// let _g = m.lock();
+        /// assert!(m.try_lock().is_some()); // the owner may re-enter
+        /// ```
+        fn try_lock() -> ReentrantMutexGuard<'_, R, G, T> = guard(Mode::Reentrant);
     }
 
     /// Creates a guard without locking.
@@ -163,7 +155,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
                 Some(unsafe { self.inner.make_guard_unchecked() })
             })
             .expect("an infallible attempt succeeds");
-        self.guard(inner, token)
+        self.guard((inner, token))
     }
 
     /// A mutable reference to the data, without locking.
@@ -229,28 +221,14 @@ impl<R: RawMutexFair, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
 }
 
 impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
-    /// Attempts to acquire the mutex until `timeout` has passed (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_lock_for(&self, timeout: R::Duration) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let (inner, token) = self
-            .meta
-            .try_lock(Mode::Reentrant, Location::caller(), || {
-                self.inner.try_lock_for(timeout)
-            })?;
-        Some(self.guard(inner, token))
+    tracked_try! {
+        /// Attempts to acquire the mutex until `timeout` has passed (a try-lock).
+        fn try_lock_for(timeout: R::Duration) -> ReentrantMutexGuard<'_, R, G, T> = guard(Mode::Reentrant);
     }
 
-    /// Attempts to acquire the mutex until `timeout` is reached (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_lock_until(&self, timeout: R::Instant) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let (inner, token) = self
-            .meta
-            .try_lock(Mode::Reentrant, Location::caller(), || {
-                self.inner.try_lock_until(timeout)
-            })?;
-        Some(self.guard(inner, token))
+    tracked_try! {
+        /// Attempts to acquire the mutex until `timeout` is reached (a try-lock).
+        fn try_lock_until(timeout: R::Instant) -> ReentrantMutexGuard<'_, R, G, T> = guard(Mode::Reentrant);
     }
 }
 

@@ -199,24 +199,19 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         ))
     }
 
-    /// Attempts shared read access without blocking.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lock = lockwatch::parking_lot::RwLock::new(2);
-    /// let w = lock.write();
-    /// assert!(lock.try_read().is_none());
-    /// drop(w);
-    /// assert!(lock.try_read().is_some());
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::Read, Location::caller(), || self.inner.try_read())?;
-        Some(self.read_guard(held))
+    tracked_try! {
+        /// Attempts shared read access without blocking.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let lock = lockwatch::parking_lot::RwLock::new(2);
+        /// let w = lock.write();
+        /// assert!(lock.try_read().is_none());
+        /// drop(w);
+        /// assert!(lock.try_read().is_some());
+        /// ```
+        fn try_read() -> RwLockReadGuard<'_, R, T> = read_guard(Mode::Read);
     }
 
     /// Locks for exclusive write access, blocking until it can be acquired.
@@ -239,26 +234,19 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         ))
     }
 
-    /// Attempts exclusive write access without blocking.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lock = lockwatch::parking_lot::RwLock::new(2);
-    /// let r = lock.read();
-    /// assert!(lock.try_write().is_none());
-    /// drop(r);
-    /// assert!(lock.try_write().is_some());
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::Exclusive, Location::caller(), || {
-                self.inner.try_write()
-            })?;
-        Some(self.write_guard(held))
+    tracked_try! {
+        /// Attempts exclusive write access without blocking.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let lock = lockwatch::parking_lot::RwLock::new(2);
+        /// let r = lock.read();
+        /// assert!(lock.try_write().is_none());
+        /// drop(r);
+        /// assert!(lock.try_write().is_some());
+        /// ```
+        fn try_write() -> RwLockWriteGuard<'_, R, T> = write_guard(Mode::Exclusive);
     }
 
     /// A mutable reference to the data, without locking.
@@ -348,59 +336,35 @@ impl<R: RawRwLockFair, T: ?Sized> RwLock<R, T> {
 }
 
 impl<R: RawRwLockTimed, T: ?Sized> RwLock<R, T> {
-    /// Attempts shared access until `timeout` has passed (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_read_for(&self, timeout: R::Duration) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::Read, Location::caller(), || {
-            self.inner.try_read_for(timeout)
-        })?;
-        Some(self.read_guard(held))
+    tracked_try! {
+        /// Attempts shared access until `timeout` has passed (a try-lock).
+        fn try_read_for(timeout: R::Duration) -> RwLockReadGuard<'_, R, T> = read_guard(Mode::Read);
     }
 
-    /// Attempts shared access until `timeout` is reached (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_read_until(&self, timeout: R::Instant) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self.meta.try_lock(Mode::Read, Location::caller(), || {
-            self.inner.try_read_until(timeout)
-        })?;
-        Some(self.read_guard(held))
+    tracked_try! {
+        /// Attempts shared access until `timeout` is reached (a try-lock).
+        fn try_read_until(timeout: R::Instant) -> RwLockReadGuard<'_, R, T> = read_guard(Mode::Read);
     }
 
-    /// Attempts exclusive access until `timeout` has passed (a try-lock).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let lock = lockwatch::parking_lot::RwLock::new(0);
-    /// let r = lock.read();
-    /// assert!(lock.try_write_for(Duration::from_millis(1)).is_none());
-    /// drop(r);
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn try_write_for(&self, timeout: R::Duration) -> Option<RwLockWriteGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::Exclusive, Location::caller(), || {
-                self.inner.try_write_for(timeout)
-            })?;
-        Some(self.write_guard(held))
+    tracked_try! {
+        /// Attempts exclusive access until `timeout` has passed (a try-lock).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        ///
+        /// let lock = lockwatch::parking_lot::RwLock::new(0);
+        /// let r = lock.read();
+        /// assert!(lock.try_write_for(Duration::from_millis(1)).is_none());
+        /// drop(r);
+        /// ```
+        fn try_write_for(timeout: R::Duration) -> RwLockWriteGuard<'_, R, T> = write_guard(Mode::Exclusive);
     }
 
-    /// Attempts exclusive access until `timeout` is reached (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_write_until(&self, timeout: R::Instant) -> Option<RwLockWriteGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::Exclusive, Location::caller(), || {
-                self.inner.try_write_until(timeout)
-            })?;
-        Some(self.write_guard(held))
+    tracked_try! {
+        /// Attempts exclusive access until `timeout` is reached (a try-lock).
+        fn try_write_until(timeout: R::Instant) -> RwLockWriteGuard<'_, R, T> = write_guard(Mode::Exclusive);
     }
 }
 
@@ -428,48 +392,21 @@ impl<R: RawRwLockRecursive, T: ?Sized> RwLock<R, T> {
         ))
     }
 
-    /// Attempts a recursive read without blocking.
-    #[inline]
-    #[track_caller]
-    pub fn try_read_recursive(&self) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::RecursiveRead, Location::caller(), || {
-                self.inner.try_read_recursive()
-            })?;
-        Some(self.read_guard(held))
+    tracked_try! {
+        /// Attempts a recursive read without blocking.
+        fn try_read_recursive() -> RwLockReadGuard<'_, R, T> = read_guard(Mode::RecursiveRead);
     }
 }
 
 impl<R: RawRwLockRecursiveTimed, T: ?Sized> RwLock<R, T> {
-    /// Attempts a recursive read until `timeout` has passed (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_read_recursive_for(
-        &self,
-        timeout: R::Duration,
-    ) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::RecursiveRead, Location::caller(), || {
-                self.inner.try_read_recursive_for(timeout)
-            })?;
-        Some(self.read_guard(held))
+    tracked_try! {
+        /// Attempts a recursive read until `timeout` has passed (a try-lock).
+        fn try_read_recursive_for(timeout: R::Duration) -> RwLockReadGuard<'_, R, T> = read_guard(Mode::RecursiveRead);
     }
 
-    /// Attempts a recursive read until `timeout` is reached (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_read_recursive_until(
-        &self,
-        timeout: R::Instant,
-    ) -> Option<RwLockReadGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::RecursiveRead, Location::caller(), || {
-                self.inner.try_read_recursive_until(timeout)
-            })?;
-        Some(self.read_guard(held))
+    tracked_try! {
+        /// Attempts a recursive read until `timeout` is reached (a try-lock).
+        fn try_read_recursive_until(timeout: R::Instant) -> RwLockReadGuard<'_, R, T> = read_guard(Mode::RecursiveRead);
     }
 }
 
@@ -527,48 +464,21 @@ impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
         ))
     }
 
-    /// Attempts upgradable access without blocking.
-    #[inline]
-    #[track_caller]
-    pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::Upgradable, Location::caller(), || {
-                self.inner.try_upgradable_read()
-            })?;
-        Some(self.upgradable_guard(held))
+    tracked_try! {
+        /// Attempts upgradable access without blocking.
+        fn try_upgradable_read() -> RwLockUpgradableReadGuard<'_, R, T> = upgradable_guard(Mode::Upgradable);
     }
 }
 
 impl<R: RawRwLockUpgradeTimed, T: ?Sized> RwLock<R, T> {
-    /// Attempts upgradable access until `timeout` has passed (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_upgradable_read_for(
-        &self,
-        timeout: R::Duration,
-    ) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::Upgradable, Location::caller(), || {
-                self.inner.try_upgradable_read_for(timeout)
-            })?;
-        Some(self.upgradable_guard(held))
+    tracked_try! {
+        /// Attempts upgradable access until `timeout` has passed (a try-lock).
+        fn try_upgradable_read_for(timeout: R::Duration) -> RwLockUpgradableReadGuard<'_, R, T> = upgradable_guard(Mode::Upgradable);
     }
 
-    /// Attempts upgradable access until `timeout` is reached (a try-lock).
-    #[inline]
-    #[track_caller]
-    pub fn try_upgradable_read_until(
-        &self,
-        timeout: R::Instant,
-    ) -> Option<RwLockUpgradableReadGuard<'_, R, T>> {
-        let held = self
-            .meta
-            .try_lock(Mode::Upgradable, Location::caller(), || {
-                self.inner.try_upgradable_read_until(timeout)
-            })?;
-        Some(self.upgradable_guard(held))
+    tracked_try! {
+        /// Attempts upgradable access until `timeout` is reached (a try-lock).
+        fn try_upgradable_read_until(timeout: R::Instant) -> RwLockUpgradableReadGuard<'_, R, T> = upgradable_guard(Mode::Upgradable);
     }
 }
 
