@@ -285,6 +285,7 @@ impl OrderGraph {
     /// `p -> s` whose witness is both steps: what was learned through the lock outlives it.
     pub(crate) fn contract(&mut self, id: u64) {
         let Some(node) = self.nodes.remove(&id) else {
+            self.shrink();
             return;
         };
         let mut preds = Vec::with_capacity(node.ins.len());
@@ -330,7 +331,8 @@ impl OrderGraph {
         );
     }
 
-    /// Drops nodes left with no edges at all, so churn leaves nothing behind.
+    /// Drops nodes left with no edges at all, and gives memory back once the graph has shrunk
+    /// well below its peak, so churn leaves nothing behind.
     fn prune(&mut self, candidates: impl Iterator<Item = u64>) {
         let candidates: Vec<u64> = candidates.collect();
         for c in candidates {
@@ -341,6 +343,13 @@ impl OrderGraph {
             {
                 self.nodes.remove(&c);
             }
+        }
+        self.shrink();
+    }
+
+    fn shrink(&mut self) {
+        if self.nodes.len() * 4 < self.nodes.capacity() {
+            self.nodes.shrink_to_fit();
         }
     }
 
