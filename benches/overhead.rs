@@ -422,18 +422,6 @@ fn main() {
             }
         };
     }
-    if !only.is_empty() {
-        bench!("uncontended lock+unlock", uncontended, iters());
-        bench!("nested pair, known edge", nested2, iters());
-        bench!("two threads on one lock", one_lock, iters() / 2);
-        bench!(
-            "create + lock under another + drop",
-            create_edge_drop,
-            iters() / 4
-        );
-        println!("{:?}", lockwatch::graph_stats());
-        return;
-    }
     bench!("uncontended lock+unlock", uncontended, iters());
     bench!("nested pair, known edge", nested2, iters());
     bench!("nested 4, known edges", nested4, iters() / 2);
@@ -449,6 +437,9 @@ fn main() {
         iters() / 4
     );
     bench!("RwLock read, uncontended", read, iters());
+    if !only.is_empty() {
+        return;
+    }
 
     let r = compare(
         iters(),

@@ -47,12 +47,12 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         self.seq.store(end, Release);
     }
 
-    /// Writer only: sets the length (a pop).
+    /// Writer only: sets the length (a pop). No sequence bump: a pop changes no row, so a
+    /// reader racing it sees the rows whole, with or without the popped one; a later write to
+    /// that row bumps the sequence and is caught as usual.
     #[inline(always)]
     pub(crate) fn set_len(&self, len: usize) {
-        let end = self.begin();
-        self.len.store(len, Relaxed);
-        self.seq.store(end, Release);
+        self.len.store(len, Release);
     }
 
     /// Writer only: reads back a word it wrote.
