@@ -28,6 +28,9 @@ pub enum ReportKind {
     LongWait,
     /// An atomic `load` then `store` with another thread's write in between.
     LostUpdate,
+    /// One of lockwatch's own limits was reached; the report says what is no longer watched.
+    /// The program goes on.
+    Limit,
 }
 
 /// One finding: its kind, the thread it was found in, and a full explanation.

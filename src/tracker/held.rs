@@ -163,16 +163,20 @@ pub(crate) fn with_held<R>(f: impl FnOnce(&[Held]) -> R) -> Option<R> {
 
 #[inline(always)]
 pub(crate) fn push(entry: Held) {
-    let _ = STATE.try_with(|st| {
+    let deep = STATE.try_with(|st| {
         let Ok(mut held) = st.held.try_borrow_mut() else {
-            return;
+            return false;
         };
         if held.capacity() == 0 {
             held.reserve(8);
         }
         held.push(entry);
         st.inventory().publish_push(held.len() - 1, &entry);
+        held.len() > watchdog::SLOTS
     });
+    if deep == Ok(true) {
+        watchdog::deep_stack(&thread_name());
+    }
 }
 
 /// Releases the innermost entry for lock `id` (a guard dropped). The common case, the
@@ -249,8 +253,8 @@ pub(crate) fn set_mode(id: u64, mode: Mode) {
 }
 
 /// This thread's inventory, for publishing a wait (the contended path).
-pub(crate) fn inventory() -> Option<Arc<Inventory>> {
-    STATE.try_with(|st| st.inventory_arc()).ok()
+pub(crate) fn with_inventory<R>(f: impl FnOnce(&Inventory) -> R) -> Option<R> {
+    STATE.try_with(|st| f(st.inventory())).ok()
 }
 
 /// A copy of the held stack, for the cold paths.

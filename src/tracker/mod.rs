@@ -161,22 +161,19 @@ impl LockMeta {
         site: &'static Location<'static>,
         block: impl FnOnce() -> G,
     ) -> G {
-        let inventory = held::inventory();
-        if let Some(inventory) = &inventory {
+        // The inventory's address identifies this waiter; its thread is alive, so it is valid.
+        let waiter = held::with_inventory(|inventory| {
             watchdog::begin_wait(inventory, me.id, me.class, mode, site);
-        }
+            inventory as *const _ as usize
+        })
+        .unwrap_or(0);
         let contention = self.contention_state();
-        let waiter = inventory
-            .as_ref()
-            .map_or(0, |i| std::sync::Arc::as_ptr(i) as usize);
         contention.enter(waiter);
         let start = std::time::Instant::now();
         let guard = block();
         let waited = start.elapsed();
         contention.leave(waiter);
-        if let Some(inventory) = &inventory {
-            watchdog::end_wait(inventory);
-        }
+        held::with_inventory(watchdog::end_wait);
         profile::record_wait(me.class, waited);
         guard
     }

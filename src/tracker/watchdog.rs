@@ -83,7 +83,6 @@ impl Inventory {
     #[inline(always)]
     pub(crate) fn publish_push(&self, i: usize, h: &Held) {
         if i >= SLOTS {
-            warn_deep_stack();
             return;
         }
         self.rows.write(i, Self::row(h), i + 1);
@@ -103,9 +102,6 @@ impl Inventory {
             self.rows.write(i, Self::row(h), len);
         }
         self.rows.set_len(len);
-        if held.len() > SLOTS {
-            warn_deep_stack();
-        }
     }
 
     /// Whether the watchdog reported the hold in slot `i` (read before it is overwritten).
@@ -138,14 +134,26 @@ impl Inventory {
     }
 }
 
-fn warn_deep_stack() {
-    static WARNED: AtomicBool = AtomicBool::new(false);
-    if !WARNED.swap(true, Relaxed) {
-        eprintln!(
-            "lockwatch: a thread holds more than {SLOTS} locks at once; the deeper ones are \
-             still ordered but not watched for long holds"
-        );
+/// Called (outside any lockwatch borrow) when a thread's held stack grows past [`SLOTS`]: one
+/// `Limit` report for the whole program.
+#[cold]
+pub(crate) fn deep_stack(thread: &str) {
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    if REPORTED.swap(true, Relaxed) {
+        return;
     }
+    let text = format!(
+        "limit: thread `{thread}` holds more than {SLOTS} locks at once; the locks beyond the \
+         first {SLOTS} are still checked for lock order, but the watchdog does not see them \
+         (no long-hold reports for them, and deadlocks through them go unreported)"
+    );
+    let summary = format!("limit: more than {SLOTS} locks held at once in thread `{thread}`");
+    crate::report::deliver(Report::new(
+        ReportKind::Limit,
+        thread.to_owned(),
+        summary,
+        text,
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
