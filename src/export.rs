@@ -7,7 +7,7 @@
 //! | file | content |
 //! |---|---|
 //! | `reports.jsonl` | every report, one JSON object a line: `kind`, `thread`, `summary`, `text`, `outcome` |
-//! | `waiters.folded`, `blame.folded`, `cas-retries.folded` | the [`contention`](crate::contention) views as folded stacks |
+//! | `waiters.folded`, `blame.folded`, `cas-retries.folded` | the [`crate::contention`] views as folded stacks |
 //! | `waiters.svg`, `blame.svg` | their flame graphs |
 //! | `waiters.pprof`, `blame.pprof` | their pprof profiles |
 //! | `lock-graph.dot` | the lock-order graph ([`graph_dot`]) |

@@ -52,6 +52,23 @@
 //! assert_eq!(lockwatch::reports()[0].kind(), lockwatch::ReportKind::LockOrder);
 //! ```
 //!
+//! # Beyond lock order
+//!
+//! - [`watchdog`]: locks held too long, waits too long and actual deadlocks, reported while
+//!   they happen.
+//! - [`contention`]: where threads wait for locks and who makes them wait, as flame graphs,
+//!   folded stacks and pprof profiles; [`export`] writes everything to a directory.
+//! - [`sync::atomic`]: atomics that report lost updates (`load` then `store` across another
+//!   thread's write); [`sync::OnceLock`], [`sync::LazyLock`] and [`sync::Once`] take part in
+//!   the lock graph while initializing.
+//!
+//! # Features
+//!
+//! | feature | effect |
+//! |---|---|
+//! | `enabled` | tracking on; without it every type is the plain std / parking_lot / lock_api one |
+//! | `once_cell` | `lockwatch::once_cell` mirrors once_cell's `sync::{OnceCell, Lazy}` |
+//!
 //! # Cost
 //!
 //! An acquisition with no lock held, or whose order is already known, touches the raw lock,
@@ -64,6 +81,9 @@
 //! |---|---|
 //! | `LOCKWATCH_POLICY` | `log` (default), `panic` or `silent`: see [`Policy`] |
 //! | `LOCKWATCH_BACKTRACE` | `1`: capture a backtrace with every new order edge |
+//! | `LOCKWATCH_LONG_HOLD_MS`, `LOCKWATCH_LONG_WAIT_MS`, `LOCKWATCH_ON_DEADLOCK`, `LOCKWATCH_WATCHDOG` | see [`watchdog`] |
+//! | `LOCKWATCH_PROFILE_RATE_NS` | see [`contention`] |
+//! | `LOCKWATCH_DIR` | see [`export`] |
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]

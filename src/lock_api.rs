@@ -1,4 +1,4 @@
-//! Tracked versions of the [`lock_api`](::lock_api) lock types, generic over the raw lock.
+//! Tracked versions of the `lock_api` crate's lock types, generic over the raw lock.
 //!
 //! [`crate::parking_lot`] is built from these, exactly as `parking_lot` is built from
 //! `lock_api`. Use them directly to track other `lock_api` locks (spin locks, for example).

@@ -1,4 +1,4 @@
-//! Drop-in replacements for [`once_cell`](::once_cell) (feature `once_cell`).
+//! Drop-in replacements for the `once_cell` crate (feature `once_cell`).
 //!
 //! With the `enabled` feature, [`sync::OnceCell`] and [`sync::Lazy`] are tracked like
 //! [`crate::sync::OnceLock`] and [`crate::sync::LazyLock`]: an initializer holds its cell while

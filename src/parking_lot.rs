@@ -1,4 +1,4 @@
-//! Drop-in replacements for [`parking_lot`](::parking_lot).
+//! Drop-in replacements for the `parking_lot` crate.
 //!
 //! With the `enabled` feature, every lock type here is a tracked [`crate::lock_api`] type over
 //! parking_lot's raw locks, exactly as parking_lot builds its own from `lock_api`, and

@@ -7,6 +7,8 @@ echo "== format"
 cargo fmt --all -- --check
 echo "== clippy (all targets, all features)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== docs build without broken links"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --all-features --no-deps
 echo "== tests, tracking on (unit, integration, doc; all features)"
 cargo test --all-features
 echo "== tests, tracking off (plain re-exports, no-op extras)"

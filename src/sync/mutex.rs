@@ -101,7 +101,7 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// # Errors
     ///
-    /// [`TryLockError::WouldBlock`] if the mutex is locked, [`TryLockError::Poisoned`] if it
+    /// [`TryLockError::WouldBlock`](std::sync::TryLockError::WouldBlock) if the mutex is locked, [`TryLockError::Poisoned`](std::sync::TryLockError::Poisoned) if it
     /// is poisoned (the guard is inside).
     ///
     /// # Examples

@@ -99,7 +99,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Errors
     ///
-    /// [`TryLockError::WouldBlock`] if a writer holds it, [`TryLockError::Poisoned`] if it
+    /// [`TryLockError::WouldBlock`](std::sync::TryLockError::WouldBlock) if a writer holds it, [`TryLockError::Poisoned`](std::sync::TryLockError::Poisoned) if it
     /// is poisoned.
     ///
     /// # Examples
@@ -158,7 +158,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Errors
     ///
-    /// [`TryLockError::WouldBlock`] if it is held, [`TryLockError::Poisoned`] if poisoned.
+    /// [`TryLockError::WouldBlock`](std::sync::TryLockError::WouldBlock) if it is held, [`TryLockError::Poisoned`](std::sync::TryLockError::Poisoned) if poisoned.
     ///
     /// # Examples
     ///
