@@ -161,15 +161,16 @@ impl LockMeta {
         site: &'static Location<'static>,
         block: impl FnOnce() -> G,
     ) -> G {
+        // One clock reading starts the wait for the watchdog, the blame and the profile.
+        let start = std::time::Instant::now();
         // The inventory's address identifies this waiter; its thread is alive, so it is valid.
         let waiter = held::with_inventory(|inventory| {
-            watchdog::begin_wait(inventory, me.id, me.class, mode, site);
+            watchdog::begin_wait(inventory, me.id, me.class, mode, site, start);
             inventory as *const _ as usize
         })
         .unwrap_or(0);
         let contention = self.contention_state();
-        contention.enter(waiter);
-        let start = std::time::Instant::now();
+        contention.enter(waiter, start);
         let guard = block();
         let waited = start.elapsed();
         contention.leave(waiter);

@@ -195,9 +195,13 @@ fn capture() -> Box<[usize]> {
     frames.into_boxed_slice()
 }
 
-fn now_ns() -> u64 {
+fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_ns() -> u64 {
+    epoch().elapsed().as_nanos() as u64
 }
 
 /// Records a finished wait of `waited` on a lock of `class`.
@@ -246,8 +250,11 @@ impl Contention {
         }
     }
 
-    pub(crate) fn enter(&self, waiter: usize) {
-        self.starts.lock().push((waiter, now_ns()));
+    /// A waiter starts waiting at `start` (the caller's clock reading, shared with the
+    /// watchdog's record of the wait).
+    pub(crate) fn enter(&self, waiter: usize, start: Instant) {
+        let start_ns = start.saturating_duration_since(epoch()).as_nanos() as u64;
+        self.starts.lock().push((waiter, start_ns));
         self.waiters.fetch_add(1, Relaxed);
     }
 

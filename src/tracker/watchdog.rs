@@ -335,13 +335,14 @@ pub(crate) fn begin_wait(
     class: &'static LockClass,
     mode: Mode,
     site: &'static Location<'static>,
+    since: Instant,
 ) {
     *inventory.waiting.lock() = Some(Waiting {
         id,
         class,
         mode,
         site,
-        since: Instant::now(),
+        since,
     });
     stamp();
 }
