@@ -29,7 +29,7 @@
 //! - What was learned through a lock outlives it: `a → b → c`, drop `b`, then `c → a` is
 //!   still reported.
 //!
-//! Each distinct cycle (by its code sites) is reported once. Reports are kept for
+//! Each distinct cycle (by its classes and code sites) is reported once. Reports are kept for
 //! [`reports`] and, by the [`Policy`], logged through `tracing` (target `lockwatch`, or
 //! stderr when no subscriber is installed), turned into a panic, or passed to a callback.
 //!
