@@ -154,11 +154,28 @@ thread_local! {
 /// Runs `f` over this thread's held locks, innermost last. `None` during thread teardown
 /// (or when the stack is borrowed, which only lockwatch's own code can do).
 #[inline(always)]
-pub(crate) fn with_held<R>(f: impl FnOnce(&[Held]) -> R) -> Option<R> {
+pub(crate) fn with_held<R>(f: impl FnOnce(&[Held], &Known<'_>) -> R) -> Option<R> {
     STATE
-        .try_with(|st| st.held.try_borrow().ok().map(|held| f(&held)))
+        .try_with(|st| {
+            st.held
+                .try_borrow()
+                .ok()
+                .map(|held| f(&held, &Known(&st.known)))
+        })
         .ok()
         .flatten()
+}
+
+/// This thread's cache of known edges, borrowed with the held stack (one thread-local access
+/// for the whole order check).
+pub(crate) struct Known<'a>(&'a [Cell<u128>; KNOWN_SLOTS]);
+
+impl Known<'_> {
+    #[inline(always)]
+    pub(crate) fn contains(&self, target: u64, pred: u64) -> bool {
+        let (i, key) = slot(target, pred);
+        self.0[i].get() == key
+    }
 }
 
 #[inline(always)]
@@ -259,22 +276,14 @@ pub(crate) fn with_inventory<R>(f: impl FnOnce(&Inventory) -> R) -> Option<R> {
 
 /// A copy of the held stack, for the cold paths.
 pub(crate) fn snapshot() -> Vec<Held> {
-    with_held(|held| held.to_vec()).unwrap_or_default()
+    with_held(|held, _| held.to_vec()).unwrap_or_default()
 }
 
-#[inline]
+#[inline(always)]
 fn slot(target: u64, pred: u64) -> (usize, u128) {
     let key = ((target as u128) << 64) | pred as u128;
     let mixed = (target ^ pred.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     ((mixed >> 56) as usize % KNOWN_SLOTS, key)
-}
-
-#[inline]
-pub(crate) fn knows_edge(target: u64, pred: u64) -> bool {
-    let (i, key) = slot(target, pred);
-    STATE
-        .try_with(|st| st.known[i].get() == key)
-        .unwrap_or(false)
 }
 
 pub(crate) fn remember_edge(target: u64, pred: u64) {

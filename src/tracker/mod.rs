@@ -301,12 +301,12 @@ impl HeldToken {
     #[track_caller]
     pub(crate) fn upgrade(&self) {
         let site = Location::caller();
-        let taken_after: Option<Vec<Held>> = held::with_held(|held| {
+        let taken_after: Option<Vec<Held>> = held::with_held(|held, _| {
             let at = held.iter().rposition(|h| h.id == self.id)?;
             Some(held[at + 1..].to_vec())
         })
         .flatten();
-        let entry = held::with_held(|held| held.iter().rev().find(|h| h.id == self.id).copied());
+        let entry = held::with_held(|held, _| held.iter().rev().find(|h| h.id == self.id).copied());
         if let (Some(after), Some(Some(entry))) = (taken_after, entry) {
             if !after.is_empty() {
                 let me = Ident {
@@ -413,7 +413,7 @@ fn edge_key(held: &Held, me: Ident, mode: Mode) -> (u64, u64) {
 /// needed edge already known means no global lock and no allocation.
 #[inline(always)]
 fn check_order(me: Ident, cache: Option<&AtomicU64>, mode: Mode, site: &'static Location<'static>) {
-    let known = held::with_held(|held| {
+    let known = held::with_held(|held, cache_of_thread| {
         if held.is_empty() {
             return true;
         }
@@ -428,7 +428,7 @@ fn check_order(me: Ident, cache: Option<&AtomicU64>, mode: Mode, site: &'static 
                 return !mode.self_deadlocks_over(h.mode);
             }
             let (target, pred) = edge_key(h, me, mode);
-            if pred != cached && !held::knows_edge(target, pred) {
+            if pred != cached && !cache_of_thread.contains(target, pred) {
                 known = false;
             }
         }
