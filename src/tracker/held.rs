@@ -3,7 +3,7 @@
 //! Everything here is thread-local and reached with `try_with`, so a lock used while the
 //! thread's locals are being torn down simply goes untracked instead of panicking.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
 use std::panic::Location;
 use std::sync::Arc;
 
@@ -92,47 +92,44 @@ pub(crate) struct Held {
 /// Fixed size: it never allocates and a collision only costs a trip to the graph.
 const KNOWN_SLOTS: usize = 256;
 
-struct ThreadState {
-    held: RefCell<Vec<Held>>,
+/// Held locks kept inline in the hot state; deeper ones go to the cold state's overflow.
+const INLINE: usize = 16;
+
+/// The class and site of the placeholder entries of an empty inline stack.
+static PLACEHOLDER_CLASS: LockClass = LockClass::placeholder();
+static PLACEHOLDER_SITE: &Location<'static> = Location::caller();
+
+/// The hot per-thread state: plain cells and no destructor, so reaching it costs one
+/// thread-pointer offset and no registration check. What needs a destructor (the overflow,
+/// the inventory's ownership, the name) lives in [`ColdState`].
+struct HotState {
+    /// How many locks this thread holds (inline and overflow).
+    len: Cell<usize>,
+    /// The first [`INLINE`] held locks. Only this thread touches it, and no reference into
+    /// it outlives a function of this module (see [`with_held`]).
+    stack: UnsafeCell<[Held; INLINE]>,
     known: [Cell<u128>; KNOWN_SLOTS],
+    /// The published inventory, owned by the cold state; null before registration and after
+    /// the cold state is gone (thread exit), when publishing simply stops.
+    inventory: Cell<*const Inventory>,
+    /// The cold state has been torn down: do not register again.
+    exiting: Cell<bool>,
+}
+
+struct ColdState {
+    overflow: RefCell<Vec<Held>>,
     name: RefCell<Option<Arc<str>>>,
-    /// What the watchdog sees of `held`; registered on the first acquisition.
     inventory: OnceCell<Arc<Inventory>>,
-    /// `inventory`'s address once registered: the hot path's one load.
-    inventory_ptr: Cell<*const Inventory>,
 }
 
-impl ThreadState {
-    #[inline(always)]
-    fn inventory(&self) -> &Inventory {
-        let ptr = self.inventory_ptr.get();
-        if !ptr.is_null() {
-            // SAFETY: Set below from the `Arc` that `self.inventory` keeps alive for as long
-            // as this thread state exists.
-            return unsafe { &*ptr };
-        }
-        self.register()
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn register(&self) -> &Inventory {
-        let inventory = self
-            .inventory
-            .get_or_init(|| watchdog::register(thread_name()));
-        self.inventory_ptr.set(Arc::as_ptr(inventory));
-        inventory
-    }
-
-    fn inventory_arc(&self) -> Arc<Inventory> {
-        self.inventory();
-        Arc::clone(self.inventory.get().expect("registered just above"))
-    }
-}
-
-impl Drop for ThreadState {
+impl Drop for ColdState {
     fn drop(&mut self) {
-        // The thread is exiting: it leaves nothing behind for the watchdog.
+        // The thread is exiting: stop publishing before the inventory goes, and leave nothing
+        // behind for the watchdog.
+        let _ = HOT.try_with(|hot| {
+            hot.inventory.set(std::ptr::null());
+            hot.exiting.set(true);
+        });
         if let Some(inventory) = self.inventory.get() {
             watchdog::unregister(inventory);
         }
@@ -140,30 +137,130 @@ impl Drop for ThreadState {
 }
 
 thread_local! {
-    static STATE: ThreadState = const {
-        ThreadState {
-            held: RefCell::new(Vec::new()),
+    static HOT: HotState = const {
+        HotState {
+            len: Cell::new(0),
+            stack: UnsafeCell::new(
+                [Held {
+                    id: 0,
+                    class: &PLACEHOLDER_CLASS,
+                    mode: Mode::Exclusive,
+                    trylock: false,
+                    site: PLACEHOLDER_SITE,
+                    since: 0,
+                }; INLINE],
+            ),
             known: [const { Cell::new(0) }; KNOWN_SLOTS],
+            inventory: Cell::new(std::ptr::null()),
+            exiting: Cell::new(false),
+        }
+    };
+    static COLD: ColdState = const {
+        ColdState {
+            overflow: RefCell::new(Vec::new()),
             name: RefCell::new(None),
             inventory: OnceCell::new(),
-            inventory_ptr: Cell::new(std::ptr::null()),
         }
     };
 }
 
-/// Runs `f` over this thread's held locks, innermost last. `None` during thread teardown
-/// (or when the stack is borrowed, which only lockwatch's own code can do).
+impl HotState {
+    #[inline(always)]
+    fn inventory(&self) -> Option<&Inventory> {
+        let ptr = self.inventory.get();
+        if !ptr.is_null() {
+            // SAFETY: Set by `register` from the `Arc` the cold state keeps alive, and reset
+            // to null before the cold state drops it.
+            return Some(unsafe { &*ptr });
+        }
+        self.register()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&self) -> Option<&Inventory> {
+        if self.exiting.get() {
+            return None;
+        }
+        let ptr = COLD
+            .try_with(|cold| {
+                let inventory = cold
+                    .inventory
+                    .get_or_init(|| watchdog::register(thread_name()));
+                Arc::as_ptr(inventory)
+            })
+            .ok()?;
+        self.inventory.set(ptr);
+        // SAFETY: As in `inventory`: the cold state owns it until it resets the pointer.
+        Some(unsafe { &*ptr })
+    }
+
+    /// The inline part of the stack.
+    #[inline(always)]
+    fn inline(&self) -> &[Held] {
+        let len = self.len.get().min(INLINE);
+        // SAFETY: Only this thread reaches `stack`; the writes below (`push`, `set_all`)
+        // never run while a slice from here is alive (the functions of this module do not
+        // call out while holding one).
+        unsafe { &(&*self.stack.get())[..len] }
+    }
+
+    /// The whole stack, innermost last (cold).
+    fn all(&self) -> Vec<Held> {
+        let mut out = self.inline().to_vec();
+        if self.len.get() > INLINE {
+            let _ = COLD.try_with(|cold| {
+                if let Ok(overflow) = cold.overflow.try_borrow() {
+                    out.extend_from_slice(&overflow);
+                }
+            });
+        }
+        out
+    }
+
+    /// Replaces the whole stack and republishes it from `from` on (cold).
+    fn set_all(&self, held: &[Held], from: usize) {
+        let inline = held.len().min(INLINE);
+        // SAFETY: See `inline`; no slice into the stack is alive here.
+        unsafe { (&mut *self.stack.get())[..inline].copy_from_slice(&held[..inline]) };
+        let mut len = inline;
+        if held.len() > INLINE {
+            let stored = COLD.try_with(|cold| {
+                cold.overflow.try_borrow_mut().is_ok_and(|mut overflow| {
+                    overflow.clear();
+                    overflow.extend_from_slice(&held[INLINE..]);
+                    true
+                })
+            });
+            if stored == Ok(true) {
+                len = held.len();
+            }
+        } else {
+            let _ = COLD.try_with(|cold| {
+                if let Ok(mut overflow) = cold.overflow.try_borrow_mut() {
+                    overflow.clear();
+                }
+            });
+        }
+        self.len.set(len);
+        if let Some(inventory) = self.inventory() {
+            inventory.publish(&held[..len], from.min(len));
+        }
+    }
+}
+
+/// Runs `f` over this thread's held locks (innermost last) and its known-edge cache. `f` must
+/// not lock or unlock anything. `None` only if the thread's state is unreachable.
 #[inline(always)]
 pub(crate) fn with_held<R>(f: impl FnOnce(&[Held], &Known<'_>) -> R) -> Option<R> {
-    STATE
-        .try_with(|st| {
-            st.held
-                .try_borrow()
-                .ok()
-                .map(|held| f(&held, &Known(&st.known)))
-        })
-        .ok()
-        .flatten()
+    HOT.try_with(|hot| {
+        if hot.len.get() <= INLINE {
+            f(hot.inline(), &Known(&hot.known))
+        } else {
+            f(&hot.all(), &Known(&hot.known))
+        }
+    })
+    .ok()
 }
 
 /// This thread's cache of known edges, borrowed with the held stack (one thread-local access
@@ -180,72 +277,97 @@ impl Known<'_> {
 
 #[inline(always)]
 pub(crate) fn push(entry: Held) {
-    let deep = STATE.try_with(|st| {
-        let Ok(mut held) = st.held.try_borrow_mut() else {
-            return false;
-        };
-        if held.capacity() == 0 {
-            held.reserve(8);
+    let _ = HOT.try_with(|hot| {
+        let len = hot.len.get();
+        if len < INLINE {
+            // SAFETY: See `HotState::inline`; no slice into the stack is alive here.
+            unsafe { (*hot.stack.get())[len] = entry };
+            hot.len.set(len + 1);
+            if let Some(inventory) = hot.inventory() {
+                inventory.publish_push(len, &entry);
+            }
+            return;
         }
-        held.push(entry);
-        st.inventory().publish_push(held.len() - 1, &entry);
-        held.len() > watchdog::SLOTS
+        push_deep(hot, entry);
     });
-    if deep == Ok(true) {
+}
+
+/// A push past the inline stack (cold).
+#[cold]
+#[inline(never)]
+fn push_deep(hot: &HotState, entry: Held) {
+    let len = hot.len.get();
+    let pushed = COLD.try_with(|cold| {
+        cold.overflow
+            .try_borrow_mut()
+            .map(|mut overflow| overflow.push(entry))
+            .is_ok()
+    });
+    if pushed != Ok(true) {
+        return;
+    }
+    hot.len.set(len + 1);
+    if let Some(inventory) = hot.inventory() {
+        inventory.publish_push(len, &entry);
+    }
+    if len + 1 > watchdog::SLOTS {
         watchdog::deep_stack(&thread_name());
     }
 }
 
 /// Releases the innermost entry for lock `id` (a guard dropped). The common case, the
-/// innermost lock released first, is a pop and one published length.
+/// innermost lock released first, is one length and one published length.
 #[inline(always)]
 pub(crate) fn release(id: u64) {
-    let _ = STATE.try_with(|st| {
-        let Ok(mut held) = st.held.try_borrow_mut() else {
-            return;
-        };
-        let inventory = st.inventory();
-        let top = held.len().wrapping_sub(1);
-        if held.last().is_some_and(|h| h.id == id) && !inventory.was_reported(top) {
-            held.pop();
-            inventory.publish_len(top);
+    let _ = HOT.try_with(|hot| {
+        let len = hot.len.get();
+        if len == 0 || len > INLINE {
+            remove_in(hot, id);
             return;
         }
-        drop(held);
-        remove(id);
+        let top = len - 1;
+        let inventory = hot.inventory();
+        let reported = inventory.is_some_and(|i| i.was_reported(top));
+        if hot.inline()[top].id == id && !reported {
+            hot.len.set(top);
+            if let Some(inventory) = inventory {
+                inventory.publish_len(top);
+            }
+            return;
+        }
+        remove_in(hot, id);
     });
 }
 
 /// Removes the innermost entry for lock `id`, wherever it is, and returns it.
+pub(crate) fn remove(id: u64) -> Option<Held> {
+    HOT.try_with(|hot| remove_in(hot, id)).ok().flatten()
+}
+
 #[cold]
 #[inline(never)]
-pub(crate) fn remove(id: u64) -> Option<Held> {
-    let (entry, reported) = STATE
-        .try_with(|st| {
-            let mut held = st.held.try_borrow_mut().ok()?;
-            let inventory = st.inventory();
-            let at = held.iter().rposition(|h| h.id == id)?;
-            let reported = inventory.was_reported(at).then(|| st.inventory_arc());
-            let entry = held.remove(at);
-            inventory.publish(&held, at);
-            Some((entry, reported))
-        })
-        .ok()
-        .flatten()?;
-    if let Some(inventory) = reported {
-        watchdog::released_long(&inventory, &entry);
+fn remove_in(hot: &HotState, id: u64) -> Option<Held> {
+    let mut held = hot.all();
+    let at = held.iter().rposition(|h| h.id == id)?;
+    let inventory = hot.inventory();
+    let reported = inventory.is_some_and(|i| i.was_reported(at));
+    let entry = held.remove(at);
+    hot.set_all(&held, at);
+    if reported {
+        if let Ok(Some(inventory)) = COLD.try_with(|cold| cold.inventory.get().cloned()) {
+            watchdog::released_long(&inventory, &entry);
+        }
     }
     Some(entry)
 }
 
-/// Runs `f` over this thread's held locks, then publishes them from the index `f` returns on.
+/// Runs `f` over a copy of this thread's held locks, then stores them back and republishes
+/// them from the index `f` returns.
 fn update(f: impl FnOnce(&mut Vec<Held>) -> Option<usize>) {
-    let _ = STATE.try_with(|st| {
-        let Ok(mut held) = st.held.try_borrow_mut() else {
-            return;
-        };
+    let _ = HOT.try_with(|hot| {
+        let mut held = hot.all();
         if let Some(from) = f(&mut held) {
-            st.inventory().publish(&held, from);
+            hot.set_all(&held, from);
         }
     });
 }
@@ -253,10 +375,14 @@ fn update(f: impl FnOnce(&mut Vec<Held>) -> Option<usize>) {
 /// Removes every entry for lock `id` (the lock is being dropped while a forgotten guard left
 /// it marked as held).
 pub(crate) fn forget(id: u64) {
+    let held = HOT.try_with(|hot| hot.len.get() > 0).unwrap_or(false);
+    if !held {
+        return;
+    }
     update(|held| {
-        let before = held.len();
+        let at = held.iter().position(|h| h.id == id)?;
         held.retain(|h| h.id != id);
-        (held.len() != before).then_some(0)
+        Some(at)
     });
 }
 
@@ -271,12 +397,12 @@ pub(crate) fn set_mode(id: u64, mode: Mode) {
 
 /// This thread's inventory, for publishing a wait (the contended path).
 pub(crate) fn with_inventory<R>(f: impl FnOnce(&Inventory) -> R) -> Option<R> {
-    STATE.try_with(|st| f(st.inventory())).ok()
+    HOT.try_with(|hot| hot.inventory().map(f)).ok().flatten()
 }
 
-/// A copy of the held stack, for the cold paths.
+/// A copy of the held stack, innermost last, for the cold paths.
 pub(crate) fn snapshot() -> Vec<Held> {
-    with_held(|held, _| held.to_vec()).unwrap_or_default()
+    HOT.try_with(|hot| hot.all()).unwrap_or_default()
 }
 
 #[inline(always)]
@@ -288,7 +414,7 @@ fn slot(target: u64, pred: u64) -> (usize, u128) {
 
 pub(crate) fn remember_edge(target: u64, pred: u64) {
     let (i, key) = slot(target, pred);
-    let _ = STATE.try_with(|st| st.known[i].set(key));
+    let _ = HOT.try_with(|hot| hot.known[i].set(key));
 }
 
 /// This thread's name for reports: its name, or its id when it has none.
@@ -300,10 +426,9 @@ pub(crate) fn thread_name() -> Arc<str> {
             None => Arc::from(format!("{:?}", current.id()).as_str()),
         }
     };
-    STATE
-        .try_with(|st| match st.name.try_borrow_mut() {
-            Ok(mut slot) => slot.get_or_insert_with(compute).clone(),
-            Err(_) => compute(),
-        })
-        .unwrap_or_else(|_| Arc::from("<exiting thread>"))
+    COLD.try_with(|st| match st.name.try_borrow_mut() {
+        Ok(mut slot) => slot.get_or_insert_with(compute).clone(),
+        Err(_) => compute(),
+    })
+    .unwrap_or_else(|_| Arc::from("<exiting thread>"))
 }
