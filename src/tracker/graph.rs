@@ -73,11 +73,20 @@ struct Edge {
 
 #[derive(Default)]
 struct Node {
-    out: HashMap<u64, Edge>,
-    ins: HashSet<u64>,
+    /// Out-edges by target. Small vectors, not maps: most nodes have one or two edges, and a
+    /// map costs hundreds of bytes even for one.
+    out: Vec<(u64, Edge)>,
+    /// Sources of in-edges.
+    ins: Vec<u64>,
     /// Position in a topological order of the untyped graph (Pearce–Kelly), valid while the
     /// graph has no cycle at all.
     ord: u64,
+}
+
+impl Node {
+    fn edge(&self, to: u64) -> Option<&Edge> {
+        self.out.iter().find(|(t, _)| *t == to).map(|(_, e)| e)
+    }
 }
 
 /// A directed graph of typed, witnessed order edges over `u64` node ids.
@@ -110,7 +119,7 @@ impl OrderGraph {
     pub(crate) fn contains(&self, from: u64, to: u64, ty: EdgeType) -> bool {
         self.nodes
             .get(&from)
-            .and_then(|n| n.out.get(&to))
+            .and_then(|n| n.edge(to))
             .is_some_and(|e| e.by_type[ty.0 as usize].is_some())
     }
 
@@ -129,12 +138,23 @@ impl OrderGraph {
     /// there. For edges implied by existing paths (contraction), which keep the order valid.
     fn insert(&mut self, from: u64, to: u64, ty: EdgeType, witness: Witness) -> bool {
         self.node(to);
-        let slot = &mut self.node(from).out.entry(to).or_default().by_type[ty.0 as usize];
+        let out = &mut self.node(from).out;
+        let at = match out.iter().position(|(t, _)| *t == to) {
+            Some(at) => at,
+            None => {
+                out.push((to, Edge::default()));
+                out.len() - 1
+            }
+        };
+        let slot = &mut out[at].1.by_type[ty.0 as usize];
         if slot.is_some() {
             return false;
         }
         *slot = Some(witness);
-        self.node(to).ins.insert(from);
+        let ins = &mut self.node(to).ins;
+        if !ins.contains(&from) {
+            ins.push(from);
+        }
         true
     }
 
@@ -147,10 +167,7 @@ impl OrderGraph {
         ty: EdgeType,
         witness: Witness,
     ) -> Option<Option<Vec<CycleEdge>>> {
-        let untyped_new = !self
-            .nodes
-            .get(&from)
-            .is_some_and(|n| n.out.contains_key(&to));
+        let untyped_new = self.nodes.get(&from).is_none_or(|n| n.edge(to).is_none());
         if !self.insert(from, to, ty, witness) {
             return None;
         }
@@ -178,7 +195,7 @@ impl OrderGraph {
         let mut stack = vec![to];
         while let Some(n) = stack.pop() {
             forward.push(n);
-            for next in self.nodes[&n].out.keys() {
+            for (next, _) in &self.nodes[&n].out {
                 if *next == from {
                     return false;
                 }
@@ -244,7 +261,7 @@ impl OrderGraph {
             let Some(n) = self.nodes.get(&node) else {
                 continue;
             };
-            for (&next, edge) in &n.out {
+            for &(next, ref edge) in &n.out {
                 for (t, witness) in edge.by_type.iter().enumerate() {
                     let Some(witness) = witness else { continue };
                     let ty = EdgeType(t as u8);
@@ -291,14 +308,15 @@ impl OrderGraph {
         let mut preds = Vec::with_capacity(node.ins.len());
         for p in &node.ins {
             if let Some(pn) = self.nodes.get_mut(p) {
-                if let Some(edge) = pn.out.remove(&id) {
+                if let Some(at) = pn.out.iter().position(|(t, _)| *t == id) {
+                    let (_, edge) = pn.out.swap_remove(at);
                     preds.push((*p, edge));
                 }
             }
         }
-        for s in node.out.keys() {
+        for (s, _) in &node.out {
             if let Some(sn) = self.nodes.get_mut(s) {
-                sn.ins.remove(&id);
+                sn.ins.retain(|p| *p != id);
             }
         }
         for (p, pe) in &preds {
@@ -327,7 +345,7 @@ impl OrderGraph {
             preds
                 .iter()
                 .map(|(p, _)| *p)
-                .chain(node.out.keys().copied()),
+                .chain(node.out.iter().map(|(s, _)| *s)),
         );
     }
 
@@ -372,7 +390,7 @@ impl OrderGraph {
         let edges = self
             .nodes
             .values()
-            .flat_map(|n| n.out.values())
+            .flat_map(|n| n.out.iter().map(|(_, e)| e))
             .map(|e| e.by_type.iter().filter(|w| w.is_some()).count())
             .sum();
         (self.nodes.len(), edges)
