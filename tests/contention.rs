@@ -60,13 +60,14 @@ fn waits_are_recorded_under_the_waiting_function_and_add_up() {
     );
     let measured = measured.as_nanos() as u64;
     // Every wait is longer than the 10 µs sampling rate, so each is recorded as measured; the
-    // test's own timing also covers the lock call around the wait: allow 10% + 1 ms.
+    // test's own timing also covers the lock call around the wait (and any preemption there on
+    // a loaded machine): allow 20% + 2 ms.
     assert!(
         recorded <= measured,
         "recorded {recorded} ns > measured {measured} ns"
     );
     assert!(
-        recorded + measured / 10 + 1_000_000 >= measured,
+        recorded + measured / 5 + 2_000_000 >= measured,
         "recorded {recorded} ns, measured {measured} ns\n{folded}"
     );
     // Root first, the lock class last.
@@ -90,7 +91,7 @@ fn blame_goes_to_the_holder_that_made_others_wait() {
         "blamed {blamed} ns of {measured} ns waited\n{blame}"
     );
     assert!(
-        blamed <= measured + measured / 10 + 1_000_000,
+        blamed <= measured + measured / 5 + 2_000_000,
         "blamed {blamed} ns of {measured} ns"
     );
     assert_eq!(
