@@ -63,6 +63,107 @@ macro_rules! tracked_try {
     };
 }
 
+/// `map`, `try_map` and `try_map_or_err` (lock_api calls the last `try_map_or_else` on one
+/// guard), into the mapped guard: `$gp` are the mapped guard's generics between `R` and `U`,
+/// `$r` the reference kind, `$field`s rebuild the original guard on refusal; `map` takes the
+/// docs given first.
+#[cfg(feature = "enabled")]
+macro_rules! map_methods {
+    (
+        $(#[$doc:meta])*
+        $lib:ident :: $guard:ident => $mapped:ident [$($gp:ident),*], [$($r:tt)*],
+        { $($field:ident),* }, $or_err:ident
+    ) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn map<U: ?Sized, F>(s: Self, f: F) -> $mapped<'a, R, $($gp,)* U>
+        where
+            F: FnOnce($($r)* T) -> $($r)* U,
+        {
+            $mapped {
+                inner: $lib::$guard::map(s.inner, f),
+                token: s.token,
+            }
+        }
+
+        /// A guard of a component of the data, or the original guard if `f` returns `None`.
+        #[inline]
+        pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<$mapped<'a, R, $($gp,)* U>, Self>
+        where
+            F: FnOnce($($r)* T) -> Option<$($r)* U>,
+        {
+            let $guard { inner, token, $($field),* } = s;
+            match $lib::$guard::try_map(inner, f) {
+                Ok(inner) => Ok($mapped { inner, token }),
+                Err(inner) => Err($guard { inner, token, $($field),* }),
+            }
+        }
+
+        /// A guard of a component of the data, or the original guard and `f`'s error.
+        #[inline]
+        pub fn $or_err<U: ?Sized, F, E>(
+            s: Self,
+            f: F,
+        ) -> Result<$mapped<'a, R, $($gp,)* U>, (Self, E)>
+        where
+            F: FnOnce($($r)* T) -> Result<$($r)* U, E>,
+        {
+            let $guard { inner, token, $($field),* } = s;
+            match $lib::$guard::$or_err(inner, f) {
+                Ok(inner) => Ok($mapped { inner, token }),
+                Err((inner, e)) => Err(($guard { inner, token, $($field),* }, e)),
+            }
+        }
+    };
+}
+
+/// `unlocked` (and, for fair locks, `unlocked_fair`): release while `f` runs, check the order
+/// before taking the lock back. Takes the method's docs first.
+#[cfg(feature = "enabled")]
+macro_rules! unlocked_method {
+    ($(#[$doc:meta])* $name:ident, $lib:ident :: $guard:ident) => {
+        $(#[$doc])*
+        #[inline]
+        #[track_caller]
+        pub fn $name<F, U>(s: &mut Self, f: F) -> U
+        where
+            F: FnOnce() -> U,
+        {
+            let parked = s.token.suspend();
+            let out = $lib::$guard::$name(&mut s.inner, || {
+                let out = f();
+                parked.check_resume();
+                out
+            });
+            parked.restore();
+            out
+        }
+    };
+}
+
+/// `unlock_fair`, `unlocked_fair` and `bump` for a guard over a fair raw lock.
+#[cfg(feature = "enabled")]
+macro_rules! fair_methods {
+    ($lib:ident :: $guard:ident) => {
+        /// Unlocks with a fair unlock protocol.
+        #[inline]
+        pub fn unlock_fair(s: Self) {
+            $lib::$guard::unlock_fair(s.inner);
+        }
+
+        unlocked_method!(
+            /// Unlocks fairly while `f` runs, then locks again (checking the order first).
+            unlocked_fair, $lib::$guard
+        );
+
+        /// Lets a waiting thread take the lock if there is one, then takes it back.
+        #[inline]
+        pub fn bump(s: &mut Self) {
+            $lib::$guard::bump(&mut s.inner)
+        }
+    };
+}
+
 #[cfg(feature = "enabled")]
 mod mutex;
 #[cfg(feature = "enabled")]

@@ -331,106 +331,38 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
         s.mutex
     }
 
-    /// A guard of a component of the locked data.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use lockwatch::parking_lot::{Mutex, MutexGuard};
-    ///
-    /// let m = Mutex::new((1, 2));
-    /// let mut second = MutexGuard::map(m.lock(), |pair| &mut pair.1);
-    /// *second = 5;
-    /// drop(second);
-    /// assert_eq!(*m.lock(), (1, 5));
-    /// ```
-    #[inline]
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedMutexGuard<'a, R, U>
-    where
-        F: FnOnce(&mut T) -> &mut U,
-    {
-        MappedMutexGuard {
-            inner: lock_api::MutexGuard::map(s.inner, f),
-            token: s.token,
-        }
-    }
+    map_methods!(
+        /// A guard of a component of the locked data.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use lockwatch::parking_lot::{Mutex, MutexGuard};
+        ///
+        /// let m = Mutex::new((1, 2));
+        /// let mut second = MutexGuard::map(m.lock(), |pair| &mut pair.1);
+        /// *second = 5;
+        /// drop(second);
+        /// assert_eq!(*m.lock(), (1, 5));
+        /// ```
+        lock_api::MutexGuard => MappedMutexGuard[], [&mut], { mutex }, try_map_or_err
+    );
 
-    /// A guard of a component of the locked data, or the original guard if `f` returns
-    /// `None`.
-    #[inline]
-    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedMutexGuard<'a, R, U>, Self>
-    where
-        F: FnOnce(&mut T) -> Option<&mut U>,
-    {
-        let MutexGuard {
-            inner,
-            token,
-            mutex,
-        } = s;
-        match lock_api::MutexGuard::try_map(inner, f) {
-            Ok(inner) => Ok(MappedMutexGuard { inner, token }),
-            Err(inner) => Err(MutexGuard {
-                inner,
-                token,
-                mutex,
-            }),
-        }
-    }
-
-    /// A guard of a component of the locked data, or the original guard and `f`'s error.
-    #[inline]
-    pub fn try_map_or_err<U: ?Sized, F, E>(
-        s: Self,
-        f: F,
-    ) -> Result<MappedMutexGuard<'a, R, U>, (Self, E)>
-    where
-        F: FnOnce(&mut T) -> Result<&mut U, E>,
-    {
-        let MutexGuard {
-            inner,
-            token,
-            mutex,
-        } = s;
-        match lock_api::MutexGuard::try_map_or_err(inner, f) {
-            Ok(inner) => Ok(MappedMutexGuard { inner, token }),
-            Err((inner, e)) => Err((
-                MutexGuard {
-                    inner,
-                    token,
-                    mutex,
-                },
-                e,
-            )),
-        }
-    }
-
-    /// Unlocks the mutex while `f` runs, then locks it again (checking the order first).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use lockwatch::parking_lot::{Mutex, MutexGuard};
-    ///
-    /// let m = Mutex::new(0);
-    /// let mut g = m.lock();
-    /// MutexGuard::unlocked(&mut g, || assert!(m.try_lock().is_some()));
-    /// *g += 1;
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
-    where
-        F: FnOnce() -> U,
-    {
-        let parked = s.token.suspend();
-        let out = lock_api::MutexGuard::unlocked(&mut s.inner, || {
-            let out = f();
-            parked.check_resume();
-            out
-        });
-        parked.restore();
-        out
-    }
+    unlocked_method!(
+        /// Unlocks the mutex while `f` runs, then locks it again (checking the order first).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use lockwatch::parking_lot::{Mutex, MutexGuard};
+        ///
+        /// let m = Mutex::new(0);
+        /// let mut g = m.lock();
+        /// MutexGuard::unlocked(&mut g, || assert!(m.try_lock().is_some()));
+        /// *g += 1;
+        /// ```
+        unlocked, lock_api::MutexGuard
+    );
 
     /// Leaks the guard: the mutex stays locked (and held by this thread) for good.
     ///
@@ -452,77 +384,14 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
 }
 
 impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
-    /// Unlocks with a fair unlock protocol.
-    #[inline]
-    pub fn unlock_fair(s: Self) {
-        lock_api::MutexGuard::unlock_fair(s.inner);
-    }
-
-    /// Unlocks fairly while `f` runs, then locks again.
-    #[inline]
-    #[track_caller]
-    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
-    where
-        F: FnOnce() -> U,
-    {
-        let parked = s.token.suspend();
-        let out = lock_api::MutexGuard::unlocked_fair(&mut s.inner, || {
-            let out = f();
-            parked.check_resume();
-            out
-        });
-        parked.restore();
-        out
-    }
-
-    /// Lets a waiting thread take the mutex if there is one, then takes it back.
-    #[inline]
-    pub fn bump(s: &mut Self) {
-        lock_api::MutexGuard::bump(&mut s.inner)
-    }
+    fair_methods!(lock_api::MutexGuard);
 }
 
 impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
-    /// A guard of a component of the mapped data.
-    #[inline]
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedMutexGuard<'a, R, U>
-    where
-        F: FnOnce(&mut T) -> &mut U,
-    {
-        MappedMutexGuard {
-            inner: lock_api::MappedMutexGuard::map(s.inner, f),
-            token: s.token,
-        }
-    }
-
-    /// A guard of a component of the mapped data, or the original guard.
-    #[inline]
-    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedMutexGuard<'a, R, U>, Self>
-    where
-        F: FnOnce(&mut T) -> Option<&mut U>,
-    {
-        let MappedMutexGuard { inner, token } = s;
-        match lock_api::MappedMutexGuard::try_map(inner, f) {
-            Ok(inner) => Ok(MappedMutexGuard { inner, token }),
-            Err(inner) => Err(MappedMutexGuard { inner, token }),
-        }
-    }
-
-    /// A guard of a component of the mapped data, or the original guard and `f`'s error.
-    #[inline]
-    pub fn try_map_or_err<U: ?Sized, F, E>(
-        s: Self,
-        f: F,
-    ) -> Result<MappedMutexGuard<'a, R, U>, (Self, E)>
-    where
-        F: FnOnce(&mut T) -> Result<&mut U, E>,
-    {
-        let MappedMutexGuard { inner, token } = s;
-        match lock_api::MappedMutexGuard::try_map_or_err(inner, f) {
-            Ok(inner) => Ok(MappedMutexGuard { inner, token }),
-            Err((inner, e)) => Err((MappedMutexGuard { inner, token }, e)),
-        }
-    }
+    map_methods!(
+        /// A guard of a component of the mapped data.
+        lock_api::MappedMutexGuard => MappedMutexGuard[], [&mut], {}, try_map_or_err
+    );
 }
 
 impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {

@@ -264,176 +264,40 @@ impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a> ReentrantMutexGu
         s.remutex
     }
 
-    /// A guard of a component of the locked data.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use lockwatch::parking_lot::{ReentrantMutex, ReentrantMutexGuard};
-    ///
-    /// let m = ReentrantMutex::new((1, 2));
-    /// let first = ReentrantMutexGuard::map(m.lock(), |pair| &pair.0);
-    /// assert_eq!(*first, 1);
-    /// ```
-    #[inline]
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedReentrantMutexGuard<'a, R, G, U>
-    where
-        F: FnOnce(&T) -> &U,
-    {
-        MappedReentrantMutexGuard {
-            inner: lock_api::ReentrantMutexGuard::map(s.inner, f),
-            token: s.token,
-        }
-    }
+    map_methods!(
+        /// A guard of a component of the locked data.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use lockwatch::parking_lot::{ReentrantMutex, ReentrantMutexGuard};
+        ///
+        /// let m = ReentrantMutex::new((1, 2));
+        /// let first = ReentrantMutexGuard::map(m.lock(), |pair| &pair.0);
+        /// assert_eq!(*first, 1);
+        /// ```
+        lock_api::ReentrantMutexGuard => MappedReentrantMutexGuard[G], [&], { remutex }, try_map_or_err
+    );
 
-    /// A guard of a component of the locked data, or the original guard.
-    #[inline]
-    pub fn try_map<U: ?Sized, F>(
-        s: Self,
-        f: F,
-    ) -> Result<MappedReentrantMutexGuard<'a, R, G, U>, Self>
-    where
-        F: FnOnce(&T) -> Option<&U>,
-    {
-        let ReentrantMutexGuard {
-            inner,
-            token,
-            remutex,
-        } = s;
-        match lock_api::ReentrantMutexGuard::try_map(inner, f) {
-            Ok(inner) => Ok(MappedReentrantMutexGuard { inner, token }),
-            Err(inner) => Err(ReentrantMutexGuard {
-                inner,
-                token,
-                remutex,
-            }),
-        }
-    }
-
-    /// A guard of a component of the locked data, or the original guard and `f`'s error.
-    #[inline]
-    pub fn try_map_or_err<U: ?Sized, F, E>(
-        s: Self,
-        f: F,
-    ) -> Result<MappedReentrantMutexGuard<'a, R, G, U>, (Self, E)>
-    where
-        F: FnOnce(&T) -> Result<&U, E>,
-    {
-        let ReentrantMutexGuard {
-            inner,
-            token,
-            remutex,
-        } = s;
-        match lock_api::ReentrantMutexGuard::try_map_or_err(inner, f) {
-            Ok(inner) => Ok(MappedReentrantMutexGuard { inner, token }),
-            Err((inner, e)) => Err((
-                ReentrantMutexGuard {
-                    inner,
-                    token,
-                    remutex,
-                },
-                e,
-            )),
-        }
-    }
-
-    /// Unlocks while `f` runs, then locks again (checking the order first).
-    #[inline]
-    #[track_caller]
-    pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
-    where
-        F: FnOnce() -> U,
-    {
-        let parked = s.token.suspend();
-        let out = lock_api::ReentrantMutexGuard::unlocked(&mut s.inner, || {
-            let out = f();
-            parked.check_resume();
-            out
-        });
-        parked.restore();
-        out
-    }
+    unlocked_method!(
+        /// Unlocks while `f` runs, then locks again (checking the order first).
+        unlocked, lock_api::ReentrantMutexGuard
+    );
 }
 
 impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
     ReentrantMutexGuard<'a, R, G, T>
 {
-    /// Unlocks with a fair unlock protocol.
-    #[inline]
-    pub fn unlock_fair(s: Self) {
-        lock_api::ReentrantMutexGuard::unlock_fair(s.inner);
-    }
-
-    /// Unlocks fairly while `f` runs, then locks again.
-    #[inline]
-    #[track_caller]
-    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
-    where
-        F: FnOnce() -> U,
-    {
-        let parked = s.token.suspend();
-        let out = lock_api::ReentrantMutexGuard::unlocked_fair(&mut s.inner, || {
-            let out = f();
-            parked.check_resume();
-            out
-        });
-        parked.restore();
-        out
-    }
-
-    /// Lets a waiting thread take the mutex if there is one, then takes it back.
-    #[inline]
-    pub fn bump(s: &mut Self) {
-        lock_api::ReentrantMutexGuard::bump(&mut s.inner)
-    }
+    fair_methods!(lock_api::ReentrantMutexGuard);
 }
 
 impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
     MappedReentrantMutexGuard<'a, R, G, T>
 {
-    /// A guard of a component of the mapped data.
-    #[inline]
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedReentrantMutexGuard<'a, R, G, U>
-    where
-        F: FnOnce(&T) -> &U,
-    {
-        MappedReentrantMutexGuard {
-            inner: lock_api::MappedReentrantMutexGuard::map(s.inner, f),
-            token: s.token,
-        }
-    }
-
-    /// A guard of a component of the mapped data, or the original guard.
-    #[inline]
-    pub fn try_map<U: ?Sized, F>(
-        s: Self,
-        f: F,
-    ) -> Result<MappedReentrantMutexGuard<'a, R, G, U>, Self>
-    where
-        F: FnOnce(&T) -> Option<&U>,
-    {
-        let MappedReentrantMutexGuard { inner, token } = s;
-        match lock_api::MappedReentrantMutexGuard::try_map(inner, f) {
-            Ok(inner) => Ok(MappedReentrantMutexGuard { inner, token }),
-            Err(inner) => Err(MappedReentrantMutexGuard { inner, token }),
-        }
-    }
-
-    /// A guard of a component of the mapped data, or the original guard and `f`'s error.
-    #[inline]
-    pub fn try_map_or_err<U: ?Sized, F, E>(
-        s: Self,
-        f: F,
-    ) -> Result<MappedReentrantMutexGuard<'a, R, G, U>, (Self, E)>
-    where
-        F: FnOnce(&T) -> Result<&U, E>,
-    {
-        let MappedReentrantMutexGuard { inner, token } = s;
-        match lock_api::MappedReentrantMutexGuard::try_map_or_err(inner, f) {
-            Ok(inner) => Ok(MappedReentrantMutexGuard { inner, token }),
-            Err((inner, e)) => Err((MappedReentrantMutexGuard { inner, token }, e)),
-        }
-    }
+    map_methods!(
+        /// A guard of a component of the mapped data.
+        lock_api::MappedReentrantMutexGuard => MappedReentrantMutexGuard[G], [&], {}, try_map_or_err
+    );
 }
 
 impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>

@@ -508,104 +508,20 @@ impl<R: RawRwLock, T> crate::Trackable for RwLock<R, T> {
     }
 }
 
-/// `map`, `try_map` and `try_map_or_err` (lock_api calls it `try_map_or_else` on one guard)
-/// for a guard, into its mapped guard; `$field`s rebuild the original guard on refusal.
-macro_rules! map_methods {
-    ($lib:ident :: $guard:ident => $mapped:ident, [$($r:tt)*], { $($field:ident),* }, $or_err:ident) => {
-        /// A guard of a component of the locked data.
-        #[inline]
-        pub fn map<U: ?Sized, F>(s: Self, f: F) -> $mapped<'a, R, U>
-        where
-            F: FnOnce($($r)* T) -> $($r)* U,
-        {
-            $mapped {
-                inner: $lib::$guard::map(s.inner, f),
-                token: s.token,
-            }
-        }
-
-        /// A guard of a component of the locked data, or the original guard.
-        #[inline]
-        pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<$mapped<'a, R, U>, Self>
-        where
-            F: FnOnce($($r)* T) -> Option<$($r)* U>,
-        {
-            let $guard { inner, token, $($field),* } = s;
-            match $lib::$guard::try_map(inner, f) {
-                Ok(inner) => Ok($mapped { inner, token }),
-                Err(inner) => Err($guard { inner, token, $($field),* }),
-            }
-        }
-
-        /// A guard of a component of the locked data, or the original guard and `f`'s
-        /// error.
-        #[inline]
-        pub fn $or_err<U: ?Sized, F, E>(
-            s: Self,
-            f: F,
-        ) -> Result<$mapped<'a, R, U>, (Self, E)>
-        where
-            F: FnOnce($($r)* T) -> Result<$($r)* U, E>,
-        {
-            let $guard { inner, token, $($field),* } = s;
-            match $lib::$guard::$or_err(inner, f) {
-                Ok(inner) => Ok($mapped { inner, token }),
-                Err((inner, e)) => Err(($guard { inner, token, $($field),* }, e)),
-            }
-        }
-    };
-}
-
-/// `unlocked` (and, for fair locks, `unlocked_fair`): release while `f` runs, check the order
-/// before taking the lock back.
-macro_rules! unlocked_method {
-    ($name:ident, $lib:ident :: $guard:ident) => {
-        /// Unlocks while `f` runs, then locks again (checking the order first).
-        #[inline]
-        #[track_caller]
-        pub fn $name<F, U>(s: &mut Self, f: F) -> U
-        where
-            F: FnOnce() -> U,
-        {
-            let parked = s.token.suspend();
-            let out = $lib::$guard::$name(&mut s.inner, || {
-                let out = f();
-                parked.check_resume();
-                out
-            });
-            parked.restore();
-            out
-        }
-    };
-}
-
-/// `unlock_fair`, `unlocked_fair` and `bump` for a guard over a fair raw lock.
-macro_rules! fair_methods {
-    ($lib:ident :: $guard:ident) => {
-        /// Unlocks with a fair unlock protocol.
-        #[inline]
-        pub fn unlock_fair(s: Self) {
-            $lib::$guard::unlock_fair(s.inner);
-        }
-
-        unlocked_method!(unlocked_fair, $lib::$guard);
-
-        /// Lets a waiting thread take the lock if there is one, then takes it back.
-        #[inline]
-        pub fn bump(s: &mut Self) {
-            $lib::$guard::bump(&mut s.inner)
-        }
-    };
-}
-
 impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     /// The lock this guard reads.
     pub fn rwlock(s: &Self) -> &'a RwLock<R, T> {
         s.rwlock
     }
 
-    map_methods!(lock_api::RwLockReadGuard => MappedRwLockReadGuard, [&], { rwlock }, try_map_or_err);
-    unlocked_method!(unlocked, lock_api::RwLockReadGuard);
+    map_methods!(
+        /// A guard of a component of the locked data.
+        lock_api::RwLockReadGuard => MappedRwLockReadGuard[], [&], { rwlock }, try_map_or_err
+    );
+    unlocked_method!(
+        /// Unlocks while `f` runs, then locks again (checking the order first).
+        unlocked, lock_api::RwLockReadGuard
+    );
 }
 
 impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
@@ -618,8 +534,14 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
         s.rwlock
     }
 
-    map_methods!(lock_api::RwLockWriteGuard => MappedRwLockWriteGuard, [&mut], { rwlock }, try_map_or_err);
-    unlocked_method!(unlocked, lock_api::RwLockWriteGuard);
+    map_methods!(
+        /// A guard of a component of the locked data.
+        lock_api::RwLockWriteGuard => MappedRwLockWriteGuard[], [&mut], { rwlock }, try_map_or_err
+    );
+    unlocked_method!(
+        /// Unlocks while `f` runs, then locks again (checking the order first).
+        unlocked, lock_api::RwLockWriteGuard
+    );
 }
 
 impl<'a, R: RawRwLockDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
@@ -679,7 +601,10 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
         s.rwlock
     }
 
-    unlocked_method!(unlocked, lock_api::RwLockUpgradableReadGuard);
+    unlocked_method!(
+        /// Unlocks while `f` runs, then locks again (checking the order first).
+        unlocked, lock_api::RwLockUpgradableReadGuard
+    );
 
     /// Upgrades to exclusive access, blocking until the other readers are gone. Locks taken
     /// since the upgradable read are now held while waiting for it, and that order is checked.
@@ -846,7 +771,10 @@ impl<'a, R: RawRwLockUpgradeTimed + RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 
 }
 
 impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> {
-    map_methods!(lock_api::MappedRwLockReadGuard => MappedRwLockReadGuard, [&], {}, try_map_or_else);
+    map_methods!(
+        /// A guard of a component of the mapped data.
+        lock_api::MappedRwLockReadGuard => MappedRwLockReadGuard[], [&], {}, try_map_or_else
+    );
 }
 
 impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> {
@@ -858,7 +786,10 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> 
 }
 
 impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T> {
-    map_methods!(lock_api::MappedRwLockWriteGuard => MappedRwLockWriteGuard, [&mut], {}, try_map_or_err);
+    map_methods!(
+        /// A guard of a component of the mapped data.
+        lock_api::MappedRwLockWriteGuard => MappedRwLockWriteGuard[], [&mut], {}, try_map_or_err
+    );
 }
 
 impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T> {
