@@ -101,11 +101,24 @@ fn the_lock_graph_exports_as_dot_with_the_cycle_in_red() {
     assert_eq!(attr(&plain, "color"), None, "{plain}");
 }
 
-#[test]
-fn child_writes_at_exit() {
-    if std::env::var_os("LOCKWATCH_CHILD").is_none() {
-        return;
-    }
+/// Whether this process is a child run by one of the tests below.
+fn in_child() -> bool {
+    std::env::var_os("LOCKWATCH_CHILD").is_some()
+}
+
+/// Runs the test `name` of this binary as a child process writing to a fresh `dir`.
+fn run_child(name: &str, dir: &std::path::Path) -> std::process::Output {
+    let _ = std::fs::remove_dir_all(dir);
+    Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--test-threads=1"])
+        .env("LOCKWATCH_CHILD", "1")
+        .env("LOCKWATCH_DIR", dir)
+        .output()
+        .unwrap()
+}
+
+/// Takes two locks in both orders (one lock-order report) and returns them.
+fn an_inversion() -> (Mutex<()>, Mutex<()>) {
     let a = Mutex::new(());
     let b = Mutex::new(());
     {
@@ -116,22 +129,24 @@ fn child_writes_at_exit() {
         let _b = b.lock().unwrap();
         let _a = a.lock().unwrap();
     }
-    // No explicit export: the exit hook writes LOCKWATCH_DIR.
+    (a, b)
+}
+
+#[test]
+fn child_writes_at_exit() {
+    if in_child() {
+        // No explicit export: the exit hook writes LOCKWATCH_DIR.
+        an_inversion();
+    }
 }
 
 #[test]
 fn lockwatch_dir_gets_every_file_at_exit() {
-    if std::env::var_os("LOCKWATCH_CHILD").is_some() {
+    if in_child() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("lockwatch-export-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["child_writes_at_exit", "--exact", "--test-threads=1"])
-        .env("LOCKWATCH_CHILD", "1")
-        .env("LOCKWATCH_DIR", &dir)
-        .output()
-        .unwrap();
+    let out = run_child("child_writes_at_exit", &dir);
     assert!(
         out.status.success(),
         "{}",
@@ -163,16 +178,10 @@ fn lockwatch_dir_gets_every_file_at_exit() {
 
 #[test]
 fn child_crashes_after_a_while() {
-    if std::env::var_os("LOCKWATCH_CHILD").is_none() {
+    if !in_child() {
         return;
     }
-    let a = Mutex::new(());
-    let b = Mutex::new(());
-    {
-        let _a = a.lock().unwrap();
-        let _b = b.lock().unwrap();
-    }
-    let _b = b.lock().unwrap();
+    let (a, _b) = an_inversion();
     let _a = a.lock().unwrap();
     // Held, so the watchdog stays awake and flushes; then a crash skips the exit hook.
     std::thread::sleep(std::time::Duration::from_millis(5_600));
@@ -181,17 +190,11 @@ fn child_crashes_after_a_while() {
 
 #[test]
 fn a_crash_loses_only_what_came_after_the_last_periodic_flush() {
-    if std::env::var_os("LOCKWATCH_CHILD").is_some() {
+    if in_child() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("lockwatch-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["child_crashes_after_a_while", "--exact", "--test-threads=1"])
-        .env("LOCKWATCH_CHILD", "1")
-        .env("LOCKWATCH_DIR", &dir)
-        .output()
-        .unwrap();
+    let out = run_child("child_crashes_after_a_while", &dir);
     assert!(!out.status.success(), "the child aborts");
     let reports = std::fs::read_to_string(dir.join("reports.jsonl")).expect("a periodic flush");
     assert!(reports.contains("\"kind\":\"LockOrder\""), "{reports}");
