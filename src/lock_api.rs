@@ -63,6 +63,43 @@ macro_rules! tracked_try {
     };
 }
 
+/// A tracked blocking acquisition forwarding to the lock_api method of the same name: the
+/// order is checked before blocking, the fast try runs first, and the wait (if any) is timed.
+#[cfg(feature = "enabled")]
+macro_rules! tracked_lock {
+    ($(#[$attr:meta])* fn $name:ident / $try:ident -> $ret:ty = $make:ident($mode:expr);) => {
+        $(#[$attr])*
+        #[inline]
+        #[track_caller]
+        pub fn $name(&self) -> $ret {
+            self.$make(self.meta.lock(
+                $mode,
+                Location::caller(),
+                || self.inner.$try(),
+                || self.inner.$name(),
+            ))
+        }
+    };
+}
+
+/// A guard made without locking (the caller locked the raw lock), forwarding to the lock_api
+/// method of the same name; recorded as held, like a successful try.
+#[cfg(feature = "enabled")]
+macro_rules! tracked_unchecked {
+    ($(#[$attr:meta])* unsafe fn $name:ident -> $ret:ty = $make:ident($mode:expr);) => {
+        $(#[$attr])*
+        #[inline]
+        #[track_caller]
+        pub unsafe fn $name(&self) -> $ret {
+            let held = self.meta.try_lock($mode, Location::caller(), || {
+                // SAFETY: Forwarded from the caller, who holds the lock as required.
+                Some(unsafe { self.inner.$name() })
+            });
+            self.$make(held.expect("an infallible attempt succeeds"))
+        }
+    };
+}
+
 /// `map`, `try_map` and `try_map_or_err` (lock_api calls the last `try_map_or_else` on one
 /// guard), into the mapped guard: `$gp` are the mapped guard's generics between `R` and `U`,
 /// `$r` the reference kind, `$field`s rebuild the original guard on refusal; `map` takes the

@@ -125,26 +125,18 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
         }
     }
 
-    /// Acquires the mutex, blocking until it is available. Before blocking, the acquisition is
-    /// checked against the locks this thread holds (re-locking it is reported first).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = lockwatch::parking_lot::Mutex::new(vec![1]);
-    /// m.lock().push(2);
-    /// assert_eq!(*m.lock(), [1, 2]);
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn lock(&self) -> MutexGuard<'_, R, T> {
-        let (inner, token) = self.meta.lock(
-            Mode::Exclusive,
-            Location::caller(),
-            || self.inner.try_lock(),
-            || self.inner.lock(),
-        );
-        self.guard((inner, token))
+    tracked_lock! {
+        /// Acquires the mutex, blocking until it is available. Before blocking, the acquisition is
+        /// checked against the locks this thread holds (re-locking it is reported first).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let m = lockwatch::parking_lot::Mutex::new(vec![1]);
+        /// m.lock().push(2);
+        /// assert_eq!(*m.lock(), [1, 2]);
+        /// ```
+        fn lock / try_lock -> MutexGuard<'_, R, T> = guard(Mode::Exclusive);
     }
 
     tracked_try! {
@@ -163,23 +155,14 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
         fn try_lock() -> MutexGuard<'_, R, T> = guard(Mode::Exclusive);
     }
 
-    /// Creates a guard without locking: the caller has locked the raw mutex.
-    ///
-    /// # Safety
-    ///
-    /// The mutex must be locked by the current thread, as for
-    /// [`lock_api::Mutex::make_guard_unchecked`].
-    #[inline]
-    #[track_caller]
-    pub unsafe fn make_guard_unchecked(&self) -> MutexGuard<'_, R, T> {
-        let (inner, token) = self
-            .meta
-            .try_lock(Mode::Exclusive, Location::caller(), || {
-                // SAFETY: The caller guarantees the mutex is locked by this thread.
-                Some(unsafe { self.inner.make_guard_unchecked() })
-            })
-            .expect("an infallible attempt succeeds");
-        self.guard((inner, token))
+    tracked_unchecked! {
+        /// Creates a guard without locking: the caller has locked the raw mutex.
+        ///
+        /// # Safety
+        ///
+        /// The mutex must be locked by the current thread, as for
+        /// [`lock_api::Mutex::make_guard_unchecked`].
+        unsafe fn make_guard_unchecked -> MutexGuard<'_, R, T> = guard(Mode::Exclusive);
     }
 
     /// A mutable reference to the data, without locking.

@@ -106,24 +106,16 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
         }
     }
 
-    /// Acquires the mutex, blocking until it is available; the owner re-enters at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = lockwatch::parking_lot::ReentrantMutex::new(String::from("a"));
-    /// assert_eq!(m.lock().as_str(), "a");
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn lock(&self) -> ReentrantMutexGuard<'_, R, G, T> {
-        let (inner, token) = self.meta.lock(
-            Mode::Reentrant,
-            Location::caller(),
-            || self.inner.try_lock(),
-            || self.inner.lock(),
-        );
-        self.guard((inner, token))
+    tracked_lock! {
+        /// Acquires the mutex, blocking until it is available; the owner re-enters at once.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let m = lockwatch::parking_lot::ReentrantMutex::new(String::from("a"));
+        /// assert_eq!(m.lock().as_str(), "a");
+        /// ```
+        fn lock / try_lock -> ReentrantMutexGuard<'_, R, G, T> = guard(Mode::Reentrant);
     }
 
     tracked_try! {
@@ -139,23 +131,14 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
         fn try_lock() -> ReentrantMutexGuard<'_, R, G, T> = guard(Mode::Reentrant);
     }
 
-    /// Creates a guard without locking.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::ReentrantMutex::make_guard_unchecked`]: the current thread must hold
-    /// the lock.
-    #[inline]
-    #[track_caller]
-    pub unsafe fn make_guard_unchecked(&self) -> ReentrantMutexGuard<'_, R, G, T> {
-        let (inner, token) = self
-            .meta
-            .try_lock(Mode::Reentrant, Location::caller(), || {
-                // SAFETY: The caller guarantees the lock is held by this thread.
-                Some(unsafe { self.inner.make_guard_unchecked() })
-            })
-            .expect("an infallible attempt succeeds");
-        self.guard((inner, token))
+    tracked_unchecked! {
+        /// Creates a guard without locking.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::ReentrantMutex::make_guard_unchecked`]: the current thread must hold
+        /// the lock.
+        unsafe fn make_guard_unchecked -> ReentrantMutexGuard<'_, R, G, T> = guard(Mode::Reentrant);
     }
 
     /// A mutable reference to the data, without locking.

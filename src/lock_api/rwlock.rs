@@ -148,55 +148,36 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         }
     }
 
-    /// Creates a read guard without locking.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::RwLock::make_read_guard_unchecked`]: this thread holds a read lock.
-    #[inline]
-    #[track_caller]
-    pub unsafe fn make_read_guard_unchecked(&self) -> RwLockReadGuard<'_, R, T> {
-        let held = self.meta.try_lock(Mode::Read, Location::caller(), || {
-            // SAFETY: Forwarded from the caller.
-            Some(unsafe { self.inner.make_read_guard_unchecked() })
-        });
-        self.read_guard(held.expect("an infallible attempt succeeds"))
+    tracked_unchecked! {
+        /// Creates a read guard without locking.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::make_read_guard_unchecked`]: this thread holds a read lock.
+        unsafe fn make_read_guard_unchecked -> RwLockReadGuard<'_, R, T> = read_guard(Mode::Read);
     }
 
-    /// Creates a write guard without locking.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::RwLock::make_write_guard_unchecked`]: this thread holds the write lock.
-    #[inline]
-    #[track_caller]
-    pub unsafe fn make_write_guard_unchecked(&self) -> RwLockWriteGuard<'_, R, T> {
-        let held = self.meta.try_lock(Mode::Exclusive, Location::caller(), || {
-            // SAFETY: Forwarded from the caller.
-            Some(unsafe { self.inner.make_write_guard_unchecked() })
-        });
-        self.write_guard(held.expect("an infallible attempt succeeds"))
+    tracked_unchecked! {
+        /// Creates a write guard without locking.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::make_write_guard_unchecked`]: this thread holds the write lock.
+        unsafe fn make_write_guard_unchecked -> RwLockWriteGuard<'_, R, T> = write_guard(Mode::Exclusive);
     }
 
-    /// Locks for shared read access, blocking until it can be acquired. Non-recursive: a
-    /// second `read` in a thread that already reads it is reported (use
-    /// [`read_recursive`](Self::read_recursive)).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lock = lockwatch::parking_lot::RwLock::new(2);
-    /// assert_eq!(*lock.read(), 2);
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn read(&self) -> RwLockReadGuard<'_, R, T> {
-        self.read_guard(self.meta.lock(
-            Mode::Read,
-            Location::caller(),
-            || self.inner.try_read(),
-            || self.inner.read(),
-        ))
+    tracked_lock! {
+        /// Locks for shared read access, blocking until it can be acquired. Non-recursive: a
+        /// second `read` in a thread that already reads it is reported (use
+        /// [`read_recursive`](Self::read_recursive)).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let lock = lockwatch::parking_lot::RwLock::new(2);
+        /// assert_eq!(*lock.read(), 2);
+        /// ```
+        fn read / try_read -> RwLockReadGuard<'_, R, T> = read_guard(Mode::Read);
     }
 
     tracked_try! {
@@ -214,24 +195,17 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         fn try_read() -> RwLockReadGuard<'_, R, T> = read_guard(Mode::Read);
     }
 
-    /// Locks for exclusive write access, blocking until it can be acquired.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lock = lockwatch::parking_lot::RwLock::new(2);
-    /// *lock.write() *= 5;
-    /// assert_eq!(*lock.read(), 10);
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn write(&self) -> RwLockWriteGuard<'_, R, T> {
-        self.write_guard(self.meta.lock(
-            Mode::Exclusive,
-            Location::caller(),
-            || self.inner.try_write(),
-            || self.inner.write(),
-        ))
+    tracked_lock! {
+        /// Locks for exclusive write access, blocking until it can be acquired.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let lock = lockwatch::parking_lot::RwLock::new(2);
+        /// *lock.write() *= 5;
+        /// assert_eq!(*lock.read(), 10);
+        /// ```
+        fn write / try_write -> RwLockWriteGuard<'_, R, T> = write_guard(Mode::Exclusive);
     }
 
     tracked_try! {
@@ -369,27 +343,20 @@ impl<R: RawRwLockTimed, T: ?Sized> RwLock<R, T> {
 }
 
 impl<R: RawRwLockRecursive, T: ?Sized> RwLock<R, T> {
-    /// Locks for shared access even when a writer is queued, so a thread may read it again
-    /// while reading it. `[read_recursive A, lock B]` against `[lock B, read_recursive A]` is
-    /// not a deadlock and stays quiet.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lock = lockwatch::parking_lot::RwLock::new(1);
-    /// let a = lock.read_recursive();
-    /// let b = lock.read_recursive();
-    /// assert_eq!(*a, *b);
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn read_recursive(&self) -> RwLockReadGuard<'_, R, T> {
-        self.read_guard(self.meta.lock(
-            Mode::RecursiveRead,
-            Location::caller(),
-            || self.inner.try_read_recursive(),
-            || self.inner.read_recursive(),
-        ))
+    tracked_lock! {
+        /// Locks for shared access even when a writer is queued, so a thread may read it again
+        /// while reading it. `[read_recursive A, lock B]` against `[lock B, read_recursive A]` is
+        /// not a deadlock and stays quiet.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let lock = lockwatch::parking_lot::RwLock::new(1);
+        /// let a = lock.read_recursive();
+        /// let b = lock.read_recursive();
+        /// assert_eq!(*a, *b);
+        /// ```
+        fn read_recursive / try_read_recursive -> RwLockReadGuard<'_, R, T> = read_guard(Mode::RecursiveRead);
     }
 
     tracked_try! {
@@ -422,46 +389,31 @@ impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
         }
     }
 
-    /// Creates an upgradable guard without locking.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::RwLock::make_upgradable_guard_unchecked`].
-    #[inline]
-    #[track_caller]
-    pub unsafe fn make_upgradable_guard_unchecked(&self) -> RwLockUpgradableReadGuard<'_, R, T> {
-        let held = self
-            .meta
-            .try_lock(Mode::Upgradable, Location::caller(), || {
-                // SAFETY: Forwarded from the caller.
-                Some(unsafe { self.inner.make_upgradable_guard_unchecked() })
-            });
-        self.upgradable_guard(held.expect("an infallible attempt succeeds"))
+    tracked_unchecked! {
+        /// Creates an upgradable guard without locking.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::make_upgradable_guard_unchecked`].
+        unsafe fn make_upgradable_guard_unchecked -> RwLockUpgradableReadGuard<'_, R, T> = upgradable_guard(Mode::Upgradable);
     }
 
-    /// Locks for upgradable shared access: shares with readers, excludes writers and other
-    /// upgradable readers.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use lockwatch::parking_lot::{RwLock, RwLockUpgradableReadGuard};
-    ///
-    /// let lock = RwLock::new(1);
-    /// let up = lock.upgradable_read();
-    /// assert_eq!(*up, 1);
-    /// let mut w = RwLockUpgradableReadGuard::upgrade(up);
-    /// *w = 2;
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn upgradable_read(&self) -> RwLockUpgradableReadGuard<'_, R, T> {
-        self.upgradable_guard(self.meta.lock(
-            Mode::Upgradable,
-            Location::caller(),
-            || self.inner.try_upgradable_read(),
-            || self.inner.upgradable_read(),
-        ))
+    tracked_lock! {
+        /// Locks for upgradable shared access: shares with readers, excludes writers and other
+        /// upgradable readers.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use lockwatch::parking_lot::{RwLock, RwLockUpgradableReadGuard};
+        ///
+        /// let lock = RwLock::new(1);
+        /// let up = lock.upgradable_read();
+        /// assert_eq!(*up, 1);
+        /// let mut w = RwLockUpgradableReadGuard::upgrade(up);
+        /// *w = 2;
+        /// ```
+        fn upgradable_read / try_upgradable_read -> RwLockUpgradableReadGuard<'_, R, T> = upgradable_guard(Mode::Upgradable);
     }
 
     tracked_try! {
