@@ -249,6 +249,13 @@ impl HotState {
     }
 }
 
+/// Whether this thread holds nothing (or its state is unreachable): one thread-local load,
+/// inlined, so that the common outermost acquisition never calls into the order check.
+#[inline(always)]
+pub(crate) fn holds_nothing() -> bool {
+    HOT.try_with(|hot| hot.len.get() == 0).unwrap_or(true)
+}
+
 /// Runs `f` over this thread's held locks (innermost last) and its known-edge cache. `f` must
 /// not lock or unlock anything. `None` only if the thread's state is unreachable.
 #[inline(always)]
@@ -320,20 +327,24 @@ fn push_deep(hot: &HotState, entry: Held) {
 #[inline(always)]
 pub(crate) fn release(id: u64) {
     let _ = HOT.try_with(|hot| {
-        let len = hot.len.get();
-        if len == 0 || len > INLINE {
-            remove_in(hot, id);
-            return;
-        }
-        let top = len - 1;
-        let inventory = hot.inventory();
-        let reported = inventory.is_some_and(|i| i.was_reported(top));
-        if hot.inline()[top].id == id && !reported {
-            hot.len.set(top);
-            if let Some(inventory) = inventory {
-                inventory.publish_len(top);
+        let top = hot.len.get().wrapping_sub(1);
+        if top < INLINE {
+            // SAFETY: See `HotState::inline`; `top` is below the length and inside the stack.
+            let entry_id = unsafe { (*hot.stack.get())[top].id };
+            let inventory = hot.inventory.get();
+            if entry_id == id {
+                if inventory.is_null() {
+                    hot.len.set(top);
+                    return;
+                }
+                // SAFETY: As in `HotState::inventory`.
+                let inventory = unsafe { &*inventory };
+                if !inventory.was_reported(top) {
+                    hot.len.set(top);
+                    inventory.publish_len(top);
+                    return;
+                }
             }
-            return;
         }
         remove_in(hot, id);
     });

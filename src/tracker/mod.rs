@@ -413,10 +413,22 @@ fn edge_key(held: &Held, me: Ident, mode: Mode) -> (u64, u64) {
 /// needed edge already known means no global lock and no allocation.
 #[inline(always)]
 fn check_order(me: Ident, cache: Option<&AtomicU64>, mode: Mode, site: &'static Location<'static>) {
+    if held::holds_nothing() {
+        return;
+    }
+    check_order_nested(me, cache, mode, site);
+}
+
+/// The order check when this thread holds something: every edge into `me` is looked up in
+/// the caches first.
+#[inline(never)]
+fn check_order_nested(
+    me: Ident,
+    cache: Option<&AtomicU64>,
+    mode: Mode,
+    site: &'static Location<'static>,
+) {
     let known = held::with_held(|held, cache_of_thread| {
-        if held.is_empty() {
-            return true;
-        }
         // Every held lock gets its own edge. lockdep links only the innermost one and relies
         // on transitivity, but that loses edge types across the class / instance split (a
         // write of x1, a read of x2, then y: the class graph would only learn the read), which

@@ -13,7 +13,7 @@ use super::primitive::{fence, AtomicU64, AtomicUsize, Ordering::*};
 pub(crate) struct SeqRows<const N: usize, const W: usize> {
     seq: AtomicU64,
     len: AtomicUsize,
-    rows: Box<[[AtomicU64; W]]>,
+    rows: [[AtomicU64; W]; N],
 }
 
 impl<const N: usize, const W: usize> SeqRows<N, W> {
@@ -21,9 +21,7 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         SeqRows {
             seq: AtomicU64::new(0),
             len: AtomicUsize::new(0),
-            rows: (0..N)
-                .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
-                .collect(),
+            rows: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 
