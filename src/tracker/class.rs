@@ -57,17 +57,6 @@ pub(crate) struct LockClass {
 }
 
 impl LockClass {
-    /// A class no lock belongs to (id 0), for placeholder entries.
-    pub(crate) const fn placeholder() -> LockClass {
-        LockClass {
-            id: 0,
-            kind: LockKind::Mutex,
-            site: Location::caller(),
-            name: None,
-            has_instance_edges: AtomicBool::new(false),
-        }
-    }
-
     pub(crate) fn nested_instances(&self) -> bool {
         self.has_instance_edges.load(Ordering::Relaxed)
     }

@@ -3,12 +3,13 @@
 //! Everything here is thread-local and reached with `try_with`, so a lock used while the
 //! thread's locals are being torn down simply goes untracked instead of panicking.
 
-use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::class::LockClass;
-use super::watchdog::{self, Inventory};
+use super::watchdog::{self, Inventory, SLOTS};
 
 /// How a lock is held or requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,35 +89,92 @@ pub(crate) struct Held {
     pub(crate) since: u64,
 }
 
+impl Held {
+    /// The published form: `[id, class, site, since << 8 | trylock << 4 | mode << 1 |
+    /// reported]`. `reported` is set by the watchdog once it reported the hold, so that the
+    /// release adds its duration.
+    #[inline(always)]
+    pub(crate) fn encode(&self) -> [u64; 4] {
+        [
+            self.id,
+            self.class as *const LockClass as u64,
+            self.site as *const Location<'static> as u64,
+            (self.since << 8) | ((self.trylock as u64) << 4) | ((self.mode as u64) << 1),
+        ]
+    }
+
+    /// The inverse of [`Held::encode`]; `None` for a row never written.
+    pub(crate) fn decode(words: [u64; 4]) -> Option<Held> {
+        if words[1] == 0 || words[2] == 0 {
+            return None;
+        }
+        Some(Held {
+            id: words[0],
+            // SAFETY: Non-zero class words are addresses of leaked, never-freed
+            // `LockClass`es, and site words of `&'static Location`s (see `encode`).
+            class: unsafe { &*(words[1] as *const LockClass) },
+            // SAFETY: As above.
+            site: unsafe { &*(words[2] as *const Location<'static>) },
+            mode: row_mode(words[3]),
+            trylock: words[3] & (1 << 4) != 0,
+            since: words[3] >> 8,
+        })
+    }
+}
+
+/// One held lock as this thread's stack stores it and the watchdog reads it: the words of
+/// [`Held::encode`].
+pub(crate) type Row = [AtomicU64; 4];
+
+/// The last word of a row, where the watchdog sets [`REPORTED`].
+pub(crate) const FLAGS: usize = 3;
+pub(crate) const REPORTED: u64 = 1;
+
+/// The lock id of a row (the owner reading its own stack).
+#[inline(always)]
+pub(crate) fn row_id(row: &Row) -> u64 {
+    row[0].load(Relaxed)
+}
+
+/// The class of a row written by [`Held::encode`].
+#[inline(always)]
+pub(crate) fn row_class(row: &Row) -> &'static LockClass {
+    // SAFETY: The owner reads rows below its stack's length, all written from a `Held`.
+    unsafe { &*(row[1].load(Relaxed) as *const LockClass) }
+}
+
+/// The mode of a row.
+#[inline(always)]
+pub(crate) fn row_mode_of(row: &Row) -> Mode {
+    row_mode(row[FLAGS].load(Relaxed))
+}
+
+#[inline(always)]
+fn row_mode(flags: u64) -> Mode {
+    Mode::from_u8(((flags >> 1) & 7) as u8)
+}
+
 /// Direct-mapped cache of (target, predecessor) edge keys this thread has seen in the graph.
 /// Fixed size: it never allocates and a collision only costs a trip to the graph.
 const KNOWN_SLOTS: usize = 256;
 
-/// Held locks kept inline in the hot state; deeper ones go to the cold state's overflow.
-const INLINE: usize = 16;
-
-/// The class and site of the placeholder entries of an empty inline stack.
-static PLACEHOLDER_CLASS: LockClass = LockClass::placeholder();
-static PLACEHOLDER_SITE: &Location<'static> = Location::caller();
-
 /// The hot per-thread state: plain cells and no destructor, so reaching it costs one
-/// thread-pointer offset and no registration check. What needs a destructor (the overflow,
-/// the inventory's ownership, the name) lives in [`ColdState`].
+/// thread-pointer offset and no registration check. The held stack itself is the first
+/// [`SLOTS`] rows of the thread's published [`Inventory`] (what the watchdog reads is what the
+/// order check reads: a push is written once); deeper locks go to the cold state's overflow.
+/// What needs a destructor (the overflow, the inventory's ownership, the name) lives in
+/// [`ColdState`].
 struct HotState {
-    /// How many locks this thread holds (inline and overflow).
-    len: Cell<usize>,
-    /// The first [`INLINE`] held locks. Only this thread touches it, and no reference into
-    /// it outlives a function of this module (see [`with_held`]).
-    stack: UnsafeCell<[Held; INLINE]>,
     known: [Cell<u128>; KNOWN_SLOTS],
     /// The published inventory, owned by the cold state; null before registration and after
-    /// the cold state is gone (thread exit), when publishing simply stops.
+    /// the cold state is gone (thread exit), when tracking simply stops.
     inventory: Cell<*const Inventory>,
     /// The cold state has been torn down: do not register again.
     exiting: Cell<bool>,
 }
 
 struct ColdState {
+    /// Held locks past the published [`SLOTS`], innermost last.
     overflow: RefCell<Vec<Held>>,
     name: RefCell<Option<Arc<str>>>,
     inventory: OnceCell<Arc<Inventory>>,
@@ -124,7 +182,7 @@ struct ColdState {
 
 impl Drop for ColdState {
     fn drop(&mut self) {
-        // The thread is exiting: stop publishing before the inventory goes, and leave nothing
+        // The thread is exiting: stop tracking before the inventory goes, and leave nothing
         // behind for the watchdog.
         let _ = HOT.try_with(|hot| {
             hot.inventory.set(std::ptr::null());
@@ -139,17 +197,6 @@ impl Drop for ColdState {
 thread_local! {
     static HOT: HotState = const {
         HotState {
-            len: Cell::new(0),
-            stack: UnsafeCell::new(
-                [Held {
-                    id: 0,
-                    class: &PLACEHOLDER_CLASS,
-                    mode: Mode::Exclusive,
-                    trylock: false,
-                    site: PLACEHOLDER_SITE,
-                    since: 0,
-                }; INLINE],
-            ),
             known: [const { Cell::new(0) }; KNOWN_SLOTS],
             inventory: Cell::new(std::ptr::null()),
             exiting: Cell::new(false),
@@ -165,15 +212,21 @@ thread_local! {
 }
 
 impl HotState {
+    /// The inventory if this thread has one already (null until its first push).
+    #[inline(always)]
+    fn registered(&self) -> Option<&Inventory> {
+        let ptr = self.inventory.get();
+        // SAFETY: Set by `register` from the `Arc` the cold state keeps alive, and reset to
+        // null before the cold state drops it.
+        (!ptr.is_null()).then(|| unsafe { &*ptr })
+    }
+
     #[inline(always)]
     fn inventory(&self) -> Option<&Inventory> {
-        let ptr = self.inventory.get();
-        if !ptr.is_null() {
-            // SAFETY: Set by `register` from the `Arc` the cold state keeps alive, and reset
-            // to null before the cold state drops it.
-            return Some(unsafe { &*ptr });
+        match self.registered() {
+            Some(inventory) => Some(inventory),
+            None => self.register(),
         }
-        self.register()
     }
 
     #[cold]
@@ -191,83 +244,65 @@ impl HotState {
             })
             .ok()?;
         self.inventory.set(ptr);
-        // SAFETY: As in `inventory`: the cold state owns it until it resets the pointer.
+        // SAFETY: As in `registered`: the cold state owns it until it resets the pointer.
         Some(unsafe { &*ptr })
     }
-
-    /// The inline part of the stack.
-    #[inline(always)]
-    fn inline(&self) -> &[Held] {
-        let len = self.len.get().min(INLINE);
-        // SAFETY: Only this thread reaches `stack`; the writes below (`push`, `set_all`)
-        // never run while a slice from here is alive (the functions of this module do not
-        // call out while holding one).
-        unsafe { &(&*self.stack.get())[..len] }
-    }
-
-    /// The whole stack, innermost last (cold).
-    fn all(&self) -> Vec<Held> {
-        let mut out = self.inline().to_vec();
-        if self.len.get() > INLINE {
-            let _ = COLD.try_with(|cold| {
-                if let Ok(overflow) = cold.overflow.try_borrow() {
-                    out.extend_from_slice(&overflow);
-                }
-            });
-        }
-        out
-    }
-
-    /// Replaces the whole stack and republishes it from `from` on (cold).
-    fn set_all(&self, held: &[Held], from: usize) {
-        let inline = held.len().min(INLINE);
-        // SAFETY: See `inline`; no slice into the stack is alive here.
-        unsafe { (&mut *self.stack.get())[..inline].copy_from_slice(&held[..inline]) };
-        let mut len = inline;
-        if held.len() > INLINE {
-            let stored = COLD.try_with(|cold| {
-                cold.overflow.try_borrow_mut().is_ok_and(|mut overflow| {
-                    overflow.clear();
-                    overflow.extend_from_slice(&held[INLINE..]);
-                    true
-                })
-            });
-            if stored == Ok(true) {
-                len = held.len();
-            }
-        } else {
-            let _ = COLD.try_with(|cold| {
-                if let Ok(mut overflow) = cold.overflow.try_borrow_mut() {
-                    overflow.clear();
-                }
-            });
-        }
-        self.len.set(len);
-        if let Some(inventory) = self.inventory() {
-            inventory.publish(&held[..len], from.min(len));
-        }
-    }
 }
 
-/// Whether this thread holds nothing (or its state is unreachable): one thread-local load,
-/// inlined, so that the common outermost acquisition never calls into the order check.
+/// The whole stack, innermost last (cold).
+fn all(inventory: &Inventory) -> Vec<Held> {
+    let stack = inventory.stack();
+    let mut out: Vec<Held> = stack
+        .rows()
+        .iter()
+        .filter_map(|row| Held::decode(std::array::from_fn(|w| row[w].load(Relaxed))))
+        .collect();
+    if stack.len() == SLOTS {
+        let _ = COLD.try_with(|cold| {
+            if let Ok(overflow) = cold.overflow.try_borrow() {
+                out.extend_from_slice(&overflow);
+            }
+        });
+    }
+    out
+}
+
+/// Replaces the stack from index `from` on with `held[from..]` (cold).
+fn set_all(inventory: &Inventory, held: &[Held], from: usize) {
+    let published: Vec<[u64; 4]> = held
+        .iter()
+        .take(SLOTS)
+        .skip(from)
+        .map(Held::encode)
+        .collect();
+    inventory.stack().replace_from(from, &published);
+    let _ = COLD.try_with(|cold| {
+        if let Ok(mut overflow) = cold.overflow.try_borrow_mut() {
+            overflow.clear();
+            overflow.extend_from_slice(held.get(SLOTS..).unwrap_or_default());
+        }
+    });
+}
+
+/// Whether this thread holds nothing (or its state is unreachable): two loads, inlined, so
+/// that the common outermost acquisition never calls into the order check.
 #[inline(always)]
 pub(crate) fn holds_nothing() -> bool {
-    HOT.try_with(|hot| hot.len.get() == 0).unwrap_or(true)
+    HOT.try_with(|hot| hot.registered().is_none_or(|i| i.stack().len() == 0))
+        .unwrap_or(true)
 }
 
-/// Runs `f` over this thread's held locks (innermost last) and its known-edge cache. `f` must
-/// not lock or unlock anything. `None` only if the thread's state is unreachable.
+/// Runs `f` over this thread's held locks (innermost last) and its known-edge cache, if they
+/// all fit the published stack; `None` if they do not, or the thread's state is unreachable.
+/// `f` must not lock or unlock anything.
 #[inline(always)]
-pub(crate) fn with_held<R>(f: impl FnOnce(&[Held], &Known<'_>) -> R) -> Option<R> {
+pub(crate) fn with_rows<R>(f: impl FnOnce(&[Row], &Known<'_>) -> R) -> Option<R> {
     HOT.try_with(|hot| {
-        if hot.len.get() <= INLINE {
-            f(hot.inline(), &Known(&hot.known))
-        } else {
-            f(&hot.all(), &Known(&hot.known))
-        }
+        let rows = hot.registered().map_or(&[][..], |i| i.stack().rows());
+        (rows.len() < SLOTS).then(|| f(rows, &Known(&hot.known)))
     })
     .ok()
+    .flatten()
 }
 
 /// This thread's cache of known edges, borrowed with the held stack (one thread-local access
@@ -285,100 +320,84 @@ impl Known<'_> {
 #[inline(always)]
 pub(crate) fn push(entry: Held) {
     let _ = HOT.try_with(|hot| {
-        let len = hot.len.get();
-        if len < INLINE {
-            // SAFETY: See `HotState::inline`; no slice into the stack is alive here.
-            unsafe { (*hot.stack.get())[len] = entry };
-            hot.len.set(len + 1);
-            if let Some(inventory) = hot.inventory() {
-                inventory.publish_push(len, &entry);
-            }
+        let Some(inventory) = hot.inventory() else {
             return;
+        };
+        let stack = inventory.stack();
+        if stack.len() < SLOTS {
+            stack.push(entry.encode());
+        } else {
+            push_deep(entry);
         }
-        push_deep(hot, entry);
     });
 }
 
-/// A push past the inline stack (cold).
+/// A push past the published stack (cold).
 #[cold]
 #[inline(never)]
-fn push_deep(hot: &HotState, entry: Held) {
-    let len = hot.len.get();
+fn push_deep(entry: Held) {
     let pushed = COLD.try_with(|cold| {
         cold.overflow
             .try_borrow_mut()
             .map(|mut overflow| overflow.push(entry))
             .is_ok()
     });
-    if pushed != Ok(true) {
-        return;
-    }
-    hot.len.set(len + 1);
-    if let Some(inventory) = hot.inventory() {
-        inventory.publish_push(len, &entry);
-    }
-    if len + 1 > watchdog::SLOTS {
+    if pushed == Ok(true) {
         watchdog::deep_stack(&thread_name());
     }
 }
 
 /// Releases the innermost entry for lock `id` (a guard dropped). The common case, the
-/// innermost lock released first, is one length and one published length.
+/// innermost lock released first and not reported by the watchdog, is one load of the top
+/// row and one store of the stack's length.
 #[inline(always)]
 pub(crate) fn release(id: u64) {
     let _ = HOT.try_with(|hot| {
-        let top = hot.len.get().wrapping_sub(1);
-        if top < INLINE {
-            // SAFETY: See `HotState::inline`; `top` is below the length and inside the stack.
-            let entry_id = unsafe { (*hot.stack.get())[top].id };
-            let inventory = hot.inventory.get();
-            if entry_id == id {
-                if inventory.is_null() {
-                    hot.len.set(top);
-                    return;
-                }
-                // SAFETY: As in `HotState::inventory`.
-                let inventory = unsafe { &*inventory };
-                if !inventory.was_reported(top) {
-                    hot.len.set(top);
-                    inventory.publish_len(top);
-                    return;
-                }
-            }
+        let Some(inventory) = hot.registered() else {
+            return;
+        };
+        let stack = inventory.stack();
+        let top = stack.len().wrapping_sub(1);
+        // The full stack may have an overflow above it: that is the cold path's business.
+        if top < SLOTS - 1 && stack.word(top, 0) == id && stack.word(top, FLAGS) & REPORTED == 0 {
+            stack.pop();
+            return;
         }
-        remove_in(hot, id);
+        remove_in(inventory, id);
     });
 }
 
 /// Removes the innermost entry for lock `id`, wherever it is, and returns it.
 pub(crate) fn remove(id: u64) -> Option<Held> {
-    HOT.try_with(|hot| remove_in(hot, id)).ok().flatten()
+    HOT.try_with(|hot| remove_in(hot.registered()?, id))
+        .ok()
+        .flatten()
 }
 
 #[cold]
 #[inline(never)]
-fn remove_in(hot: &HotState, id: u64) -> Option<Held> {
-    let mut held = hot.all();
+fn remove_in(inventory: &Inventory, id: u64) -> Option<Held> {
+    let mut held = all(inventory);
     let at = held.iter().rposition(|h| h.id == id)?;
-    let inventory = hot.inventory();
-    let reported = inventory.is_some_and(|i| i.was_reported(at));
+    let reported = at < SLOTS && inventory.stack().word(at, FLAGS) & REPORTED != 0;
     let entry = held.remove(at);
-    hot.set_all(&held, at);
+    set_all(inventory, &held, at);
     if reported {
-        if let Ok(Some(inventory)) = COLD.try_with(|cold| cold.inventory.get().cloned()) {
-            watchdog::released_long(&inventory, &entry);
-        }
+        watchdog::released_long(inventory, &entry);
     }
     Some(entry)
 }
 
-/// Runs `f` over a copy of this thread's held locks, then stores them back and republishes
-/// them from the index `f` returns.
+/// Runs `f` over a copy of this thread's held locks, then stores them back from the index `f`
+/// returns.
 fn update(f: impl FnOnce(&mut Vec<Held>) -> Option<usize>) {
     let _ = HOT.try_with(|hot| {
-        let mut held = hot.all();
+        let Some(inventory) = hot.registered() else {
+            return;
+        };
+        let mut held = all(inventory);
         if let Some(from) = f(&mut held) {
-            hot.set_all(&held, from);
+            set_all(inventory, &held, from);
         }
     });
 }
@@ -386,8 +405,7 @@ fn update(f: impl FnOnce(&mut Vec<Held>) -> Option<usize>) {
 /// Removes every entry for lock `id` (the lock is being dropped while a forgotten guard left
 /// it marked as held).
 pub(crate) fn forget(id: u64) {
-    let held = HOT.try_with(|hot| hot.len.get() > 0).unwrap_or(false);
-    if !held {
+    if holds_nothing() {
         return;
     }
     update(|held| {
@@ -413,7 +431,8 @@ pub(crate) fn with_inventory<R>(f: impl FnOnce(&Inventory) -> R) -> Option<R> {
 
 /// A copy of the held stack, innermost last, for the cold paths.
 pub(crate) fn snapshot() -> Vec<Held> {
-    HOT.try_with(|hot| hot.all()).unwrap_or_default()
+    HOT.try_with(|hot| hot.registered().map(all).unwrap_or_default())
+        .unwrap_or_default()
 }
 
 #[inline(always)]

@@ -301,19 +301,15 @@ impl HeldToken {
     #[track_caller]
     pub(crate) fn upgrade(&self) {
         let site = Location::caller();
-        let taken_after: Option<Vec<Held>> = held::with_held(|held, _| {
-            let at = held.iter().rposition(|h| h.id == self.id)?;
-            Some(held[at + 1..].to_vec())
-        })
-        .flatten();
-        let entry = held::with_held(|held, _| held.iter().rev().find(|h| h.id == self.id).copied());
-        if let (Some(after), Some(Some(entry))) = (taken_after, entry) {
+        let held = held::snapshot();
+        if let Some(at) = held.iter().rposition(|h| h.id == self.id) {
+            let (entry, after) = (held[at], &held[at + 1..]);
             if !after.is_empty() {
                 let me = Ident {
                     id: entry.id,
                     class: entry.class,
                 };
-                add_edges(me, None, Mode::Exclusive, site, &after);
+                add_edges(me, None, Mode::Exclusive, site, after);
             }
         }
         held::set_mode(self.id, Mode::Exclusive);
@@ -395,17 +391,24 @@ mod ids {
 
 const CLASS_TAG: u64 = 1 << 63;
 
-/// The keys under which the edge `held -> me` is cached: (target, predecessor).
-#[inline]
-fn edge_key(held: &Held, me: Ident, mode: Mode) -> (u64, u64) {
-    let ty = EdgeType::new(held.mode.holds_shared(), mode.enters_recursive()).0 as u64;
-    if held.class.id != me.class.id {
+/// The keys under which the edge from a held lock (`held_id` of `held_class`, held in
+/// `held_mode`) into `me` is cached: (target, predecessor).
+#[inline(always)]
+fn edge_key(
+    held_id: u64,
+    held_class: &LockClass,
+    held_mode: Mode,
+    me: Ident,
+    mode: Mode,
+) -> (u64, u64) {
+    let ty = EdgeType::new(held_mode.holds_shared(), mode.enters_recursive()).0 as u64;
+    if held_class.id != me.class.id {
         (
             CLASS_TAG | me.class.id as u64,
-            CLASS_TAG | (ty << 61) | held.class.id as u64,
+            CLASS_TAG | (ty << 61) | held_class.id as u64,
         )
     } else {
-        (me.id, (ty << 61) | held.id)
+        (me.id, (ty << 61) | held_id)
     }
 }
 
@@ -428,25 +431,27 @@ fn check_order_nested(
     mode: Mode,
     site: &'static Location<'static>,
 ) {
-    let known = held::with_held(|held, cache_of_thread| {
+    let known = held::with_rows(|rows, cache_of_thread| {
         // Every held lock gets its own edge. lockdep links only the innermost one and relies
         // on transitivity, but that loses edge types across the class / instance split (a
         // write of x1, a read of x2, then y: the class graph would only learn the read), which
         // the differential test caught.
         let cached = cache.map_or(0, |c| c.load(Relaxed));
         let mut known = true;
-        for h in held.iter().rev() {
-            if h.id == me.id {
-                return !mode.self_deadlocks_over(h.mode);
+        for row in rows.iter().rev() {
+            let (id, held_mode) = (held::row_id(row), held::row_mode_of(row));
+            if id == me.id {
+                return !mode.self_deadlocks_over(held_mode);
             }
-            let (target, pred) = edge_key(h, me, mode);
+            let (target, pred) = edge_key(id, held::row_class(row), held_mode, me, mode);
             if pred != cached && !cache_of_thread.contains(target, pred) {
                 known = false;
             }
         }
         known
     })
-    .unwrap_or(true);
+    // Too deep for the published stack: the cold path sees the overflow too.
+    .unwrap_or(false);
     if !known {
         check_order_cold(me, cache, mode, site);
     }
@@ -528,7 +533,7 @@ fn add_edges(
     let mut span = None;
     with_graphs(|g| {
         for (depth, h) in held.iter().rev().enumerate() {
-            let (target, pred) = edge_key(h, me, mode);
+            let (target, pred) = edge_key(h.id, h.class, h.mode, me, mode);
             let ty = EdgeType::new(h.mode.holds_shared(), mode.enters_recursive());
             let same_class = h.class.id == me.class.id;
             let (graph, from, to) = if same_class {

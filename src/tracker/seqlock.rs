@@ -1,56 +1,74 @@
-//! Rows of words with one writer and any number of readers: a sequence lock.
+//! A stack of rows of words with one writer and any number of readers.
 //!
-//! The writer (a thread publishing its held locks) only ever stores: it makes the sequence
-//! odd, writes, and makes it even again. A reader copies the rows and retries if the sequence
-//! moved or was odd. Every field is an atomic, so a torn read is detected, never undefined.
+//! The writer (a thread: these rows are its held-lock stack) only ever stores, and a push
+//! costs the row's words plus one more store: the state word, `pushes << 8 | len`. Rows are
+//! written only at or above the length the state word last showed, after a release fence,
+//! and every push bumps the count. So a reader that copies the rows below the length and
+//! then finds the state word unchanged has seen no row being rewritten: to rewrite a row
+//! below that length the writer must first pop to it (a store the reader's second look
+//! cannot miss once it has seen any word of the new row) and push again (a new count). Every
+//! field is an atomic, so a torn read is detected, never undefined.
 //!
 //! This file takes its atomics from `super::primitive`, so that the loom model
 //! (`tests/loom.rs`, run with `--cfg loom`) checks this very code against loom's.
 
-use super::primitive::{fence, AtomicU64, AtomicUsize, Ordering::*};
+use super::primitive::{fence, AtomicU64, Ordering::*};
 
-/// `N` rows of `W` words.
+const LEN_BITS: u32 = 8;
+const LEN_MASK: u64 = (1 << LEN_BITS) - 1;
+
+/// A stack of up to `N` rows of `W` words (`N` below 256).
 pub(crate) struct SeqRows<const N: usize, const W: usize> {
-    seq: AtomicU64,
-    len: AtomicUsize,
+    /// `pushes << 8 | len`.
+    state: AtomicU64,
     rows: [[AtomicU64; W]; N],
 }
 
 impl<const N: usize, const W: usize> SeqRows<N, W> {
     pub(crate) fn new() -> Self {
+        const { assert!(N as u64 <= LEN_MASK) };
         SeqRows {
-            seq: AtomicU64::new(0),
-            len: AtomicUsize::new(0),
+            state: AtomicU64::new(0),
             rows: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 
-    /// Writer only: starts a write (the sequence turns odd) and returns the value that ends it.
+    /// Writer only: how many rows the stack holds.
     #[inline(always)]
-    fn begin(&self) -> u64 {
-        let seq = self.seq.load(Relaxed);
-        self.seq.store(seq + 1, Relaxed);
-        fence(Release);
-        seq + 2
+    pub(crate) fn len(&self) -> usize {
+        (self.state.load(Relaxed) & LEN_MASK) as usize
     }
 
-    /// Writer only: sets row `i` and the length to `len`.
+    /// Writer only: pushes `row`. The stack must not be full.
     #[inline(always)]
-    pub(crate) fn write(&self, i: usize, row: [u64; W], len: usize) {
-        let end = self.begin();
-        for (cell, word) in self.rows[i].iter().zip(row) {
+    pub(crate) fn push(&self, row: [u64; W]) {
+        let state = self.state.load(Relaxed);
+        let len = (state & LEN_MASK) as usize;
+        // Orders the pop that freed this row (if any) before the row's new words.
+        fence(Release);
+        for (cell, word) in self.rows[len].iter().zip(row) {
             cell.store(word, Relaxed);
         }
-        self.len.store(len, Relaxed);
-        self.seq.store(end, Release);
+        self.state
+            .store((state | LEN_MASK) + 1 + len as u64 + 1, Release);
     }
 
-    /// Writer only: sets the length (a pop). No sequence bump: a pop changes no row, so a
-    /// reader racing it sees the rows whole, with or without the popped one; a later write to
-    /// that row bumps the sequence and is caught as usual.
+    /// Writer only: pops the top row.
     #[inline(always)]
-    pub(crate) fn set_len(&self, len: usize) {
-        self.len.store(len, Release);
+    pub(crate) fn pop(&self) {
+        let state = self.state.load(Relaxed);
+        debug_assert!(state & LEN_MASK != 0, "pop from an empty stack");
+        self.state.store(state - 1, Release);
+    }
+
+    /// Writer only: keeps the rows below `from` and pushes `rows` above them.
+    pub(crate) fn replace_from(&self, from: usize, rows: &[[u64; W]]) {
+        let keep = from.min(self.len());
+        let state = self.state.load(Relaxed);
+        self.state.store(state & !LEN_MASK | keep as u64, Release);
+        for row in rows.iter().take(N - keep) {
+            self.push(*row);
+        }
     }
 
     /// Writer only: reads back a word it wrote.
@@ -59,8 +77,14 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         self.rows[i][w].load(Relaxed)
     }
 
+    /// Writer only: the rows below the length.
+    #[inline(always)]
+    pub(crate) fn rows(&self) -> &[[AtomicU64; W]] {
+        &self.rows[..self.len()]
+    }
+
     /// Any thread: sets bits in one word (a flag for the writer to see later). Not part of the
-    /// sequence: the writer's next write of that row clears it.
+    /// protocol: the writer's next push to that row overwrites it.
     pub(crate) fn set_bits(&self, i: usize, w: usize, bits: u64) {
         self.rows[i][w].fetch_or(bits, Relaxed);
     }
@@ -68,20 +92,17 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
     /// Any thread: a consistent copy of the rows, or `None` if the writer kept writing.
     pub(crate) fn read(&self, attempts: usize) -> Option<Vec<[u64; W]>> {
         for _ in 0..attempts {
-            let before = self.seq.load(Acquire);
-            if before % 2 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let len = self.len.load(Relaxed).min(N);
+            let before = self.state.load(Acquire);
+            let len = ((before & LEN_MASK) as usize).min(N);
             let rows: Vec<[u64; W]> = self.rows[..len]
                 .iter()
                 .map(|row| std::array::from_fn(|w| row[w].load(Relaxed)))
                 .collect();
             fence(Acquire);
-            if self.seq.load(Relaxed) == before {
+            if self.state.load(Relaxed) == before {
                 return Some(rows);
             }
+            std::hint::spin_loop();
         }
         None
     }

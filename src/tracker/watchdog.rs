@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::class::LockClass;
-use super::held::{Held, Mode};
+use super::held::{Held, Mode, FLAGS, REPORTED};
 use super::seqlock::SeqRows;
 use crate::report::{Report, ReportKind};
 use crate::watchdog::OnDeadlock;
@@ -22,15 +22,6 @@ use crate::watchdog::OnDeadlock;
 /// Slots published per thread. Locks held deeper than this are tracked for ordering but not
 /// watched for long holds (one warning says so).
 pub(crate) const SLOTS: usize = 64;
-
-/// Words of one published held lock.
-const ID: usize = 0;
-const CLASS: usize = 1;
-const SITE: usize = 2;
-/// `since << 8 | mode << 1 | reported`: `reported` is set by the watchdog once the hold was
-/// reported, so that the release adds its duration.
-const WORD: usize = 3;
-const REPORTED: u64 = 1;
 
 /// A blocked acquisition, published on the contended path.
 #[derive(Clone, Copy)]
@@ -69,64 +60,24 @@ impl Inventory {
         }
     }
 
+    /// The owner's held stack (see `held`): written only by the owner thread.
     #[inline(always)]
-    fn row(h: &Held) -> [u64; 4] {
-        [
-            h.id,
-            h.class as *const LockClass as u64,
-            h.site as *const Location<'static> as u64,
-            (h.since << 8) | ((h.mode as u64) << 1),
-        ]
-    }
-
-    /// Publishes a push at index `i`.
-    #[inline(always)]
-    pub(crate) fn publish_push(&self, i: usize, h: &Held) {
-        if i >= SLOTS {
-            return;
-        }
-        self.rows.write(i, Self::row(h), i + 1);
-    }
-
-    /// Publishes a pop down to `len` entries.
-    #[inline(always)]
-    pub(crate) fn publish_len(&self, len: usize) {
-        self.rows.set_len(len.min(SLOTS));
-    }
-
-    /// Publishes `held` (the thread's whole stack) from index `from` on.
-    #[inline]
-    pub(crate) fn publish(&self, held: &[Held], from: usize) {
-        let len = held.len().min(SLOTS);
-        for (i, h) in held.iter().enumerate().take(SLOTS).skip(from) {
-            self.rows.write(i, Self::row(h), len);
-        }
-        self.rows.set_len(len);
-    }
-
-    /// Whether the watchdog reported the hold in slot `i` (read before it is overwritten).
-    #[inline(always)]
-    pub(crate) fn was_reported(&self, i: usize) -> bool {
-        i < SLOTS && self.rows.word(i, WORD) & REPORTED != 0
+    pub(crate) fn stack(&self) -> &SeqRows<SLOTS, 4> {
+        &self.rows
     }
 
     /// A consistent copy of the held slots, or `None` if the owner kept writing.
     fn snapshot(&self) -> Option<Vec<HeldCopy>> {
         let rows = self.rows.read(64)?;
         let mut out = Vec::with_capacity(rows.len());
-        for (slot, row) in rows.iter().enumerate() {
-            if row[CLASS] == 0 || row[SITE] == 0 {
-                break;
-            }
+        for (slot, row) in rows.into_iter().enumerate() {
+            let Some(h) = Held::decode(row) else { break };
             out.push(HeldCopy {
-                id: row[ID],
-                // SAFETY: Non-zero class words are addresses of leaked, never-freed
-                // `LockClass`es, and site words of `&'static Location`s.
-                class: unsafe { &*(row[CLASS] as *const LockClass) },
-                // SAFETY: As above.
-                site: unsafe { &*(row[SITE] as *const Location<'static>) },
-                mode: Mode::from_u8((row[WORD] >> 1) as u8 & 0x7f),
-                since: row[WORD] >> 8,
+                id: h.id,
+                class: h.class,
+                site: h.site,
+                mode: h.mode,
+                since: h.since,
                 slot,
             });
         }
@@ -551,7 +502,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                 summary,
                 text,
             );
-            v.inventory.rows.set_bits(h.slot, WORD, REPORTED);
+            v.inventory.rows.set_bits(h.slot, FLAGS, REPORTED);
             reported.insert(key, report.clone());
             state.seen_holds.insert(key);
             out.push(report);
