@@ -5,9 +5,9 @@
 //! cargo bench --bench overhead --features enabled
 //! ```
 //!
-//! Every figure is the median of several runs, the implementations alternating run by run so
-//! that a noisy neighbour hurts all of them alike. Ratios are against parking_lot (std for
-//! std's types and the atomics). Memory is counted by a counting global allocator.
+//! Every figure is the median of several rounds, the implementations alternating within each
+//! round so that a noisy neighbour hurts all of them alike; a ratio is the median of the
+//! per-round ratios. Ratios are against parking_lot (std for std's types and the atomics). Memory is counted by a counting global allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -39,7 +39,7 @@ fn heap() -> isize {
     HEAP.load(Relaxed)
 }
 
-const RUNS: usize = 9;
+const RUNS: usize = 15;
 
 /// Operations per run: `LOCKWATCH_BENCH_ITERS`, default one million.
 fn iters() -> u64 {
@@ -55,21 +55,42 @@ fn time_ns(iters: u64, f: &mut dyn FnMut(u64)) -> f64 {
     start.elapsed().as_nanos() as f64 / iters as f64
 }
 
-/// Medians of each implementation, run alternately.
-fn compare(iters: u64, fs: &mut [&mut dyn FnMut(u64)]) -> Vec<f64> {
+/// Each implementation's median ns per operation, and its median ratio to the first one
+/// over the rounds. The implementations run one after another within each round, so a ratio
+/// pairs runs a few milliseconds apart: slow drift on a shared machine (a neighbour's load
+/// coming and going) cancels out of it, where a ratio of two medians would keep it.
+struct Timing {
+    ns: Vec<f64>,
+    ratio: Vec<f64>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn compare(iters: u64, fs: &mut [&mut dyn FnMut(u64)]) -> Timing {
     let mut samples = vec![Vec::new(); fs.len()];
     for _ in 0..RUNS {
         for (i, f) in fs.iter_mut().enumerate() {
             samples[i].push(time_ns(iters, *f));
         }
     }
-    samples
-        .into_iter()
-        .map(|mut v| {
-            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            v[v.len() / 2]
+    let ratio = samples
+        .iter()
+        .map(|s| {
+            median(
+                s.iter()
+                    .zip(&samples[0])
+                    .map(|(t, base)| t / base)
+                    .collect(),
+            )
         })
-        .collect()
+        .collect();
+    Timing {
+        ns: samples.into_iter().map(median).collect(),
+        ratio,
+    }
 }
 
 /// The same benchmark bodies for each lock family.
@@ -235,10 +256,15 @@ family!(
     |n, v| lockwatch::named(M::new(v), n)
 );
 
-fn row(name: &str, base_name: &str, base: f64, others: &[(&str, f64)]) {
-    let mut line = format!("{name:<40} {base_name:>12} {base:>8.2}");
-    for (label, v) in others {
-        line.push_str(&format!("  {label} {v:>8.2} ({:>5.2}x)", v / base));
+/// One table row: the first implementation's ns, then each other's ns and ratio to it.
+fn row(name: &str, base_name: &str, t: &Timing, labels: &[&str]) {
+    let mut line = format!("{name:<40} {base_name:>12} {:>8.2}", t.ns[0]);
+    for (i, label) in labels.iter().enumerate() {
+        line.push_str(&format!(
+            "  {label} {:>8.2} ({:>5.2}x)",
+            t.ns[i + 1],
+            t.ratio[i + 1]
+        ));
     }
     println!("{line}");
 }
@@ -262,7 +288,7 @@ fn atomics() {
             },
         ],
     );
-    row("atomic load (Relaxed)", "std", r[0], &[("lockwatch", r[1])]);
+    row("atomic load (Relaxed)", "std", &r, &["lockwatch"]);
     let r = compare(
         iters() * 4,
         &mut [
@@ -270,12 +296,7 @@ fn atomics() {
             &mut |n| (0..n).for_each(|i| black_box(&l).store(i, Relaxed)),
         ],
     );
-    row(
-        "atomic store (Relaxed)",
-        "std",
-        r[0],
-        &[("lockwatch", r[1])],
-    );
+    row("atomic store (Relaxed)", "std", &r, &["lockwatch"]);
     let r = compare(
         iters() * 4,
         &mut [
@@ -291,7 +312,7 @@ fn atomics() {
             },
         ],
     );
-    row("atomic fetch_add", "std", r[0], &[("lockwatch", r[1])]);
+    row("atomic fetch_add", "std", &r, &["lockwatch"]);
     println!(
         "{:<40} {:>12} {:>8}  lockwatch {:>8}",
         "size of AtomicU64 / AtomicBool (bytes)",
@@ -393,7 +414,7 @@ fn churn() {
 fn main() {
     let tracking = cfg!(feature = "enabled");
     println!(
-        "lockwatch {} (tracking {}), {} cores, median of {RUNS} alternating runs",
+        "lockwatch {} (tracking {}), {} cores, medians of {RUNS} alternating rounds",
         env!("CARGO_PKG_VERSION"),
         if tracking {
             "on"
@@ -402,7 +423,7 @@ fn main() {
         },
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("ns per operation; ratios against the first column\n");
+    println!("ns per operation (median); ratios against the first column (median of the per-round ratios)\n");
 
     // `LOCKWATCH_BENCH_ONLY=text` runs only the rows whose name contains it.
     let only = std::env::var("LOCKWATCH_BENCH_ONLY").unwrap_or_default();
@@ -413,12 +434,7 @@ fn main() {
                     $iters,
                     &mut [&mut fam_pl::$f, &mut fam_lw::$f, &mut fam_tm::$f],
                 );
-                row(
-                    $name,
-                    "parking_lot",
-                    r[0],
-                    &[("lockwatch", r[1]), ("tracing-mutex", r[2])],
-                );
+                row($name, "parking_lot", &r, &["lockwatch", "tracing-mutex"]);
             }
         };
     }
@@ -445,18 +461,13 @@ fn main() {
         iters(),
         &mut [&mut fam_std::uncontended, &mut fam_lws::uncontended],
     );
-    row(
-        "std Mutex uncontended",
-        "std",
-        r[0],
-        &[("lockwatch::sync", r[1])],
-    );
+    row("std Mutex uncontended", "std", &r, &["lockwatch::sync"]);
     let r = compare(iters(), &mut [&mut fam_std::read, &mut fam_lws::read]);
     row(
         "std RwLock read, uncontended",
         "std",
-        r[0],
-        &[("lockwatch::sync", r[1])],
+        &r,
+        &["lockwatch::sync"],
     );
 
     if tracking {
@@ -468,8 +479,8 @@ fn main() {
         row(
             "uncontended, watchdog off",
             "parking_lot",
-            r[0],
-            &[("lockwatch", r[1])],
+            &r,
+            &["lockwatch"],
         );
         lockwatch::watchdog::set_enabled(true);
         for (label, rate) in [
@@ -485,8 +496,8 @@ fn main() {
             row(
                 &format!("two threads on one lock, {label}"),
                 "parking_lot",
-                r[0],
-                &[("lockwatch", r[1])],
+                &r,
+                &["lockwatch"],
             );
         }
         lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(10_000));

@@ -38,9 +38,9 @@ fn a_snapshot_never_sees_a_torn_row() {
         let writer = {
             let rows = Arc::clone(&rows);
             thread::spawn(move || {
-                rows.push([1, 1]);
+                assert!(rows.push([1, 1]));
                 rows.pop();
-                rows.push([2, 2]);
+                assert!(rows.push([2, 2]));
             })
         };
         if let Some(seen) = rows.read(1) {
@@ -59,7 +59,7 @@ fn a_snapshot_never_sees_a_torn_row() {
 fn a_pop_never_shows_half_a_row() {
     model(5, || {
         let rows = Arc::new(seqlock::SeqRows::<1, 2>::new());
-        rows.push([7, 7]);
+        assert!(rows.push([7, 7]));
         let writer = {
             let rows = Arc::clone(&rows);
             thread::spawn(move || rows.pop())
@@ -80,8 +80,8 @@ fn a_pop_publishes_the_rows_below_it() {
         let writer = {
             let rows = Arc::clone(&rows);
             thread::spawn(move || {
-                rows.push([1, 1]);
-                rows.push([2, 2]);
+                assert!(rows.push([1, 1]));
+                assert!(rows.push([2, 2]));
                 rows.pop();
             })
         };
@@ -101,8 +101,8 @@ fn a_pop_publishes_the_rows_below_it() {
 fn rewriting_rows_in_place_is_never_seen_half_done() {
     model(4, || {
         let rows = Arc::new(seqlock::SeqRows::<2, 2>::new());
-        rows.push([1, 1]);
-        rows.push([2, 2]);
+        assert!(rows.push([1, 1]));
+        assert!(rows.push([2, 2]));
         let writer = {
             let rows = Arc::clone(&rows);
             thread::spawn(move || rows.replace_from(0, &[[3, 3]]))

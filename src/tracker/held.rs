@@ -323,10 +323,7 @@ pub(crate) fn push(entry: Held) {
         let Some(inventory) = hot.inventory() else {
             return;
         };
-        let stack = inventory.stack();
-        if stack.len() < SLOTS {
-            stack.push(entry.encode());
-        } else {
+        if !inventory.stack().push(entry.encode()) {
             push_deep(entry);
         }
     });

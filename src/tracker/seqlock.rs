@@ -39,11 +39,14 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         (self.state.load(Relaxed) & LEN_MASK) as usize
     }
 
-    /// Writer only: pushes `row`. The stack must not be full.
+    /// Writer only: pushes `row`, or returns false if the stack is full.
     #[inline(always)]
-    pub(crate) fn push(&self, row: [u64; W]) {
+    pub(crate) fn push(&self, row: [u64; W]) -> bool {
         let state = self.state.load(Relaxed);
         let len = (state & LEN_MASK) as usize;
+        if len >= N {
+            return false;
+        }
         // Orders the pop that freed this row (if any) before the row's new words.
         fence(Release);
         for (cell, word) in self.rows[len].iter().zip(row) {
@@ -51,6 +54,7 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         }
         self.state
             .store((state | LEN_MASK) + 1 + len as u64 + 1, Release);
+        true
     }
 
     /// Writer only: pops the top row.
@@ -66,8 +70,10 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         let keep = from.min(self.len());
         let state = self.state.load(Relaxed);
         self.state.store(state & !LEN_MASK | keep as u64, Release);
-        for row in rows.iter().take(N - keep) {
-            self.push(*row);
+        for row in rows {
+            if !self.push(*row) {
+                break;
+            }
         }
     }
 

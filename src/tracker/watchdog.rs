@@ -195,10 +195,26 @@ pub(crate) fn set_on_deadlock(what: OnDeadlock) {
 // ---------------------------------------------------------------------------------------------
 // The clock and the thread.
 
-/// Milliseconds since the watchdog started, advanced by the watchdog while locks are held.
-static TICK: AtomicU64 = AtomicU64::new(0);
-/// Set while the watchdog sleeps because nothing was held.
-static SLEEPING: AtomicBool = AtomicBool::new(true);
+/// The coarse clock, `tick << 1 | sleeping`: the tick is milliseconds since the watchdog
+/// started, advanced by the watchdog while locks are held; `sleeping` is set while it sleeps
+/// because nothing was held. One word, so that an acquisition reads both with one load.
+static CLOCK: AtomicU64 = AtomicU64::new(SLEEPING);
+const SLEEPING: u64 = 1;
+
+/// Brings the tick up to `now` (it never goes back), leaving the sleeping bit as it is.
+fn advance(now: u64) {
+    let _ = CLOCK.fetch_update(Relaxed, Relaxed, |c| {
+        Some(((c >> 1).max(now) << 1) | (c & SLEEPING))
+    });
+}
+
+fn set_sleeping(sleeping: bool) {
+    if sleeping {
+        CLOCK.fetch_or(SLEEPING, Relaxed);
+    } else {
+        CLOCK.fetch_and(!SLEEPING, Relaxed);
+    }
+}
 static STARTED: AtomicBool = AtomicBool::new(false);
 static WAKEUPS: AtomicU64 = AtomicU64::new(0);
 static SCANS: AtomicU64 = AtomicU64::new(0);
@@ -226,18 +242,19 @@ fn now_ms() -> u64 {
 /// it is woken (cold) and the tick brought up to date first.
 #[inline(always)]
 pub(crate) fn stamp() -> u64 {
-    if SLEEPING.load(Relaxed) {
+    let clock = CLOCK.load(Relaxed);
+    if clock & SLEEPING != 0 {
         return wake();
     }
-    TICK.load(Relaxed)
+    clock >> 1
 }
 
 #[cold]
 #[inline(never)]
 fn wake() -> u64 {
     let now = now_ms();
-    TICK.fetch_max(now, Relaxed);
-    if SLEEPING.swap(false, Relaxed) {
+    let before = CLOCK.fetch_update(Relaxed, Relaxed, |c| Some((c >> 1).max(now) << 1));
+    if before.is_ok_and(|c| c & SLEEPING != 0) {
         start();
         if let Some(t) = shared().thread.get() {
             t.unpark();
@@ -337,13 +354,13 @@ fn run() {
     loop {
         if !settings().enabled.load(Relaxed) {
             // Switched off: no clock, no scans, until switched on again.
-            SLEEPING.store(false, Relaxed);
+            set_sleeping(false);
             std::thread::park();
             continue;
         }
         WAKEUPS.fetch_add(1, Relaxed);
         let now = now_ms();
-        TICK.fetch_max(now, Relaxed);
+        advance(now);
         if flushing {
             periodic_flush(&mut last_flush, now);
         }
@@ -352,14 +369,14 @@ fn run() {
             SCANS.fetch_add(1, Relaxed);
             let busy = scan(&mut state, now);
             if !busy {
-                SLEEPING.store(true, Relaxed);
-                // Look once more: an acquisition that saw `SLEEPING == false` just before may
+                set_sleeping(true);
+                // Look once more: an acquisition that saw the clock awake just before may
                 // have published since the scan.
                 if scan(&mut state, now) {
-                    SLEEPING.store(false, Relaxed);
+                    set_sleeping(false);
                 } else {
                     std::thread::park_timeout(IDLE_SLEEP);
-                    SLEEPING.store(false, Relaxed);
+                    set_sleeping(false);
                     continue;
                 }
             }
