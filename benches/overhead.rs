@@ -386,6 +386,25 @@ fn graph_scale() {
     );
 }
 
+/// Heap per live lock, and left after the locks are dropped, for each implementation.
+fn memory() {
+    // The watchdog's own scans allocate; keep them out of the heap counts.
+    lockwatch::watchdog::set_enabled(false);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    for (label, chain) in [
+        ("each under an outer lock", false),
+        ("same-class chain", true),
+    ] {
+        let (lw_live, lw_left) = fam_lw::memory(10_000, chain);
+        let (tm_live, tm_left) = fam_tm::memory(10_000, chain);
+        let (pl_live, pl_left) = fam_pl::memory(10_000, chain);
+        println!(
+            "heap per live lock, {label:<25} parking_lot {pl_live:>6.1} B (left {pl_left} B)  \
+             lockwatch {lw_live:>6.1} B (left {lw_left} B)  tracing-mutex {tm_live:>6.1} B (left {tm_left} B)"
+        );
+    }
+}
+
 /// A million short-lived locks nested per instance: the heap must stay flat.
 fn churn() {
     let outer = lockwatch::parking_lot::Mutex::new(());
@@ -425,7 +444,8 @@ fn main() {
     );
     println!("ns per operation (median); ratios against the first column (median of the per-round ratios)\n");
 
-    // `LOCKWATCH_BENCH_ONLY=text` runs only the rows whose name contains it.
+    // `LOCKWATCH_BENCH_ONLY=text` runs only the rows whose name contains it;
+    // `LOCKWATCH_BENCH_ONLY=memory` only the heap rows.
     let only = std::env::var("LOCKWATCH_BENCH_ONLY").unwrap_or_default();
     macro_rules! bench {
         ($name:literal, $f:ident, $iters:expr) => {
@@ -453,6 +473,10 @@ fn main() {
         iters() / 4
     );
     bench!("RwLock read, uncontended", read, iters());
+    if only == "memory" {
+        memory();
+        return;
+    }
     if !only.is_empty() {
         return;
     }
@@ -505,21 +529,7 @@ fn main() {
     println!();
     atomics();
     println!();
-    // The watchdog's own scans allocate; keep them out of the heap counts.
-    lockwatch::watchdog::set_enabled(false);
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    for (label, chain) in [
-        ("each under an outer lock", false),
-        ("same-class chain", true),
-    ] {
-        let (lw_live, lw_left) = fam_lw::memory(10_000, chain);
-        let (tm_live, tm_left) = fam_tm::memory(10_000, chain);
-        let (pl_live, pl_left) = fam_pl::memory(10_000, chain);
-        println!(
-            "heap per live lock, {label:<25} parking_lot {pl_live:>6.1} B (left {pl_left} B)  \
-             lockwatch {lw_live:>6.1} B (left {lw_left} B)  tracing-mutex {tm_live:>6.1} B (left {tm_left} B)"
-        );
-    }
+    memory();
     if tracking {
         println!();
         churn();

@@ -66,16 +66,93 @@ pub(crate) struct Step {
 /// lock that has since been dropped.
 pub(crate) type Witness = Arc<[Arc<Step>]>;
 
-#[derive(Default)]
-struct Edge {
-    by_type: [Option<Witness>; 4],
+/// A step without the ends' instance ids: what many edges share (every pair of accounts
+/// nested at the same two sites in the same thread), so an edge stores it by reference.
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) struct StepInfo {
+    pub(crate) from_class: &'static LockClass,
+    pub(crate) to_class: &'static LockClass,
+    pub(crate) from_site: &'static Location<'static>,
+    pub(crate) to_site: &'static Location<'static>,
+    pub(crate) from_mode: &'static str,
+    pub(crate) to_mode: &'static str,
+    pub(crate) thread: Arc<str>,
+    pub(crate) span: Option<&'static str>,
+    pub(crate) backtrace: Option<ById<Backtrace>>,
+}
+
+/// An `Arc` compared and hashed by address (backtraces are unique per capture).
+pub(crate) struct ById<T>(pub(crate) Arc<T>);
+
+impl<T> PartialEq for ById<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Eq for ById<T> {}
+
+impl<T> std::hash::Hash for ById<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.0).hash(state);
+    }
+}
+
+impl StepInfo {
+    /// The step between the locks `from` and `to` (instance ids, or class ids in the class
+    /// graph).
+    pub(crate) fn step(&self, from: u64, to: u64) -> Step {
+        Step {
+            from: LockRef {
+                class: self.from_class,
+                id: from,
+            },
+            to: LockRef {
+                class: self.to_class,
+                id: to,
+            },
+            from_site: self.from_site,
+            to_site: self.to_site,
+            from_mode: self.from_mode,
+            to_mode: self.to_mode,
+            thread: self.thread.clone(),
+            span: self.span,
+            backtrace: self.backtrace.as_ref().map(|b| b.0.clone()),
+        }
+    }
+}
+
+/// What an edge keeps of its first witness: a shared single step (the ends are the edge's
+/// own), or the steps of a path through dropped locks.
+#[derive(Clone)]
+pub(crate) enum Evidence {
+    Direct(Arc<StepInfo>),
+    Path(Witness),
+}
+
+impl Evidence {
+    /// The witness of the edge `from -> to` that keeps this evidence.
+    pub(crate) fn witness(&self, from: u64, to: u64) -> Witness {
+        match self {
+            Evidence::Direct(info) => Arc::from([Arc::new(info.step(from, to))]),
+            Evidence::Path(steps) => steps.clone(),
+        }
+    }
+}
+
+/// One out-edge of one type.
+struct OutEdge {
+    to: u64,
+    ty: EdgeType,
+    evidence: Evidence,
 }
 
 #[derive(Default)]
 struct Node {
-    /// Out-edges by target. Small vectors, not maps: most nodes have one or two edges, and a
-    /// map costs hundreds of bytes even for one.
-    out: Vec<(u64, Edge)>,
+    /// Out-edges, one entry per target and type. Small vectors grown one entry at a time
+    /// while small: most locks nest with one or two others, and every byte here is paid per
+    /// live lock.
+    out: Vec<OutEdge>,
     /// Sources of in-edges.
     ins: Vec<u64>,
     /// Position in a topological order of the untyped graph (Pearce–Kelly), valid while the
@@ -83,9 +160,21 @@ struct Node {
     ord: u64,
 }
 
+/// Pushes onto a vector that lives per graph node: exact capacity while small.
+fn push_small<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() && v.len() < 4 {
+        v.reserve_exact(1);
+    }
+    v.push(item);
+}
+
 impl Node {
-    fn edge(&self, to: u64) -> Option<&Edge> {
-        self.out.iter().find(|(t, _)| *t == to).map(|(_, e)| e)
+    fn has_target(&self, to: u64) -> bool {
+        self.out.iter().any(|e| e.to == to)
+    }
+
+    fn edge(&self, to: u64, ty: EdgeType) -> Option<&OutEdge> {
+        self.out.iter().find(|e| e.to == to && e.ty == ty)
     }
 }
 
@@ -119,8 +208,7 @@ impl OrderGraph {
     pub(crate) fn contains(&self, from: u64, to: u64, ty: EdgeType) -> bool {
         self.nodes
             .get(&from)
-            .and_then(|n| n.edge(to))
-            .is_some_and(|e| e.by_type[ty.0 as usize].is_some())
+            .is_some_and(|n| n.edge(to, ty).is_some())
     }
 
     fn node(&mut self, id: u64) -> &mut Node {
@@ -136,24 +224,16 @@ impl OrderGraph {
 
     /// Inserts `from -> to` of type `ty` (no cycle search); returns false if it was already
     /// there. For edges implied by existing paths (contraction), which keep the order valid.
-    fn insert(&mut self, from: u64, to: u64, ty: EdgeType, witness: Witness) -> bool {
+    fn insert(&mut self, from: u64, to: u64, ty: EdgeType, evidence: Evidence) -> bool {
         self.node(to);
-        let out = &mut self.node(from).out;
-        let at = match out.iter().position(|(t, _)| *t == to) {
-            Some(at) => at,
-            None => {
-                out.push((to, Edge::default()));
-                out.len() - 1
-            }
-        };
-        let slot = &mut out[at].1.by_type[ty.0 as usize];
-        if slot.is_some() {
+        let node = self.node(from);
+        if node.edge(to, ty).is_some() {
             return false;
         }
-        *slot = Some(witness);
+        push_small(&mut node.out, OutEdge { to, ty, evidence });
         let ins = &mut self.node(to).ins;
         if !ins.contains(&from) {
-            ins.push(from);
+            push_small(ins, from);
         }
         true
     }
@@ -165,10 +245,10 @@ impl OrderGraph {
         from: u64,
         to: u64,
         ty: EdgeType,
-        witness: Witness,
+        evidence: Evidence,
     ) -> Option<Option<Vec<CycleEdge>>> {
-        let untyped_new = self.nodes.get(&from).is_none_or(|n| n.edge(to).is_none());
-        if !self.insert(from, to, ty, witness) {
+        let untyped_new = self.nodes.get(&from).is_none_or(|n| !n.has_target(to));
+        if !self.insert(from, to, ty, evidence) {
             return None;
         }
         if !self.cyclic {
@@ -195,13 +275,13 @@ impl OrderGraph {
         let mut stack = vec![to];
         while let Some(n) = stack.pop() {
             forward.push(n);
-            for (next, _) in &self.nodes[&n].out {
-                if *next == from {
+            for e in &self.nodes[&n].out {
+                if e.to == from {
                     return false;
                 }
-                let ord = self.nodes[next].ord;
-                if ord < upper && seen.insert(*next) {
-                    stack.push(*next);
+                let ord = self.nodes[&e.to].ord;
+                if ord < upper && seen.insert(e.to) {
+                    stack.push(e.to);
                 }
             }
         }
@@ -245,7 +325,7 @@ impl OrderGraph {
         goal: u64,
         closing: EdgeType,
     ) -> Option<Vec<CycleEdge>> {
-        let mut came_from: HashMap<State, (State, Witness)> = HashMap::new();
+        let mut came_from: HashMap<State, (State, Evidence)> = HashMap::new();
         let mut queue: VecDeque<State> = VecDeque::new();
         let first = (start, closing);
         queue.push_back(first);
@@ -261,18 +341,14 @@ impl OrderGraph {
             let Some(n) = self.nodes.get(&node) else {
                 continue;
             };
-            for &(next, ref edge) in &n.out {
-                for (t, witness) in edge.by_type.iter().enumerate() {
-                    let Some(witness) = witness else { continue };
-                    let ty = EdgeType(t as u8);
-                    if !entered_by.chains_into(ty) {
-                        continue;
-                    }
-                    let next_state = (next, ty);
-                    if seen.insert(next_state) {
-                        came_from.insert(next_state, (state, witness.clone()));
-                        queue.push_back(next_state);
-                    }
+            for e in &n.out {
+                if !entered_by.chains_into(e.ty) {
+                    continue;
+                }
+                let next_state = (e.to, e.ty);
+                if seen.insert(next_state) {
+                    came_from.insert(next_state, (state, e.evidence.clone()));
+                    queue.push_back(next_state);
                 }
             }
         }
@@ -280,17 +356,17 @@ impl OrderGraph {
     }
 
     fn unwind(
-        came_from: &HashMap<State, (State, Witness)>,
+        came_from: &HashMap<State, (State, Evidence)>,
         mut state: State,
         first: State,
     ) -> Vec<CycleEdge> {
         let mut path = Vec::new();
         while state != first {
-            let (prev, witness) = &came_from[&state];
+            let (prev, evidence) = &came_from[&state];
             path.push(CycleEdge {
                 from: prev.0,
                 to: state.0,
-                witness: witness.clone(),
+                witness: evidence.witness(prev.0, state.0),
             });
             state = *prev;
         }
@@ -305,39 +381,42 @@ impl OrderGraph {
             self.shrink();
             return;
         };
-        let mut preds = Vec::with_capacity(node.ins.len());
+        // The in-edges into `id`, taken out of their sources.
+        let mut preds: Vec<(u64, OutEdge)> = Vec::new();
         for p in &node.ins {
             if let Some(pn) = self.nodes.get_mut(p) {
-                if let Some(at) = pn.out.iter().position(|(t, _)| *t == id) {
-                    let (_, edge) = pn.out.swap_remove(at);
-                    preds.push((*p, edge));
+                let mut i = 0;
+                while i < pn.out.len() {
+                    if pn.out[i].to == id {
+                        preds.push((*p, pn.out.swap_remove(i)));
+                    } else {
+                        i += 1;
+                    }
                 }
+                pn.out.shrink_to_fit();
             }
         }
-        for (s, _) in &node.out {
-            if let Some(sn) = self.nodes.get_mut(s) {
+        for e in &node.out {
+            if let Some(sn) = self.nodes.get_mut(&e.to) {
                 sn.ins.retain(|p| *p != id);
+                sn.ins.shrink_to_fit();
             }
         }
         for (p, pe) in &preds {
-            for (s, se) in &node.out {
-                if p == s {
+            for se in &node.out {
+                if *p == se.to || !pe.ty.chains_into(se.ty) {
                     continue;
                 }
-                for (t1, w1) in pe.by_type.iter().enumerate() {
-                    let Some(w1) = w1 else { continue };
-                    for (t2, w2) in se.by_type.iter().enumerate() {
-                        let Some(w2) = w2 else { continue };
-                        let (t1, t2) = (EdgeType(t1 as u8), EdgeType(t2 as u8));
-                        if !t1.chains_into(t2) {
-                            continue;
-                        }
-                        let ty = EdgeType::new(t1.tail_shared(), t2.head_recursive());
-                        if !self.contains(*p, *s, ty) {
-                            let joined: Witness = w1.iter().chain(w2.iter()).cloned().collect();
-                            self.insert(*p, *s, ty, joined);
-                        }
-                    }
+                let ty = EdgeType::new(pe.ty.tail_shared(), se.ty.head_recursive());
+                if !self.contains(*p, se.to, ty) {
+                    let joined: Witness = pe
+                        .evidence
+                        .witness(*p, id)
+                        .iter()
+                        .chain(se.evidence.witness(id, se.to).iter())
+                        .cloned()
+                        .collect();
+                    self.insert(*p, se.to, ty, Evidence::Path(joined));
                 }
             }
         }
@@ -345,7 +424,7 @@ impl OrderGraph {
             preds
                 .iter()
                 .map(|(p, _)| *p)
-                .chain(node.out.iter().map(|(s, _)| *s)),
+                .chain(node.out.iter().map(|e| e.to)),
         );
     }
 
@@ -373,11 +452,12 @@ impl OrderGraph {
 
     /// Every edge with its first witness (any type), for export.
     pub(crate) fn edges(&self) -> Vec<(u64, u64, Witness)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(u64, u64, Witness)> = Vec::new();
         for (from, node) in &self.nodes {
-            for (to, edge) in &node.out {
-                if let Some(w) = edge.by_type.iter().flatten().next() {
-                    out.push((*from, *to, w.clone()));
+            let first = out.len();
+            for e in &node.out {
+                if !out[first..].iter().any(|(_, t, _)| *t == e.to) {
+                    out.push((*from, e.to, e.evidence.witness(*from, e.to)));
                 }
             }
         }
@@ -385,14 +465,13 @@ impl OrderGraph {
         out
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
     /// (nodes, edges), each edge type counted once.
     pub(crate) fn size(&self) -> (usize, usize) {
-        let edges = self
-            .nodes
-            .values()
-            .flat_map(|n| n.out.iter().map(|(_, e)| e))
-            .map(|e| e.by_type.iter().filter(|w| w.is_some()).count())
-            .sum();
+        let edges = self.nodes.values().map(|n| n.out.len()).sum();
         (self.nodes.len(), edges)
     }
 }
@@ -402,7 +481,7 @@ mod tests {
     use super::*;
     use std::panic::Location;
 
-    fn witness() -> Witness {
+    fn witness() -> Evidence {
         static CLASS: std::sync::OnceLock<&'static LockClass> = std::sync::OnceLock::new();
         let class = *CLASS.get_or_init(|| {
             super::super::class::intern(
@@ -411,10 +490,9 @@ mod tests {
                 Some("graph-test"),
             )
         });
-        let lock = LockRef { class, id: 1 };
-        Arc::from([Arc::new(Step {
-            from: lock,
-            to: lock,
+        Evidence::Direct(Arc::new(StepInfo {
+            from_class: class,
+            to_class: class,
             from_site: Location::caller(),
             to_site: Location::caller(),
             from_mode: "lock",
@@ -422,7 +500,7 @@ mod tests {
             thread: Arc::from("t"),
             span: None,
             backtrace: None,
-        })])
+        }))
     }
 
     /// Whether `to` reaches `from` in `edges` (brute force).

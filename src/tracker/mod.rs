@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use class::LockClass;
 pub(crate) use class::LockKind;
-use graph::{EdgeType, LockRef, OrderGraph, Step, Witness};
+use graph::{ById, EdgeType, Evidence, LockRef, OrderGraph, StepInfo, Witness};
 use held::Held;
 pub(crate) use held::Mode;
 use lazy_id::LazyId;
@@ -484,6 +484,30 @@ struct Graphs {
     cycle_edges: std::collections::HashSet<(bool, u64, u64)>,
     /// Cycles already reported, by their classes and code sites: one report per bug.
     reported: std::collections::HashSet<Vec<CycleStep>>,
+    /// The steps instance edges share (class edges are few and keep their own), interned;
+    /// pruned of unused ones as it grows, emptied with the instance graph.
+    steps: std::collections::HashSet<Arc<StepInfo>>,
+    /// The size of `steps` after its last pruning.
+    steps_pruned: usize,
+}
+
+impl Graphs {
+    /// The shared copy of `info`.
+    fn intern(&mut self, info: StepInfo) -> Arc<StepInfo> {
+        if let Some(shared) = self.steps.get(&info) {
+            return shared.clone();
+        }
+        if self.steps.len() >= 2 * self.steps_pruned.max(64) {
+            // Steps no edge keeps any more (their locks were dropped): gone, so that churn
+            // leaves nothing behind.
+            self.steps.retain(|s| Arc::strong_count(s) > 1);
+            self.steps.shrink_to_fit();
+            self.steps_pruned = self.steps.len();
+        }
+        let shared = Arc::new(info);
+        self.steps.insert(shared.clone());
+        shared
+    }
 }
 
 /// One step of a cycle as it identifies the bug: the two classes and the two code sites.
@@ -536,24 +560,19 @@ fn add_edges(
             let (target, pred) = edge_key(h.id, h.class, h.mode, me, mode);
             let ty = EdgeType::new(h.mode.holds_shared(), mode.enters_recursive());
             let same_class = h.class.id == me.class.id;
-            let (graph, from, to) = if same_class {
+            let (from, to) = if same_class {
                 me.class.has_instance_edges.store(true, Relaxed);
                 instance_ids::insert(h.id);
                 instance_ids::insert(me.id);
-                (&mut g.instances, h.id, me.id)
+                (h.id, me.id)
             } else {
-                (&mut g.classes, h.class.id as u64, me.class.id as u64)
+                (h.class.id as u64, me.class.id as u64)
             };
+            let graph = if same_class { &g.instances } else { &g.classes };
             if !graph.contains(from, to, ty) {
-                let step = Arc::new(Step {
-                    from: LockRef {
-                        class: h.class,
-                        id: h.id,
-                    },
-                    to: LockRef {
-                        class: me.class,
-                        id: me.id,
-                    },
+                let info = StepInfo {
+                    from_class: h.class,
+                    to_class: me.class,
                     from_site: h.site,
                     to_site: site,
                     from_mode: h.mode.as_str(),
@@ -561,10 +580,21 @@ fn add_edges(
                     thread: thread.get_or_insert_with(held::thread_name).clone(),
                     span: *span.get_or_insert_with(current_span),
                     backtrace: crate::report::backtraces_enabled()
-                        .then(|| Arc::new(std::backtrace::Backtrace::force_capture())),
-                });
-                let witness: Witness = Arc::from([step]);
-                if let Some(Some(path)) = graph.add(from, to, ty, witness.clone()) {
+                        .then(|| ById(Arc::new(std::backtrace::Backtrace::force_capture()))),
+                };
+                let info = if same_class {
+                    g.intern(info)
+                } else {
+                    Arc::new(info)
+                };
+                let graph = if same_class {
+                    &mut g.instances
+                } else {
+                    &mut g.classes
+                };
+                if let Some(Some(path)) = graph.add(from, to, ty, Evidence::Direct(info.clone())) {
+                    // The new step with the instances' own ids, for the report.
+                    let witness: Witness = Arc::from([Arc::new(info.step(h.id, me.id))]);
                     let key =
                         cycle_key(std::iter::once(&witness).chain(path.iter().map(|e| &e.witness)));
                     if g.reported.insert(key) {
@@ -593,7 +623,14 @@ fn add_edges(
 #[cold]
 fn forget_instance(id: u64) {
     if instance_ids::remove(id) {
-        with_graphs(|g| g.instances.contract(id));
+        with_graphs(|g| {
+            g.instances.contract(id);
+            if g.instances.is_empty() {
+                // No nested instance left: neither is any step their edges shared.
+                g.steps = Default::default();
+                g.steps_pruned = 0;
+            }
+        });
     }
 }
 
