@@ -187,7 +187,9 @@ impl Node {
 /// recursive reads allow), every new edge runs the typed search instead.
 #[derive(Default)]
 pub(crate) struct OrderGraph {
-    nodes: HashMap<u64, Node>,
+    /// Boxed: a map slot then costs 16 bytes instead of a node's 56 (the map keeps about
+    /// 40% of its slots empty), and the node is allocated to size.
+    nodes: HashMap<u64, Box<Node>>,
     next_ord: u64,
     /// Some cycle exists: the topological order is gone.
     cyclic: bool,
@@ -215,10 +217,10 @@ impl OrderGraph {
         let next = &mut self.next_ord;
         self.nodes.entry(id).or_insert_with(|| {
             *next += 1;
-            Node {
+            Box::new(Node {
                 ord: *next,
                 ..Node::default()
-            }
+            })
         })
     }
 
@@ -300,7 +302,8 @@ impl OrderGraph {
         }
         // Everything that must precede `to` goes first, in its old relative order, then the
         // nodes reached from `to`; they reuse the same positions.
-        let by_ord = |v: &mut Vec<u64>, nodes: &HashMap<u64, Node>| v.sort_by_key(|n| nodes[n].ord);
+        let by_ord =
+            |v: &mut Vec<u64>, nodes: &HashMap<u64, Box<Node>>| v.sort_by_key(|n| nodes[n].ord);
         by_ord(&mut backward, &self.nodes);
         by_ord(&mut forward, &self.nodes);
         let mut slots: Vec<u64> = backward
