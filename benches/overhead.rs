@@ -7,7 +7,10 @@
 //!
 //! Every figure is the median of several rounds, the implementations alternating within each
 //! round so that a noisy neighbour hurts all of them alike; a ratio is the median of the
-//! per-round ratios. Ratios are against parking_lot (std for std's types and the atomics). Memory is counted by a counting global allocator.
+//! per-round ratios. Ratios are against parking_lot (std for std's types and the atomics).
+//! Memory is counted by a counting global allocator. `LOCKWATCH_BENCH_ONLY=text` runs only
+//! the rows whose name contains `text` (`memory`: the heap rows); `LOCKWATCH_BENCH_ROUNDS=1`
+//! prints every round's ratio too.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -76,17 +79,22 @@ fn compare(iters: u64, fs: &mut [&mut dyn FnMut(u64)]) -> Timing {
             samples[i].push(time_ns(iters, *f));
         }
     }
-    let ratio = samples
+    let per_round: Vec<Vec<f64>> = samples
         .iter()
         .map(|s| {
-            median(
-                s.iter()
-                    .zip(&samples[0])
-                    .map(|(t, base)| t / base)
-                    .collect(),
-            )
+            s.iter()
+                .zip(&samples[0])
+                .map(|(t, base)| t / base)
+                .collect()
         })
         .collect();
+    if std::env::var_os("LOCKWATCH_BENCH_ROUNDS").is_some() {
+        // Every round's ratio of the second implementation, in run order: shows whether the
+        // machine changed regime during the run (a busy neighbour comes and goes).
+        let rounds: Vec<String> = per_round[1].iter().map(|r| format!("{r:.2}")).collect();
+        println!("  rounds: {}", rounds.join(" "));
+    }
+    let ratio = per_round.into_iter().map(median).collect();
     Timing {
         ns: samples.into_iter().map(median).collect(),
         ratio,

@@ -1,9 +1,10 @@
 //! The watchdog: one background thread that keeps a coarse clock and watches what every thread
 //! holds and waits for, reporting long holds, long waits and actual deadlocks while they last.
 //!
-//! Each thread publishes its held locks in an [`Inventory`]: fixed slots of relaxed atomics
-//! under a sequence counter, written only by the owner (stores, never a read-modify-write) and
-//! read by the watchdog, which retries a torn read. Waits are published only on the contended
+//! Each thread's held-lock stack lives in its [`Inventory`]: rows of relaxed atomics under a
+//! push-counted length word (`seqlock.rs`), written only by the owner (stores, never a
+//! read-modify-write) and read by the watchdog, which retries a torn read. The order check
+//! reads the same rows, so a push is written once. Waits are published only on the contended
 //! path, where a lock and a clock read cost nothing next to the wait itself.
 
 use std::collections::{HashMap, HashSet};
