@@ -126,6 +126,32 @@ fn a_hundred_nested_locks_are_ordered_and_an_inversion_across_them_is_found() {
 }
 
 #[test]
+fn locks_held_past_the_published_stack_still_order_after_a_release_in_the_middle() {
+    // The first 64 held locks are the rows the watchdog reads; deeper ones overflow. A release
+    // from the middle rewrites the rows and pulls one entry down from the overflow.
+    let locks: Vec<Mutex<()>> = (0..70)
+        .map(|i| named(Mutex::new(()), &format!("adv-over-{i:02}")))
+        .collect();
+    let last = named(Mutex::new(()), "adv-over-last");
+    {
+        let mut guards: Vec<_> = locks.iter().map(|l| l.lock()).collect();
+        drop(guards.remove(30));
+        drop(last.lock());
+    }
+    assert_quiet(&["adv-over-68", "adv-over-last"]);
+    let site = {
+        let _last = last.lock();
+        let (_deep, site) = at!(locks[68].lock());
+        site
+    };
+    assert_reported(
+        ReportKind::LockOrder,
+        &["adv-over-68", "adv-over-last"],
+        &[&site],
+    );
+}
+
+#[test]
 fn locks_sent_between_threads_while_unlocked_keep_their_identity() {
     let a = named(Mutex::new(0), "adv-send-a");
     let b = named(Mutex::new(0), "adv-send-b");
