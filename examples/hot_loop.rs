@@ -10,6 +10,10 @@
 //! `single` is one uncontended lock/unlock per iteration, `pair` a nested pair whose order is
 //! known. The difference between a run with N iterations and one with 0, divided by N, is the
 //! instructions per iteration.
+//!
+//! `hot_loop time` times the uncontended loop instead, parking_lot and lockwatch alternating,
+//! and prints parking_lot's ns and lockwatch's ratio for each of 40 rounds, in order: on a
+//! shared machine the ratio can sit in one regime for minutes and then in another.
 
 use std::hint::black_box;
 
@@ -36,8 +40,41 @@ macro_rules! run {
     }};
 }
 
+/// 40 rounds of (parking_lot ns, lockwatch / parking_lot), each the median of 5 runs.
+fn time_rounds() {
+    use std::time::Instant;
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    }
+    const N: u32 = 500_000;
+    let pl = parking_lot::Mutex::new(0u64);
+    let lw = lockwatch::parking_lot::Mutex::new(0u64);
+    let ns = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..N {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(N)
+    };
+    for _ in 0..40 {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            a.push(ns(&|| drop(black_box(&pl).lock())));
+            b.push(ns(&|| drop(black_box(&lw).lock())));
+        }
+        let (a, b) = (median(a), median(b));
+        print!("{a:.1}/{:.2}x ", b / a);
+    }
+    println!();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "time") {
+        time_rounds();
+        return;
+    }
     let (which, shape) = (
         args.first().map_or("lockwatch", |s| s),
         args.get(1).map_or("single", |s| s),
