@@ -57,7 +57,9 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         true
     }
 
-    /// Writer only: pops the top row.
+    /// Writer only: pops the top row. A release store: a reader whose first look sees this
+    /// length must also see the rows below it as they were pushed (the loom model does not
+    /// catch a relaxed store here; the rule does).
     #[inline(always)]
     pub(crate) fn pop(&self) {
         let state = self.state.load(Relaxed);
