@@ -92,7 +92,9 @@ pub(super) fn lock_order(
         class: me.class,
         id: me.id,
     };
-    let per_instance = new_edge.iter().all(|s| s.from.class.id == s.to.class.id);
+    let per_instance = new_edge
+        .iter()
+        .all(|s| s.from().class.id == s.to().class.id);
     // The cycle in the order it happens: the known path, then the new edge closing it.
     let steps: Vec<&Step> = path
         .iter()
@@ -104,7 +106,7 @@ pub(super) fn lock_order(
     let mut names = Names::new(per_instance);
     names.add(target);
     for step in &steps {
-        names.add(step.from);
+        names.add(step.from());
     }
 
     let mut out = String::new();
@@ -139,8 +141,8 @@ pub(super) fn lock_order(
         let _ = write!(
             out,
             "    {} -> {}  {when} in thread `{}`: {}() at {}, then {}() at {}",
-            names.of(step.from),
-            names.of(step.to),
+            names.of(step.from()),
+            names.of(step.to()),
             step.thread,
             step.from_mode,
             step.from_site,
@@ -153,7 +155,7 @@ pub(super) fn lock_order(
         out.push('\n');
         if let Some(bt) = &step.backtrace {
             out.push_str("      backtrace:\n");
-            for line in bt.to_string().lines() {
+            for line in bt.0.to_string().lines() {
                 let _ = writeln!(out, "        {line}");
             }
         }
@@ -164,9 +166,9 @@ pub(super) fn lock_order(
             out,
             "    thread `{}` holds {} (taken at {}) and waits for {} (at {})",
             step.thread,
-            names.of(step.from),
+            names.of(step.from()),
             step.from_site,
-            names.of(step.to),
+            names.of(step.to()),
             step.to_site
         );
     }

@@ -49,17 +49,37 @@ pub(crate) struct LockRef {
     pub(crate) id: u64,
 }
 
-/// "`to` was taken at `to_site` while `from`, taken at `from_site`, was held".
+/// "`to` was taken at `to_site` while `from`, taken at `from_site`, was held": the two
+/// locks' ids, and the rest, which many steps share (see [`StepInfo`], reached through
+/// `Deref`).
 pub(crate) struct Step {
-    pub(crate) from: LockRef,
-    pub(crate) to: LockRef,
-    pub(crate) from_site: &'static Location<'static>,
-    pub(crate) to_site: &'static Location<'static>,
-    pub(crate) from_mode: &'static str,
-    pub(crate) to_mode: &'static str,
-    pub(crate) thread: Arc<str>,
-    pub(crate) span: Option<&'static str>,
-    pub(crate) backtrace: Option<Arc<Backtrace>>,
+    from_id: u64,
+    to_id: u64,
+    info: Arc<StepInfo>,
+}
+
+impl Step {
+    pub(crate) fn from(&self) -> LockRef {
+        LockRef {
+            class: self.info.from_class,
+            id: self.from_id,
+        }
+    }
+
+    pub(crate) fn to(&self) -> LockRef {
+        LockRef {
+            class: self.info.to_class,
+            id: self.to_id,
+        }
+    }
+}
+
+impl std::ops::Deref for Step {
+    type Target = StepInfo;
+
+    fn deref(&self) -> &StepInfo {
+        &self.info
+    }
 }
 
 /// The first evidence of an edge: one step, or several when the edge was learned through a
@@ -98,27 +118,13 @@ impl<T> std::hash::Hash for ById<T> {
     }
 }
 
-impl StepInfo {
-    /// The step between the locks `from` and `to` (instance ids, or class ids in the class
-    /// graph).
-    pub(crate) fn step(&self, from: u64, to: u64) -> Step {
-        Step {
-            from: LockRef {
-                class: self.from_class,
-                id: from,
-            },
-            to: LockRef {
-                class: self.to_class,
-                id: to,
-            },
-            from_site: self.from_site,
-            to_site: self.to_site,
-            from_mode: self.from_mode,
-            to_mode: self.to_mode,
-            thread: self.thread.clone(),
-            span: self.span,
-            backtrace: self.backtrace.as_ref().map(|b| b.0.clone()),
-        }
+/// The step between the locks `from` and `to` (instance ids, or class ids in the class
+/// graph).
+pub(crate) fn step(info: &Arc<StepInfo>, from: u64, to: u64) -> Step {
+    Step {
+        from_id: from,
+        to_id: to,
+        info: info.clone(),
     }
 }
 
@@ -134,7 +140,7 @@ impl Evidence {
     /// The witness of the edge `from -> to` that keeps this evidence.
     pub(crate) fn witness(&self, from: u64, to: u64) -> Witness {
         match self {
-            Evidence::Direct(info) => Arc::from([Arc::new(info.step(from, to))]),
+            Evidence::Direct(info) => Arc::from([Arc::new(step(info, from, to))]),
             Evidence::Path(steps) => steps.clone(),
         }
     }

@@ -525,8 +525,8 @@ fn cycle_key<'a>(witnesses: impl Iterator<Item = &'a Witness>) -> Vec<CycleStep>
         .flat_map(|w| w.iter())
         .map(|s| {
             (
-                s.from.class.id,
-                s.to.class.id,
+                s.from().class.id,
+                s.to().class.id,
                 site_key(s.from_site),
                 site_key(s.to_site),
             )
@@ -594,7 +594,7 @@ fn add_edges(
                 };
                 if let Some(Some(path)) = graph.add(from, to, ty, Evidence::Direct(info.clone())) {
                     // The new step with the instances' own ids, for the report.
-                    let witness: Witness = Arc::from([Arc::new(info.step(h.id, me.id))]);
+                    let witness: Witness = Arc::from([Arc::new(graph::step(&info, h.id, me.id))]);
                     let key =
                         cycle_key(std::iter::once(&witness).chain(path.iter().map(|e| &e.witness)));
                     if g.reported.insert(key) {
@@ -694,8 +694,8 @@ pub(crate) fn graph_dot() -> String {
                         (format!("c{}", r.class.id), r.class.to_string())
                     }
                 };
-                let (from_id, from_label) = name(&first.from);
-                let (to_id, to_label) = name(&last.to);
+                let (from_id, from_label) = name(&first.from());
+                let (to_id, to_label) = name(&last.to());
                 nodes.insert(from_id.clone(), from_label);
                 nodes.insert(to_id.clone(), to_label);
                 let label = format!("{} -> {} ({})", first.from_site, last.to_site, first.thread);
