@@ -26,6 +26,34 @@ fn a_forgotten_guard_then_a_dropped_lock_leaves_no_stale_entry() {
 }
 
 #[test]
+fn a_stale_entry_of_a_lock_dropped_by_another_thread_orders_nothing() {
+    // Locks of one class nested in each other are nodes of the per-instance graph.
+    let a = named(Mutex::new(()), "adv-stale");
+    let x = named(Mutex::new(()), "adv-stale");
+    {
+        let _a = a.lock();
+        drop(x.lock());
+    }
+    // This thread forgets a guard of `x`, and another thread drops `x`: the entry stays here,
+    // naming a lock, and a node, that no longer exist.
+    std::mem::forget(x.lock());
+    std::thread::spawn(move || drop(x)).join().unwrap();
+    // Another lock of the class takes the freed node over.
+    let q = named(Mutex::new(()), "adv-stale");
+    let w = named(Mutex::new(()), "adv-stale");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _q = q.lock();
+            drop(w.lock());
+        });
+    });
+    // Taking `q` under the stale entry must not order anything from `x`'s old node.
+    drop(q.lock());
+    drop(a);
+    assert_quiet(&["adv-stale"]);
+}
+
+#[test]
 fn force_unlock_after_a_forgotten_guard_clears_the_held_entry() {
     let a = named(Mutex::new(()), "adv-force-a");
     let b = named(Mutex::new(()), "adv-force-b");

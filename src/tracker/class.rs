@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex as RawMutex;
 
@@ -54,6 +54,9 @@ pub(crate) struct LockClass {
     /// Set once two locks of this class have been nested, so that dropping one of them
     /// must clean the per-instance order graph. Classes never nested drop for free.
     pub(crate) has_instance_edges: AtomicBool,
+    /// The class's node in the class order graph, 0 until it has one. Written under the
+    /// graph lock.
+    pub(crate) node: AtomicU32,
 }
 
 impl LockClass {
@@ -134,6 +137,7 @@ pub(crate) fn intern(
                 site,
                 name,
                 has_instance_edges: AtomicBool::new(false),
+                node: AtomicU32::new(0),
             }))
         })
     })

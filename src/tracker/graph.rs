@@ -129,62 +129,87 @@ pub(crate) fn step(info: &Arc<StepInfo>, from: u64, to: u64) -> Step {
 }
 
 /// What an edge keeps of its first witness: a shared single step (the ends are the edge's
-/// own), or the steps of a path through dropped locks.
+/// own), or the steps of a path through dropped locks. One pointer, so that an edge record
+/// stays small.
 #[derive(Clone)]
-pub(crate) enum Evidence {
+pub(crate) struct Evidence(Arc<Kind>);
+
+enum Kind {
     Direct(Arc<StepInfo>),
     Path(Witness),
 }
 
 impl Evidence {
+    pub(crate) fn direct(info: Arc<StepInfo>) -> Self {
+        Evidence(Arc::new(Kind::Direct(info)))
+    }
+
+    pub(crate) fn path(steps: Witness) -> Self {
+        Evidence(Arc::new(Kind::Path(steps)))
+    }
+
     /// The witness of the edge `from -> to` that keeps this evidence.
     pub(crate) fn witness(&self, from: u64, to: u64) -> Witness {
-        match self {
-            Evidence::Direct(info) => Arc::from([Arc::new(step(info, from, to))]),
-            Evidence::Path(steps) => steps.clone(),
+        match &*self.0 {
+            Kind::Direct(info) => Arc::from([Arc::new(step(info, from, to))]),
+            Kind::Path(steps) => steps.clone(),
         }
+    }
+
+    /// Whether some edge besides this handle keeps it.
+    pub(crate) fn in_use(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
     }
 }
 
-/// One out-edge of one type.
-struct OutEdge {
-    to: u64,
-    ty: EdgeType,
-    evidence: Evidence,
-}
+/// A node's place in the graph's arena. Locks and classes keep their own (0: not a node), so
+/// the graph needs no map from ids to nodes.
+pub(crate) type Slot = u32;
 
-#[derive(Default)]
+/// No edge (the end of a list).
+const NIL: u32 = 0;
+
+/// The two high bits of an edge's `from_ty` word hold its type; nodes are fewer than 2^30.
+const TY_SHIFT: u32 = 30;
+const SLOT_MASK: u32 = (1 << TY_SHIFT) - 1;
+
+/// One node: the lock (or class) id, its place in a topological order, and the heads of its
+/// out- and in-edge lists. 24 bytes; a free slot has id 0.
+#[derive(Clone, Copy, Default)]
 struct Node {
-    /// Out-edges, one entry per target and type. Small vectors grown one entry at a time
-    /// while small: most locks nest with one or two others, and every byte here is paid per
-    /// live lock.
-    out: Vec<OutEdge>,
-    /// Sources of in-edges.
-    ins: Vec<u64>,
+    id: u64,
     /// Position in a topological order of the untyped graph (Pearce–Kelly), valid while the
     /// graph has no cycle at all.
     ord: u64,
+    first_out: u32,
+    first_in: u32,
 }
 
-/// Pushes onto a vector that lives per graph node: exact capacity while small.
-fn push_small<T>(v: &mut Vec<T>, item: T) {
-    if v.len() == v.capacity() && v.len() < 4 {
-        v.reserve_exact(1);
-    }
-    v.push(item);
+/// One edge of one type, on its source's out-list and its target's in-list. 24 bytes; a free
+/// record has no evidence.
+struct Edge {
+    /// `ty << 30 | from`.
+    from_ty: u32,
+    to: u32,
+    next_out: u32,
+    next_in: u32,
+    evidence: Option<Evidence>,
 }
 
-impl Node {
-    fn has_target(&self, to: u64) -> bool {
-        self.out.iter().any(|e| e.to == to)
+impl Edge {
+    fn from(&self) -> Slot {
+        self.from_ty & SLOT_MASK
     }
 
-    fn edge(&self, to: u64, ty: EdgeType) -> Option<&OutEdge> {
-        self.out.iter().find(|e| e.to == to && e.ty == ty)
+    fn ty(&self) -> EdgeType {
+        EdgeType((self.from_ty >> TY_SHIFT) as u8)
     }
 }
 
-/// A directed graph of typed, witnessed order edges over `u64` node ids.
+/// A directed graph of typed, witnessed order edges, in an arena: nodes and edges are records
+/// in two vectors addressed by 32-bit indices, each node heading linked lists of its out- and
+/// in-edges. Every live lock nested in its own class is a node of the instance graph, so a
+/// node and an edge cost 24 bytes each and nothing else.
 ///
 /// While the graph (ignoring edge types) is acyclic, a topological order is maintained
 /// incrementally (Pearce–Kelly, as in petgraph's `Acyclic`): an edge that agrees with the
@@ -193,9 +218,14 @@ impl Node {
 /// recursive reads allow), every new edge runs the typed search instead.
 #[derive(Default)]
 pub(crate) struct OrderGraph {
-    /// Boxed: a map slot then costs 16 bytes instead of a node's 56 (the map keeps about
-    /// 40% of its slots empty), and the node is allocated to size.
-    nodes: HashMap<u64, Box<Node>>,
+    /// Index 0 is a placeholder, so that slot 0 can mean "not a node".
+    nodes: Vec<Node>,
+    free_nodes: Vec<u32>,
+    /// Index 0 is a placeholder: `NIL`.
+    edges: Vec<Edge>,
+    free_edges: Vec<u32>,
+    live_nodes: usize,
+    live_edges: usize,
     next_ord: u64,
     /// Some cycle exists: the topological order is gone.
     cyclic: bool,
@@ -203,46 +233,122 @@ pub(crate) struct OrderGraph {
 
 /// A search state: a node, and the type of the edge the path entered it by (the start is
 /// entered by the closing edge).
-type State = (u64, EdgeType);
+type State = (Slot, EdgeType);
 
-/// One edge of a found cycle.
+/// One edge of a found cycle, by the ids of its ends.
 pub(crate) struct CycleEdge {
     pub(crate) from: u64,
     pub(crate) to: u64,
     pub(crate) witness: Witness,
 }
 
+/// Pushes onto an arena vector, growing it by an eighth at a time: the arenas hold one record
+/// per live nested lock, and doubling would leave up to half of them empty.
+fn push_record<T>(v: &mut Vec<T>, item: T) -> u32 {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 8).max(4));
+    }
+    v.push(item);
+    (v.len() - 1) as u32
+}
+
 impl OrderGraph {
-    pub(crate) fn contains(&self, from: u64, to: u64, ty: EdgeType) -> bool {
-        self.nodes
-            .get(&from)
-            .is_some_and(|n| n.edge(to, ty).is_some())
+    /// A new node for `id` (not 0).
+    pub(crate) fn add_node(&mut self, id: u64) -> Slot {
+        if self.nodes.is_empty() {
+            push_record(&mut self.nodes, Node::default());
+            push_record(
+                &mut self.edges,
+                Edge {
+                    from_ty: 0,
+                    to: 0,
+                    next_out: NIL,
+                    next_in: NIL,
+                    evidence: None,
+                },
+            );
+        }
+        self.next_ord += 1;
+        let node = Node {
+            id,
+            ord: self.next_ord,
+            first_out: NIL,
+            first_in: NIL,
+        };
+        self.live_nodes += 1;
+        match self.free_nodes.pop() {
+            Some(slot) => {
+                self.nodes[slot as usize] = node;
+                slot
+            }
+            None => push_record(&mut self.nodes, node),
+        }
     }
 
-    fn node(&mut self, id: u64) -> &mut Node {
-        let next = &mut self.next_ord;
-        self.nodes.entry(id).or_insert_with(|| {
-            *next += 1;
-            Box::new(Node {
-                ord: *next,
-                ..Node::default()
+    /// The id of the node in `slot`.
+    fn id(&self, slot: Slot) -> u64 {
+        self.nodes[slot as usize].id
+    }
+
+    /// Whether `slot` is the live node of `id` (a slot read from a held-stack entry whose lock
+    /// was dropped elsewhere may be free, or another lock's by now).
+    pub(crate) fn is_node_of(&self, slot: Slot, id: u64) -> bool {
+        slot != 0 && self.nodes.get(slot as usize).is_some_and(|n| n.id == id)
+    }
+
+    fn outs(&self, slot: Slot) -> impl Iterator<Item = (u32, &Edge)> + '_ {
+        let mut e = self.nodes[slot as usize].first_out;
+        std::iter::from_fn(move || {
+            (e != NIL).then(|| {
+                let at = e;
+                let edge = &self.edges[at as usize];
+                e = edge.next_out;
+                (at, edge)
             })
         })
     }
 
+    fn ins(&self, slot: Slot) -> impl Iterator<Item = (u32, &Edge)> + '_ {
+        let mut e = self.nodes[slot as usize].first_in;
+        std::iter::from_fn(move || {
+            (e != NIL).then(|| {
+                let at = e;
+                let edge = &self.edges[at as usize];
+                e = edge.next_in;
+                (at, edge)
+            })
+        })
+    }
+
+    pub(crate) fn contains(&self, from: Slot, to: Slot, ty: EdgeType) -> bool {
+        self.outs(from).any(|(_, e)| e.to == to && e.ty() == ty)
+    }
+
     /// Inserts `from -> to` of type `ty` (no cycle search); returns false if it was already
     /// there. For edges implied by existing paths (contraction), which keep the order valid.
-    fn insert(&mut self, from: u64, to: u64, ty: EdgeType, evidence: Evidence) -> bool {
-        self.node(to);
-        let node = self.node(from);
-        if node.edge(to, ty).is_some() {
+    fn insert(&mut self, from: Slot, to: Slot, ty: EdgeType, evidence: Evidence) -> bool {
+        // A lock is never ordered after itself (re-taking it is checked before any edge); a
+        // loop would also sit on both of the node's lists at once.
+        if from == to || self.contains(from, to, ty) {
             return false;
         }
-        push_small(&mut node.out, OutEdge { to, ty, evidence });
-        let ins = &mut self.node(to).ins;
-        if !ins.contains(&from) {
-            push_small(ins, from);
-        }
+        let edge = Edge {
+            from_ty: (u32::from(ty.0) << TY_SHIFT) | from,
+            to,
+            next_out: self.nodes[from as usize].first_out,
+            next_in: self.nodes[to as usize].first_in,
+            evidence: Some(evidence),
+        };
+        let at = match self.free_edges.pop() {
+            Some(at) => {
+                self.edges[at as usize] = edge;
+                at
+            }
+            None => push_record(&mut self.edges, edge),
+        };
+        self.nodes[from as usize].first_out = at;
+        self.nodes[to as usize].first_in = at;
+        self.live_edges += 1;
         true
     }
 
@@ -250,17 +356,18 @@ impl OrderGraph {
     /// `Some` of the strong cycle it closes, if any.
     pub(crate) fn add(
         &mut self,
-        from: u64,
-        to: u64,
+        from: Slot,
+        to: Slot,
         ty: EdgeType,
         evidence: Evidence,
     ) -> Option<Option<Vec<CycleEdge>>> {
-        let untyped_new = self.nodes.get(&from).is_none_or(|n| !n.has_target(to));
+        let untyped_new = !self.outs(from).any(|(_, e)| e.to == to);
         if !self.insert(from, to, ty, evidence) {
             return None;
         }
         if !self.cyclic {
-            if !untyped_new || self.nodes[&from].ord < self.nodes[&to].ord {
+            let (f, t) = (&self.nodes[from as usize], &self.nodes[to as usize]);
+            if !untyped_new || f.ord < t.ord {
                 // Agrees with the topological order (or adds only a type to an edge of an
                 // acyclic graph): no cycle can close.
                 return Some(None);
@@ -275,20 +382,19 @@ impl OrderGraph {
 
     /// Pearce–Kelly: after adding `from -> to` against the order, restores a topological order
     /// by moving the nodes between them. Returns false if `to` reaches `from` (a cycle).
-    fn reorder(&mut self, from: u64, to: u64) -> bool {
-        let (lower, upper) = (self.nodes[&to].ord, self.nodes[&from].ord);
+    fn reorder(&mut self, from: Slot, to: Slot) -> bool {
+        let (lower, upper) = (self.nodes[to as usize].ord, self.nodes[from as usize].ord);
         // Forward from `to`, among nodes ordered before `from`.
         let mut forward = Vec::new();
         let mut seen = HashSet::from([to]);
         let mut stack = vec![to];
         while let Some(n) = stack.pop() {
             forward.push(n);
-            for e in &self.nodes[&n].out {
+            for (_, e) in self.outs(n) {
                 if e.to == from {
                     return false;
                 }
-                let ord = self.nodes[&e.to].ord;
-                if ord < upper && seen.insert(e.to) {
+                if self.nodes[e.to as usize].ord < upper && seen.insert(e.to) {
                     stack.push(e.to);
                 }
             }
@@ -299,29 +405,25 @@ impl OrderGraph {
         seen.insert(from);
         while let Some(n) = stack.pop() {
             backward.push(n);
-            for prev in &self.nodes[&n].ins {
-                let ord = self.nodes[prev].ord;
-                if ord > lower && seen.insert(*prev) {
-                    stack.push(*prev);
+            for (_, e) in self.ins(n) {
+                let prev = e.from();
+                if self.nodes[prev as usize].ord > lower && seen.insert(prev) {
+                    stack.push(prev);
                 }
             }
         }
         // Everything that must precede `to` goes first, in its old relative order, then the
         // nodes reached from `to`; they reuse the same positions.
-        let by_ord =
-            |v: &mut Vec<u64>, nodes: &HashMap<u64, Box<Node>>| v.sort_by_key(|n| nodes[n].ord);
-        by_ord(&mut backward, &self.nodes);
-        by_ord(&mut forward, &self.nodes);
-        let mut slots: Vec<u64> = backward
+        backward.sort_by_key(|n| self.nodes[*n as usize].ord);
+        forward.sort_by_key(|n| self.nodes[*n as usize].ord);
+        let mut positions: Vec<u64> = backward
             .iter()
             .chain(forward.iter())
-            .map(|n| self.nodes[n].ord)
+            .map(|n| self.nodes[*n as usize].ord)
             .collect();
-        slots.sort_unstable();
-        for (n, ord) in backward.iter().chain(forward.iter()).zip(slots) {
-            if let Some(node) = self.nodes.get_mut(n) {
-                node.ord = ord;
-            }
+        positions.sort_unstable();
+        for (n, ord) in backward.iter().chain(forward.iter()).zip(positions) {
+            self.nodes[*n as usize].ord = ord;
         }
         true
     }
@@ -330,11 +432,11 @@ impl OrderGraph {
     /// `goal -> start` of type `closing`, forms a strong cycle.
     pub(crate) fn strong_path(
         &self,
-        start: u64,
-        goal: u64,
+        start: Slot,
+        goal: Slot,
         closing: EdgeType,
     ) -> Option<Vec<CycleEdge>> {
-        let mut came_from: HashMap<State, (State, Evidence)> = HashMap::new();
+        let mut came_from: HashMap<State, (State, u32)> = HashMap::new();
         let mut queue: VecDeque<State> = VecDeque::new();
         let first = (start, closing);
         queue.push_back(first);
@@ -343,20 +445,17 @@ impl OrderGraph {
         while let Some(state @ (node, entered_by)) = queue.pop_front() {
             if node == goal && state != first {
                 if entered_by.chains_into(closing) {
-                    return Some(Self::unwind(&came_from, state, first));
+                    return Some(self.unwind(&came_from, state, first));
                 }
                 continue;
             }
-            let Some(n) = self.nodes.get(&node) else {
-                continue;
-            };
-            for e in &n.out {
-                if !entered_by.chains_into(e.ty) {
+            for (at, e) in self.outs(node) {
+                if !entered_by.chains_into(e.ty()) {
                     continue;
                 }
-                let next_state = (e.to, e.ty);
+                let next_state = (e.to, e.ty());
                 if seen.insert(next_state) {
-                    came_from.insert(next_state, (state, e.evidence.clone()));
+                    came_from.insert(next_state, (state, at));
                     queue.push_back(next_state);
                 }
             }
@@ -365,108 +464,129 @@ impl OrderGraph {
     }
 
     fn unwind(
-        came_from: &HashMap<State, (State, Evidence)>,
+        &self,
+        came_from: &HashMap<State, (State, u32)>,
         mut state: State,
         first: State,
     ) -> Vec<CycleEdge> {
         let mut path = Vec::new();
         while state != first {
-            let (prev, evidence) = &came_from[&state];
-            path.push(CycleEdge {
-                from: prev.0,
-                to: state.0,
-                witness: evidence.witness(prev.0, state.0),
-            });
-            state = *prev;
+            let (prev, at) = came_from[&state];
+            let (from, to) = (self.id(prev.0), self.id(state.0));
+            if let Some(evidence) = &self.edges[at as usize].evidence {
+                path.push(CycleEdge {
+                    from,
+                    to,
+                    witness: evidence.witness(from, to),
+                });
+            }
+            state = prev;
         }
         path.reverse();
         path
     }
 
-    /// Removes node `id`, replacing every strong two-step path `p -> id -> s` by an edge
-    /// `p -> s` whose witness is both steps: what was learned through the lock outlives it.
-    pub(crate) fn contract(&mut self, id: u64) {
-        let Some(node) = self.nodes.remove(&id) else {
-            self.shrink();
-            return;
+    /// Unlinks and frees edge `at` (on `from`'s out-list and `to`'s in-list).
+    fn remove_edge(&mut self, at: u32) {
+        let (from, to, next_out, next_in) = {
+            let e = &self.edges[at as usize];
+            (e.from(), e.to, e.next_out, e.next_in)
         };
-        // The in-edges into `id`, taken out of their sources.
-        let mut preds: Vec<(u64, OutEdge)> = Vec::new();
-        for p in &node.ins {
-            if let Some(pn) = self.nodes.get_mut(p) {
-                let mut i = 0;
-                while i < pn.out.len() {
-                    if pn.out[i].to == id {
-                        preds.push((*p, pn.out.swap_remove(i)));
-                    } else {
-                        i += 1;
-                    }
+        // Out-list of `from`.
+        if self.nodes[from as usize].first_out == at {
+            self.nodes[from as usize].first_out = next_out;
+        } else {
+            let mut e = self.nodes[from as usize].first_out;
+            while e != NIL {
+                let next = self.edges[e as usize].next_out;
+                if next == at {
+                    self.edges[e as usize].next_out = next_out;
+                    break;
                 }
-                pn.out.shrink_to_fit();
+                e = next;
             }
         }
-        for e in &node.out {
-            if let Some(sn) = self.nodes.get_mut(&e.to) {
-                sn.ins.retain(|p| *p != id);
-                sn.ins.shrink_to_fit();
+        // In-list of `to`.
+        if self.nodes[to as usize].first_in == at {
+            self.nodes[to as usize].first_in = next_in;
+        } else {
+            let mut e = self.nodes[to as usize].first_in;
+            while e != NIL {
+                let next = self.edges[e as usize].next_in;
+                if next == at {
+                    self.edges[e as usize].next_in = next_in;
+                    break;
+                }
+                e = next;
             }
         }
-        for (p, pe) in &preds {
-            for se in &node.out {
-                if *p == se.to || !pe.ty.chains_into(se.ty) {
+        self.edges[at as usize].evidence = None;
+        self.free_edges.push(at);
+        self.live_edges -= 1;
+    }
+
+    /// Removes the node in `slot`, replacing every strong two-step path `p -> it -> s` by an
+    /// edge `p -> s` whose witness is both steps: what was learned through the lock outlives
+    /// it.
+    pub(crate) fn contract(&mut self, slot: Slot) {
+        let id = self.id(slot);
+        let ins: Vec<(Slot, EdgeType, Evidence)> = self
+            .ins(slot)
+            .filter_map(|(_, e)| Some((e.from(), e.ty(), e.evidence.clone()?)))
+            .collect();
+        let outs: Vec<(Slot, EdgeType, Evidence)> = self
+            .outs(slot)
+            .filter_map(|(_, e)| Some((e.to, e.ty(), e.evidence.clone()?)))
+            .collect();
+        let edges: Vec<u32> = self
+            .ins(slot)
+            .chain(self.outs(slot))
+            .map(|(at, _)| at)
+            .collect();
+        for at in edges {
+            self.remove_edge(at);
+        }
+        for (p, t1, w1) in &ins {
+            for (s, t2, w2) in &outs {
+                if p == s || !t1.chains_into(*t2) {
                     continue;
                 }
-                let ty = EdgeType::new(pe.ty.tail_shared(), se.ty.head_recursive());
-                if !self.contains(*p, se.to, ty) {
-                    let joined: Witness = pe
-                        .evidence
-                        .witness(*p, id)
+                let ty = EdgeType::new(t1.tail_shared(), t2.head_recursive());
+                if !self.contains(*p, *s, ty) {
+                    let (pid, sid) = (self.id(*p), self.id(*s));
+                    let joined: Witness = w1
+                        .witness(pid, id)
                         .iter()
-                        .chain(se.evidence.witness(id, se.to).iter())
+                        .chain(w2.witness(id, sid).iter())
                         .cloned()
                         .collect();
-                    self.insert(*p, se.to, ty, Evidence::Path(joined));
+                    self.insert(*p, *s, ty, Evidence::path(joined));
                 }
             }
         }
-        self.prune(
-            preds
-                .iter()
-                .map(|(p, _)| *p)
-                .chain(node.out.iter().map(|e| e.to)),
-        );
-    }
-
-    /// Drops nodes left with no edges at all, and gives memory back once the graph has shrunk
-    /// well below its peak, so churn leaves nothing behind.
-    fn prune(&mut self, candidates: impl Iterator<Item = u64>) {
-        let candidates: Vec<u64> = candidates.collect();
-        for c in candidates {
-            if self
-                .nodes
-                .get(&c)
-                .is_some_and(|n| n.out.is_empty() && n.ins.is_empty())
-            {
-                self.nodes.remove(&c);
-            }
-        }
-        self.shrink();
-    }
-
-    fn shrink(&mut self) {
-        if self.nodes.len() * 4 < self.nodes.capacity() {
-            self.nodes.shrink_to_fit();
+        self.nodes[slot as usize] = Node::default();
+        self.free_nodes.push(slot);
+        self.live_nodes -= 1;
+        if self.live_nodes == 0 {
+            // Nothing left: give the arenas back.
+            *self = OrderGraph::default();
         }
     }
 
-    /// Every edge with its first witness (any type), for export.
+    /// Every edge with its first witness (any type), by the ids of its ends, for export.
     pub(crate) fn edges(&self) -> Vec<(u64, u64, Witness)> {
         let mut out: Vec<(u64, u64, Witness)> = Vec::new();
-        for (from, node) in &self.nodes {
+        for (slot, node) in self.nodes.iter().enumerate().skip(1) {
+            if node.id == 0 {
+                continue;
+            }
             let first = out.len();
-            for e in &node.out {
-                if !out[first..].iter().any(|(_, t, _)| *t == e.to) {
-                    out.push((*from, e.to, e.evidence.witness(*from, e.to)));
+            for (_, e) in self.outs(slot as Slot) {
+                let to = self.id(e.to);
+                if let Some(evidence) = &e.evidence {
+                    if !out[first..].iter().any(|(_, t, _)| *t == to) {
+                        out.push((node.id, to, evidence.witness(node.id, to)));
+                    }
                 }
             }
         }
@@ -475,13 +595,12 @@ impl OrderGraph {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.live_nodes == 0
     }
 
     /// (nodes, edges), each edge type counted once.
     pub(crate) fn size(&self) -> (usize, usize) {
-        let edges = self.nodes.values().map(|n| n.out.len()).sum();
-        (self.nodes.len(), edges)
+        (self.live_nodes, self.live_edges)
     }
 }
 
@@ -499,7 +618,7 @@ mod tests {
                 Some("graph-test"),
             )
         });
-        Evidence::Direct(Arc::new(StepInfo {
+        Evidence::direct(Arc::new(StepInfo {
             from_class: class,
             to_class: class,
             from_site: Location::caller(),
@@ -527,19 +646,23 @@ mod tests {
         false
     }
 
-    #[test]
-    fn incremental_order_agrees_with_brute_force_reachability() {
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
+    fn xorshift(mut rng: u64) -> impl FnMut() -> u64 {
+        move || {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
             rng
-        };
+        }
+    }
+
+    #[test]
+    fn incremental_order_agrees_with_brute_force_reachability() {
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         let exclusive = EdgeType::new(false, false);
         for round in 0..200 {
             let nodes = 3 + round % 12;
             let mut graph = OrderGraph::default();
+            let slots: Vec<Slot> = (0..nodes).map(|n| graph.add_node(n + 1)).collect();
             let mut edges = HashSet::new();
             for _ in 0..nodes * 3 {
                 let (from, to) = (next() % nodes, next() % nodes);
@@ -547,7 +670,12 @@ mod tests {
                     continue;
                 }
                 let closes = !edges.contains(&(from, to)) && reaches(&edges, to, from);
-                let result = graph.add(from, to, exclusive, witness());
+                let result = graph.add(
+                    slots[from as usize],
+                    slots[to as usize],
+                    exclusive,
+                    witness(),
+                );
                 match result {
                     None => assert!(edges.contains(&(from, to))),
                     Some(cycle) => {
@@ -556,6 +684,66 @@ mod tests {
                 }
                 edges.insert((from, to));
             }
+        }
+    }
+
+    /// Removing nodes keeps every order learned through them: which of the remaining nodes
+    /// reach which is what it was, and the arena hands its records back.
+    #[test]
+    fn contraction_keeps_reachability_among_the_rest() {
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+        let exclusive = EdgeType::new(false, false);
+        for round in 0..200 {
+            let nodes = 4 + round % 10;
+            let mut graph = OrderGraph::default();
+            let slots: Vec<Slot> = (0..nodes).map(|n| graph.add_node(n + 1)).collect();
+            let mut edges = HashSet::new();
+            for _ in 0..nodes * 2 {
+                let (from, to) = (next() % nodes, next() % nodes);
+                // Edges in one direction only: the graph stays acyclic, like a program that
+                // never inverts its order.
+                if from < to
+                    && graph
+                        .add(
+                            slots[from as usize],
+                            slots[to as usize],
+                            exclusive,
+                            witness(),
+                        )
+                        .is_some()
+                {
+                    edges.insert((from, to));
+                }
+            }
+            let mut alive: Vec<u64> = (0..nodes).collect();
+            while alive.len() > 2 {
+                let gone = alive.remove((next() % alive.len() as u64) as usize);
+                graph.contract(slots[gone as usize]);
+                for &a in &alive {
+                    for &b in &alive {
+                        if a == b {
+                            continue;
+                        }
+                        let expected = reaches(&edges, a, b);
+                        let graph_edges: HashSet<(u64, u64)> = graph
+                            .edges()
+                            .into_iter()
+                            .map(|(f, t, _)| (f - 1, t - 1))
+                            .collect();
+                        assert_eq!(
+                            reaches(&graph_edges, a, b),
+                            expected,
+                            "round {round}: {a} -> {b} after removing {gone}"
+                        );
+                    }
+                }
+            }
+            for gone in alive {
+                graph.contract(slots[gone as usize]);
+            }
+            assert!(graph.is_empty());
+            assert_eq!(graph.size(), (0, 0));
+            assert_eq!(graph.nodes.capacity() + graph.edges.capacity(), 0);
         }
     }
 }

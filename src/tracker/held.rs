@@ -87,24 +87,37 @@ pub(crate) struct Held {
     pub(crate) site: &'static Location<'static>,
     /// The watchdog tick when it was taken.
     pub(crate) since: u64,
+    /// The lock's node in the per-instance order graph, 0 if it had none when taken (see
+    /// [`learn_node`]).
+    pub(crate) node: u32,
+    /// The node was learned while held: the release hands it to the lock.
+    pub(crate) learned: bool,
 }
 
+/// Words per published row.
+pub(crate) const WORDS: usize = 5;
+
 impl Held {
-    /// The published form: `[id, class, site, since << 8 | trylock << 4 | mode << 1 |
-    /// reported]`. `reported` is set by the watchdog once it reported the hold, so that the
-    /// release adds its duration.
+    /// The published form: `[id, class, site, since << 8 | learned << 5 | trylock << 4 |
+    /// mode << 1 | reported, node]`. `reported` is set by the watchdog once it reported the
+    /// hold, so that the release adds its duration; `learned` once the lock got its graph
+    /// node while held, so that the release tells the lock. The watchdog reads the first four.
     #[inline(always)]
-    pub(crate) fn encode(&self) -> [u64; 4] {
+    pub(crate) fn encode(&self) -> [u64; WORDS] {
         [
             self.id,
             self.class as *const LockClass as u64,
             self.site as *const Location<'static> as u64,
-            (self.since << 8) | ((self.trylock as u64) << 4) | ((self.mode as u64) << 1),
+            (self.since << 8)
+                | if self.learned { LEARNED } else { 0 }
+                | ((self.trylock as u64) << 4)
+                | ((self.mode as u64) << 1),
+            u64::from(self.node),
         ]
     }
 
     /// The inverse of [`Held::encode`]; `None` for a row never written.
-    pub(crate) fn decode(words: [u64; 4]) -> Option<Held> {
+    pub(crate) fn decode(words: [u64; WORDS]) -> Option<Held> {
         if words[1] == 0 || words[2] == 0 {
             return None;
         }
@@ -118,17 +131,22 @@ impl Held {
             mode: row_mode(words[3]),
             trylock: words[3] & (1 << 4) != 0,
             since: words[3] >> 8,
+            node: words[4] as u32,
+            learned: words[3] & LEARNED != 0,
         })
     }
 }
 
 /// One held lock as this thread's stack stores it and the watchdog reads it: the words of
 /// [`Held::encode`].
-pub(crate) type Row = [AtomicU64; 4];
+pub(crate) type Row = [AtomicU64; WORDS];
 
-/// The last word of a row, where the watchdog sets [`REPORTED`].
+/// The word of a row where the watchdog sets [`REPORTED`] and the owner [`LEARNED`].
 pub(crate) const FLAGS: usize = 3;
 pub(crate) const REPORTED: u64 = 1;
+const LEARNED: u64 = 1 << 5;
+/// The word of a row with the lock's graph node.
+const NODE: usize = 4;
 
 /// The lock id of a row (the owner reading its own stack).
 #[inline(always)]
@@ -269,7 +287,7 @@ fn all(inventory: &Inventory) -> Vec<Held> {
 
 /// Replaces the stack from index `from` on with `held[from..]` (cold).
 fn set_all(inventory: &Inventory, held: &[Held], from: usize) {
-    let published: Vec<[u64; 4]> = held
+    let published: Vec<[u64; WORDS]> = held
         .iter()
         .take(SLOTS)
         .skip(from)
@@ -345,22 +363,62 @@ fn push_deep(entry: Held) {
 }
 
 /// Releases the innermost entry for lock `id` (a guard dropped). The common case, the
-/// innermost lock released first and not reported by the watchdog, is one load of the top
-/// row and one store of the stack's length.
+/// innermost lock released first and flagged by no one, is one load of the top row and one
+/// store of the stack's length. Returns the graph node the lock got while held, if any, for
+/// the lock to keep (0 otherwise).
 #[inline(always)]
-pub(crate) fn release(id: u64) {
+pub(crate) fn release(id: u64) -> u32 {
+    HOT.try_with(|hot| {
+        let Some(inventory) = hot.registered() else {
+            return 0;
+        };
+        let stack = inventory.stack();
+        let top = stack.len().wrapping_sub(1);
+        // The full stack may have an overflow above it: that is the cold path's business.
+        if top < SLOTS - 1
+            && stack.word(top, 0) == id
+            && stack.word(top, FLAGS) & (REPORTED | LEARNED) == 0
+        {
+            stack.pop();
+            return 0;
+        }
+        release_cold(inventory, id)
+    })
+    .unwrap_or(0)
+}
+
+#[cold]
+#[inline(never)]
+fn release_cold(inventory: &Inventory, id: u64) -> u32 {
+    remove_in(inventory, id)
+        .filter(|entry| entry.learned)
+        .map_or(0, |entry| entry.node)
+}
+
+/// Records that lock `id`, held by this thread, got node `node` in the per-instance graph:
+/// later edges from it use it, and its release hands it to the lock.
+pub(crate) fn learn_node(id: u64, node: u32) {
     let _ = HOT.try_with(|hot| {
         let Some(inventory) = hot.registered() else {
             return;
         };
         let stack = inventory.stack();
-        let top = stack.len().wrapping_sub(1);
-        // The full stack may have an overflow above it: that is the cold path's business.
-        if top < SLOTS - 1 && stack.word(top, 0) == id && stack.word(top, FLAGS) & REPORTED == 0 {
-            stack.pop();
+        let rows = stack.rows();
+        if let Some(at) = rows.iter().rposition(|row| row_id(row) == id) {
+            // Only the owner writes these words; the watchdog reads neither the node nor the
+            // learned bit, and `fetch_or` keeps a `REPORTED` it may set meanwhile.
+            rows[at][NODE].store(u64::from(node), Relaxed);
+            rows[at][FLAGS].fetch_or(LEARNED, Relaxed);
             return;
         }
-        remove_in(inventory, id);
+        let _ = COLD.try_with(|cold| {
+            if let Ok(mut overflow) = cold.overflow.try_borrow_mut() {
+                if let Some(h) = overflow.iter_mut().rev().find(|h| h.id == id) {
+                    h.node = node;
+                    h.learned = true;
+                }
+            }
+        });
     });
 }
 

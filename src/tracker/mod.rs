@@ -17,12 +17,14 @@ mod seqlock;
 pub(crate) mod watchdog;
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
 use class::LockClass;
 pub(crate) use class::LockKind;
-use graph::{ById, EdgeType, Evidence, LockRef, OrderGraph, StepInfo, Witness};
+use std::collections::{HashMap, HashSet};
+
+use graph::{ById, EdgeType, Evidence, LockRef, OrderGraph, Slot, StepInfo, Witness};
 use held::Held;
 pub(crate) use held::Mode;
 use lazy_id::LazyId;
@@ -42,6 +44,9 @@ pub(crate) struct LockMeta {
     /// Waiting bookkeeping, allocated on the first contended acquisition; null until then, so
     /// a release checks one relaxed pointer.
     contention: AtomicPtr<profile::Contention>,
+    /// This lock's node in the per-instance order graph (see `Graphs::pending`), 0 while it
+    /// has none. Written under the graph lock.
+    node: AtomicU32,
 }
 
 #[derive(Clone, Copy)]
@@ -60,6 +65,7 @@ impl LockMeta {
             ident: LazyId::from_parts(primitive::AtomicU64::new(0), primitive::AtomicU64::new(0)),
             known_pred: AtomicU64::new(0),
             contention: AtomicPtr::new(std::ptr::null_mut()),
+            node: AtomicU32::new(0),
         }
     }
 
@@ -106,7 +112,7 @@ impl LockMeta {
         block: impl FnOnce() -> G,
     ) -> (G, HeldToken) {
         let me = self.ident();
-        check_order(me, Some(&self.known_pred), mode, site);
+        check_order(self, me, mode, site);
         let guard = match try_fast() {
             Some(guard) => guard,
             None => self.contended(me, mode, site, block),
@@ -119,7 +125,7 @@ impl LockMeta {
     /// initialization before it deadlocks.
     #[inline]
     pub(crate) fn before_init(&self, site: &'static Location<'static>) {
-        check_order(self.ident(), Some(&self.known_pred), Mode::Init, site);
+        check_order(self, self.ident(), Mode::Init, site);
     }
 
     /// While this thread runs the initializer: the cell is held.
@@ -143,6 +149,8 @@ impl LockMeta {
             trylock,
             site,
             since: watchdog::stamp(),
+            node: self.node.load(Relaxed),
+            learned: false,
         });
         HeldToken {
             id: me.id,
@@ -250,8 +258,9 @@ impl Drop for LockMeta {
         held::forget(id);
         // SAFETY: The class word is the address of a leaked, never-freed `LockClass`.
         let class = unsafe { &*(class as *const LockClass) };
-        if class.nested_instances() {
-            forget_instance(id);
+        let node = *self.node.get_mut();
+        if node != 0 || (class.nested_instances() && PENDING.load(Relaxed) != 0) {
+            forget_instance(id, node);
         }
         let contention = *self.contention.get_mut();
         if !contention.is_null() {
@@ -282,6 +291,7 @@ impl HeldToken {
     pub(crate) fn suspend(&self) -> Parked {
         Parked {
             entry: held::remove(self.id),
+            meta: self.meta,
         }
     }
 
@@ -309,7 +319,8 @@ impl HeldToken {
                     id: entry.id,
                     class: entry.class,
                 };
-                add_edges(me, None, Mode::Exclusive, site, after);
+                // SAFETY: See the type's `Send` impl: the lock outlives its guard's token.
+                add_edges(unsafe { &*self.meta }, me, Mode::Exclusive, site, after);
             }
         }
         held::set_mode(self.id, Mode::Exclusive);
@@ -329,13 +340,18 @@ impl Drop for HeldToken {
                 contention.blame(meta.ident().class);
             }
         }
-        held::release(self.id);
+        let learned = held::release(self.id);
+        if learned != 0 {
+            adopt_node(meta, self.id, learned);
+        }
     }
 }
 
 /// A held-stack entry set aside while its lock is released.
 pub(crate) struct Parked {
     entry: Option<Held>,
+    /// The lock, which the parked guard still borrows.
+    meta: *const LockMeta,
 }
 
 impl Parked {
@@ -347,7 +363,8 @@ impl Parked {
                 id: entry.id,
                 class: entry.class,
             };
-            check_order(me, None, entry.mode, entry.site);
+            // SAFETY: The guard that parked this entry borrows the lock.
+            check_order(unsafe { &*self.meta }, me, entry.mode, entry.site);
         }
     }
 
@@ -415,28 +432,23 @@ fn edge_key(
 /// The hot check before a blocking acquisition: nothing held, a compatible re-entry, or every
 /// needed edge already known means no global lock and no allocation.
 #[inline(always)]
-fn check_order(me: Ident, cache: Option<&AtomicU64>, mode: Mode, site: &'static Location<'static>) {
+fn check_order(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Location<'static>) {
     if held::holds_nothing() {
         return;
     }
-    check_order_nested(me, cache, mode, site);
+    check_order_nested(meta, me, mode, site);
 }
 
 /// The order check when this thread holds something: every edge into `me` is looked up in
 /// the caches first.
 #[inline(never)]
-fn check_order_nested(
-    me: Ident,
-    cache: Option<&AtomicU64>,
-    mode: Mode,
-    site: &'static Location<'static>,
-) {
+fn check_order_nested(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Location<'static>) {
     let known = held::with_rows(|rows, cache_of_thread| {
         // Every held lock gets its own edge. lockdep links only the innermost one and relies
         // on transitivity, but that loses edge types across the class / instance split (a
         // write of x1, a read of x2, then y: the class graph would only learn the read), which
         // the differential test caught.
-        let cached = cache.map_or(0, |c| c.load(Relaxed));
+        let cached = meta.known_pred.load(Relaxed);
         let mut known = true;
         for row in rows.iter().rev() {
             let (id, held_mode) = (held::row_id(row), held::row_mode_of(row));
@@ -453,18 +465,13 @@ fn check_order_nested(
     // Too deep for the published stack: the cold path sees the overflow too.
     .unwrap_or(false);
     if !known {
-        check_order_cold(me, cache, mode, site);
+        check_order_cold(meta, me, mode, site);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn check_order_cold(
-    me: Ident,
-    cache: Option<&AtomicU64>,
-    mode: Mode,
-    site: &'static Location<'static>,
-) {
+fn check_order_cold(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Location<'static>) {
     let held = held::snapshot();
     if let Some(h) = held.iter().rev().find(|h| h.id == me.id) {
         if mode.self_deadlocks_over(h.mode) {
@@ -472,41 +479,109 @@ fn check_order_cold(
         }
         return;
     }
-    add_edges(me, cache, mode, site, &held);
+    add_edges(meta, me, mode, site, &held);
 }
 
 /// The global order graph. Only cold paths take this lock.
 #[derive(Default)]
 struct Graphs {
+    /// Nodes are classes; each class keeps its slot (`LockClass::node`).
     classes: OrderGraph,
+    /// Nodes are locks nested in another of their own class; each keeps its slot
+    /// (`LockMeta::node`), or, until it learns it, `pending` does.
     instances: OrderGraph,
+    /// Instance nodes made for a lock this thread held but could not reach (a held lock is
+    /// known by its row, which has no way back to the lock): by lock id. The holder's release
+    /// hands the node to the lock (`adopt_node`) and takes it out of here; so does a later
+    /// acquisition of the lock, or its drop.
+    pending: HashMap<u64, Slot>,
     /// Edges on a reported cycle, (instance graph?, from, to): highlighted in the DOT export.
-    cycle_edges: std::collections::HashSet<(bool, u64, u64)>,
+    cycle_edges: HashSet<(bool, u64, u64)>,
     /// Cycles already reported, by their classes and code sites: one report per bug.
-    reported: std::collections::HashSet<Vec<CycleStep>>,
-    /// The steps instance edges share (class edges are few and keep their own), interned;
-    /// pruned of unused ones as it grows, emptied with the instance graph.
-    steps: std::collections::HashSet<Arc<StepInfo>>,
+    reported: HashSet<Vec<CycleStep>>,
+    /// The evidence instance edges share (class edges are few and keep their own), interned;
+    /// pruned of unused entries as it grows, emptied with the instance graph.
+    steps: HashMap<Arc<StepInfo>, Evidence>,
     /// The size of `steps` after its last pruning.
     steps_pruned: usize,
 }
 
+/// `Graphs::pending.len()`, readable without the graph lock: a dropped lock that never
+/// learned a node looks there only when something is pending.
+static PENDING: AtomicUsize = AtomicUsize::new(0);
+
 impl Graphs {
-    /// The shared copy of `info`.
-    fn intern(&mut self, info: StepInfo) -> Arc<StepInfo> {
+    /// The shared evidence for `info`.
+    fn intern(&mut self, info: StepInfo) -> Evidence {
         if let Some(shared) = self.steps.get(&info) {
             return shared.clone();
         }
         if self.steps.len() >= 2 * self.steps_pruned.max(64) {
-            // Steps no edge keeps any more (their locks were dropped): gone, so that churn
+            // Evidence no edge keeps any more (its locks were dropped): gone, so that churn
             // leaves nothing behind.
-            self.steps.retain(|s| Arc::strong_count(s) > 1);
+            self.steps.retain(|_, e| e.in_use());
             self.steps.shrink_to_fit();
             self.steps_pruned = self.steps.len();
         }
-        let shared = Arc::new(info);
-        self.steps.insert(shared.clone());
+        let info = Arc::new(info);
+        let shared = Evidence::direct(info.clone());
+        self.steps.insert(info, shared.clone());
         shared
+    }
+
+    /// The class graph's node for `class`, made on first use.
+    fn class_node(&mut self, class: &LockClass) -> Slot {
+        let slot = class.node.load(Relaxed);
+        if slot != 0 {
+            return slot;
+        }
+        let slot = self.classes.add_node(u64::from(class.id));
+        class.node.store(slot, Relaxed);
+        slot
+    }
+
+    /// The instance graph's node for the lock being acquired (`meta`), made on first use.
+    fn acquired_node(&mut self, meta: &LockMeta, id: u64) -> Slot {
+        let slot = meta.node.load(Relaxed);
+        if slot != 0 {
+            return slot;
+        }
+        let slot = match self.take_pending(id) {
+            Some(slot) => slot,
+            None => self.instances.add_node(id),
+        };
+        meta.node.store(slot, Relaxed);
+        slot
+    }
+
+    /// The instance graph's node for a lock this thread holds (`h`), made on first use; a
+    /// node the row did not know yet is recorded in the row (and in `pending` until the
+    /// lock learns it). `None` for a stale entry: its lock was dropped by another thread
+    /// (a guard sent away, or forgotten), and so was its node.
+    fn held_node(&mut self, h: &Held) -> Option<Slot> {
+        if h.node != 0 {
+            return self.instances.is_node_of(h.node, h.id).then_some(h.node);
+        }
+        let slot = match self.pending.get(&h.id) {
+            Some(&slot) => slot,
+            None => {
+                let slot = self.instances.add_node(h.id);
+                self.pending.insert(h.id, slot);
+                PENDING.store(self.pending.len(), Relaxed);
+                slot
+            }
+        };
+        held::learn_node(h.id, slot);
+        Some(slot)
+    }
+
+    fn take_pending(&mut self, id: u64) -> Option<Slot> {
+        let slot = self.pending.remove(&id)?;
+        if self.pending.is_empty() {
+            self.pending = HashMap::new();
+        }
+        PENDING.store(self.pending.len(), Relaxed);
+        Some(slot)
     }
 }
 
@@ -544,10 +619,11 @@ fn with_graphs<R>(f: impl FnOnce(&mut Graphs) -> R) -> R {
     f(guard.get_or_insert_with(Graphs::default))
 }
 
-/// Adds the edges from `held` (innermost last) into `me`, reporting each new strong cycle.
+/// Adds the edges from `held` (innermost last) into `me` (the lock `meta`), reporting each
+/// new strong cycle.
 fn add_edges(
+    meta: &LockMeta,
     me: Ident,
-    cache: Option<&AtomicU64>,
     mode: Mode,
     site: &'static Location<'static>,
     held: &[Held],
@@ -560,16 +636,18 @@ fn add_edges(
             let (target, pred) = edge_key(h.id, h.class, h.mode, me, mode);
             let ty = EdgeType::new(h.mode.holds_shared(), mode.enters_recursive());
             let same_class = h.class.id == me.class.id;
-            let (from, to) = if same_class {
+            let (from_id, to_id, from, to) = if same_class {
                 me.class.has_instance_edges.store(true, Relaxed);
-                instance_ids::insert(h.id);
-                instance_ids::insert(me.id);
-                (h.id, me.id)
+                // A stale entry has no node to order from: nothing to learn through it.
+                let from = g.held_node(h).unwrap_or(0);
+                (h.id, me.id, from, g.acquired_node(meta, me.id))
             } else {
-                (h.class.id as u64, me.class.id as u64)
+                let from = g.class_node(h.class);
+                let to = g.class_node(me.class);
+                (u64::from(h.class.id), u64::from(me.class.id), from, to)
             };
             let graph = if same_class { &g.instances } else { &g.classes };
-            if !graph.contains(from, to, ty) {
+            if from != 0 && !graph.contains(from, to, ty) {
                 let info = StepInfo {
                     from_class: h.class,
                     to_class: me.class,
@@ -582,23 +660,23 @@ fn add_edges(
                     backtrace: crate::report::backtraces_enabled()
                         .then(|| ById(Arc::new(std::backtrace::Backtrace::force_capture()))),
                 };
-                let info = if same_class {
+                let evidence = if same_class {
                     g.intern(info)
                 } else {
-                    Arc::new(info)
+                    Evidence::direct(Arc::new(info))
                 };
                 let graph = if same_class {
                     &mut g.instances
                 } else {
                     &mut g.classes
                 };
-                if let Some(Some(path)) = graph.add(from, to, ty, Evidence::Direct(info.clone())) {
+                if let Some(Some(path)) = graph.add(from, to, ty, evidence.clone()) {
                     // The new step with the instances' own ids, for the report.
-                    let witness: Witness = Arc::from([Arc::new(graph::step(&info, h.id, me.id))]);
+                    let witness = evidence.witness(h.id, me.id);
                     let key =
                         cycle_key(std::iter::once(&witness).chain(path.iter().map(|e| &e.witness)));
                     if g.reported.insert(key) {
-                        g.cycle_edges.insert((same_class, from, to));
+                        g.cycle_edges.insert((same_class, from_id, to_id));
                         for e in &path {
                             g.cycle_edges.insert((same_class, e.from, e.to));
                         }
@@ -608,9 +686,7 @@ fn add_edges(
             }
             held::remember_edge(target, pred);
             if depth == 0 {
-                if let Some(cache) = cache {
-                    cache.store(pred, Relaxed);
-                }
+                meta.known_pred.store(pred, Relaxed);
             }
         }
     });
@@ -619,53 +695,41 @@ fn add_edges(
     }
 }
 
-/// Drops a lock from the instance graph, keeping what was learned through it.
+/// A holder's release hands the lock the instance node it got while held.
 #[cold]
-fn forget_instance(id: u64) {
-    if instance_ids::remove(id) {
-        with_graphs(|g| {
-            g.instances.contract(id);
-            if g.instances.is_empty() {
-                // No nested instance left: neither is any step their edges shared.
-                g.steps = Default::default();
-                g.steps_pruned = 0;
-            }
-        });
-    }
+#[inline(never)]
+fn adopt_node(meta: &LockMeta, id: u64, slot: Slot) {
+    with_graphs(|g| {
+        if meta.node.load(Relaxed) == 0 {
+            meta.node.store(slot, Relaxed);
+        }
+        g.take_pending(id);
+    });
 }
 
-/// Which lock instances are nodes of the instance graph, in shards: dropping a lock of a
-/// class that nests its instances checks one shard, and takes the graph lock only if this
-/// very instance was ever nested.
-mod instance_ids {
-    use std::collections::HashSet;
-
-    const SHARDS: usize = 16;
-
-    static IDS: [parking_lot::Mutex<Option<HashSet<u64>>>; SHARDS] =
-        [const { parking_lot::Mutex::new(None) }; SHARDS];
-
-    fn shard(id: u64) -> &'static parking_lot::Mutex<Option<HashSet<u64>>> {
-        &IDS[(id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60) as usize % SHARDS]
-    }
-
-    pub(super) fn insert(id: u64) {
-        shard(id).lock().get_or_insert_with(HashSet::new).insert(id);
-    }
-
-    pub(super) fn remove(id: u64) -> bool {
-        let mut guard = shard(id).lock();
-        let Some(set) = guard.as_mut() else {
-            return false;
+/// Drops a lock from the instance graph (its node `slot`, or the one pending for its id when
+/// `slot` is 0), keeping what was learned through it.
+#[cold]
+#[inline(never)]
+fn forget_instance(id: u64, slot: Slot) {
+    with_graphs(|g| {
+        let slot = match slot {
+            0 => match g.take_pending(id) {
+                Some(slot) => slot,
+                None => return,
+            },
+            slot => {
+                g.take_pending(id);
+                slot
+            }
         };
-        let removed = set.remove(&id);
-        if set.is_empty() {
-            *guard = None;
-        } else if set.len() * 4 < set.capacity() {
-            set.shrink_to_fit();
+        g.instances.contract(slot);
+        if g.instances.is_empty() {
+            // No nested instance left: neither is any step their edges shared.
+            g.steps = HashMap::new();
+            g.steps_pruned = 0;
         }
-        removed
-    }
+    });
 }
 
 fn current_span() -> Option<&'static str> {

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::class::LockClass;
-use super::held::{Held, Mode, FLAGS, REPORTED};
+use super::held::{Held, Mode, FLAGS, REPORTED, WORDS};
 use super::seqlock::SeqRows;
 use crate::report::{Report, ReportKind};
 use crate::watchdog::OnDeadlock;
@@ -37,7 +37,7 @@ struct Waiting {
 /// One thread's published held locks and current wait.
 pub(crate) struct Inventory {
     thread: Arc<str>,
-    rows: SeqRows<SLOTS, 4>,
+    rows: SeqRows<SLOTS, WORDS>,
     waiting: parking_lot::Mutex<Option<Waiting>>,
 }
 
@@ -63,7 +63,7 @@ impl Inventory {
 
     /// The owner's held stack (see `held`): written only by the owner thread.
     #[inline(always)]
-    pub(crate) fn stack(&self) -> &SeqRows<SLOTS, 4> {
+    pub(crate) fn stack(&self) -> &SeqRows<SLOTS, WORDS> {
         &self.rows
     }
 
