@@ -196,6 +196,43 @@ struct Edge {
     evidence: Option<Evidence>,
 }
 
+/// Which of a node's two edge lists.
+#[derive(Clone, Copy)]
+enum List {
+    Out,
+    In,
+}
+
+impl List {
+    fn head(self, node: &Node) -> &u32 {
+        match self {
+            List::Out => &node.first_out,
+            List::In => &node.first_in,
+        }
+    }
+
+    fn head_mut(self, node: &mut Node) -> &mut u32 {
+        match self {
+            List::Out => &mut node.first_out,
+            List::In => &mut node.first_in,
+        }
+    }
+
+    fn next(self, edge: &Edge) -> &u32 {
+        match self {
+            List::Out => &edge.next_out,
+            List::In => &edge.next_in,
+        }
+    }
+
+    fn next_mut(self, edge: &mut Edge) -> &mut u32 {
+        match self {
+            List::Out => &mut edge.next_out,
+            List::In => &mut edge.next_in,
+        }
+    }
+}
+
 impl Edge {
     fn from(&self) -> Slot {
         self.from_ty & SLOT_MASK
@@ -296,28 +333,25 @@ impl OrderGraph {
         slot != 0 && self.nodes.get(slot as usize).is_some_and(|n| n.id == id)
     }
 
-    fn outs(&self, slot: Slot) -> impl Iterator<Item = (u32, &Edge)> + '_ {
-        let mut e = self.nodes[slot as usize].first_out;
+    /// The edges on `slot`'s out-list or in-list, with their indices.
+    fn list(&self, slot: Slot, list: List) -> impl Iterator<Item = (u32, &Edge)> + '_ {
+        let mut e = *list.head(&self.nodes[slot as usize]);
         std::iter::from_fn(move || {
             (e != NIL).then(|| {
                 let at = e;
                 let edge = &self.edges[at as usize];
-                e = edge.next_out;
+                e = *list.next(edge);
                 (at, edge)
             })
         })
     }
 
+    fn outs(&self, slot: Slot) -> impl Iterator<Item = (u32, &Edge)> + '_ {
+        self.list(slot, List::Out)
+    }
+
     fn ins(&self, slot: Slot) -> impl Iterator<Item = (u32, &Edge)> + '_ {
-        let mut e = self.nodes[slot as usize].first_in;
-        std::iter::from_fn(move || {
-            (e != NIL).then(|| {
-                let at = e;
-                let edge = &self.edges[at as usize];
-                e = edge.next_in;
-                (at, edge)
-            })
-        })
+        self.list(slot, List::In)
     }
 
     pub(crate) fn contains(&self, from: Slot, to: Slot, ty: EdgeType) -> bool {
@@ -488,41 +522,30 @@ impl OrderGraph {
 
     /// Unlinks and frees edge `at` (on `from`'s out-list and `to`'s in-list).
     fn remove_edge(&mut self, at: u32) {
-        let (from, to, next_out, next_in) = {
-            let e = &self.edges[at as usize];
-            (e.from(), e.to, e.next_out, e.next_in)
-        };
-        // Out-list of `from`.
-        if self.nodes[from as usize].first_out == at {
-            self.nodes[from as usize].first_out = next_out;
-        } else {
-            let mut e = self.nodes[from as usize].first_out;
-            while e != NIL {
-                let next = self.edges[e as usize].next_out;
-                if next == at {
-                    self.edges[e as usize].next_out = next_out;
-                    break;
-                }
-                e = next;
-            }
-        }
-        // In-list of `to`.
-        if self.nodes[to as usize].first_in == at {
-            self.nodes[to as usize].first_in = next_in;
-        } else {
-            let mut e = self.nodes[to as usize].first_in;
-            while e != NIL {
-                let next = self.edges[e as usize].next_in;
-                if next == at {
-                    self.edges[e as usize].next_in = next_in;
-                    break;
-                }
-                e = next;
-            }
-        }
+        let (from, to) = (self.edges[at as usize].from(), self.edges[at as usize].to);
+        self.unlink(from, List::Out, at);
+        self.unlink(to, List::In, at);
         self.edges[at as usize].evidence = None;
         self.free_edges.push(at);
         self.live_edges -= 1;
+    }
+
+    /// Takes edge `at` off one of `slot`'s lists.
+    fn unlink(&mut self, slot: Slot, list: List, at: u32) {
+        let after = *list.next(&self.edges[at as usize]);
+        if *list.head(&self.nodes[slot as usize]) == at {
+            *list.head_mut(&mut self.nodes[slot as usize]) = after;
+            return;
+        }
+        let mut e = *list.head(&self.nodes[slot as usize]);
+        while e != NIL {
+            let next = *list.next(&self.edges[e as usize]);
+            if next == at {
+                *list.next_mut(&mut self.edges[e as usize]) = after;
+                return;
+            }
+            e = next;
+        }
     }
 
     /// Removes the node in `slot`, replacing every strong two-step path `p -> it -> s` by an
