@@ -50,6 +50,37 @@ fn a_long_hold_is_reported_while_held_then_finished_on_release() {
 }
 
 #[test]
+fn a_long_hold_keeps_its_report_when_a_lock_below_it_is_released_first() {
+    low_thresholds();
+    let below = named(lockwatch::sync::Mutex::new(()), "wd-shift-below");
+    let above = named(lockwatch::sync::Mutex::new(()), "wd-shift-above");
+    // The report on `above` itself (the one on `below` lists `above` too).
+    let about_above = || {
+        reports_about(&["wd-shift-above"])
+            .into_iter()
+            .find(|r| r.kind() == ReportKind::LongHold && r.summary().contains("wd-shift-above"))
+    };
+    let guard_below = below.lock().unwrap();
+    let guard_above = above.lock().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while about_above().is_none() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        about_above().is_some(),
+        "a LongHold report on wd-shift-above"
+    );
+    // Out of order: the held stack closes the gap, moving `above` down a row.
+    drop(guard_below);
+    drop(guard_above);
+    let finished = about_above().unwrap();
+    let outcome = finished
+        .outcome()
+        .expect("the release adds the final duration after the move");
+    assert!(outcome.starts_with("released after "), "{outcome}");
+}
+
+#[test]
 fn a_condvar_wait_is_not_a_hold_but_another_lock_held_across_it_is() {
     low_thresholds();
     let m = named(lockwatch::sync::Mutex::new(()), "wd-cv-mutex");

@@ -92,6 +92,8 @@ pub(crate) struct Held {
     pub(crate) node: u32,
     /// The node was learned while held: the release hands it to the lock.
     pub(crate) learned: bool,
+    /// The watchdog reported this hold as long: the release adds its duration.
+    pub(crate) reported: bool,
 }
 
 /// Words per published row.
@@ -110,6 +112,7 @@ impl Held {
             self.site as *const Location<'static> as u64,
             (self.since << 8)
                 | if self.learned { LEARNED } else { 0 }
+                | if self.reported { REPORTED } else { 0 }
                 | ((self.trylock as u64) << 4)
                 | ((self.mode as u64) << 1),
             u64::from(self.node),
@@ -133,6 +136,7 @@ impl Held {
             since: words[3] >> 8,
             node: words[4] as u32,
             learned: words[3] & LEARNED != 0,
+            reported: words[3] & REPORTED != 0,
         })
     }
 }
@@ -434,10 +438,9 @@ pub(crate) fn remove(id: u64) -> Option<Held> {
 fn remove_in(inventory: &Inventory, id: u64) -> Option<Held> {
     let mut held = all(inventory);
     let at = held.iter().rposition(|h| h.id == id)?;
-    let reported = at < SLOTS && inventory.stack().word(at, FLAGS) & REPORTED != 0;
     let entry = held.remove(at);
     set_all(inventory, &held, at);
-    if reported {
+    if entry.reported {
         watchdog::released_long(inventory, &entry);
     }
     Some(entry)

@@ -151,6 +151,7 @@ impl LockMeta {
             since: watchdog::stamp(),
             node: self.node.load(Relaxed),
             learned: false,
+            reported: false,
         });
         HeldToken {
             id: me.id,
@@ -371,8 +372,10 @@ impl Parked {
     /// Puts the entry back on the held stack.
     pub(crate) fn restore(self) {
         if let Some(mut entry) = self.entry {
-            // A new hold begins: the time spent released (a condvar wait) does not count.
+            // A new hold begins: the time spent released (a condvar wait) does not count, and
+            // the watchdog has not reported it.
             entry.since = watchdog::stamp();
+            entry.reported = false;
             held::push(entry);
         }
     }
