@@ -12,35 +12,14 @@
 //! the rows whose name contains `text` (`memory`: the heap rows); `LOCKWATCH_BENCH_ROUNDS=1`
 //! prints every round's ratio too.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-struct Counting;
+#[path = "../tests/common/counting.rs"]
+mod counting;
 
-static HEAP: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: Forwards to the system allocator and only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        HEAP.fetch_add(layout.size() as isize, Relaxed);
-        // SAFETY: Forwarded from the caller.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        HEAP.fetch_sub(layout.size() as isize, Relaxed);
-        // SAFETY: Forwarded from the caller.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
-fn heap() -> isize {
-    HEAP.load(Relaxed)
-}
+use counting::heap;
 
 const RUNS: usize = 15;
 

@@ -2,28 +2,10 @@
 //! Its own binary, so that no other test allocates meanwhile.
 #![cfg(feature = "enabled")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+#[path = "common/counting.rs"]
+mod counting;
 
-struct Counting;
-static HEAP: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: Forwards to the system allocator and only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        HEAP.fetch_add(layout.size() as isize, Relaxed);
-        // SAFETY: Forwarded from the caller.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        HEAP.fetch_sub(layout.size() as isize, Relaxed);
-        // SAFETY: Forwarded from the caller.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+use counting::heap;
 
 #[test]
 fn a_million_create_lock_drop_cycles_leave_the_heap_flat() {
@@ -43,11 +25,11 @@ fn a_million_create_lock_drop_cycles_leave_the_heap_flat() {
     for _ in 0..10_000 {
         cycle();
     }
-    let before = HEAP.load(Relaxed);
+    let before = heap();
     for _ in 0..1_000_000 {
         cycle();
     }
-    let after = HEAP.load(Relaxed);
+    let after = heap();
     assert!(
         after - before <= 4096,
         "heap grew by {} bytes",
