@@ -72,29 +72,6 @@ fn a_pop_never_shows_half_a_row() {
     });
 }
 
-/// A reader that sees the length a pop left sees the rows below it as they were pushed.
-#[test]
-fn a_pop_publishes_the_rows_below_it() {
-    model(4, || {
-        let rows = Arc::new(seqlock::SeqRows::<2, 2>::new());
-        let writer = {
-            let rows = Arc::clone(&rows);
-            thread::spawn(move || {
-                assert!(rows.push([1, 1]));
-                assert!(rows.push([2, 2]));
-                rows.pop();
-            })
-        };
-        if let Some(seen) = rows.read(1) {
-            assert!(
-                seen.is_empty() || seen == vec![[1, 1]] || seen == vec![[1, 1], [2, 2]],
-                "{seen:?}"
-            );
-        }
-        writer.join().unwrap();
-    });
-}
-
 /// A release from the middle of the stack rewrites the rows above it in place: a reader sees
 /// the stack before or after (or the kept part alone), never a mix.
 #[test]

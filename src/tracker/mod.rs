@@ -16,14 +16,13 @@ pub(crate) mod profile;
 mod seqlock;
 pub(crate) mod watchdog;
 
+use std::collections::{HashMap, HashSet};
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
 use class::LockClass;
 pub(crate) use class::LockKind;
-use std::collections::{HashMap, HashSet};
-
 use graph::{ById, EdgeType, Evidence, LockRef, OrderGraph, Slot, StepInfo, Witness};
 use held::Held;
 pub(crate) use held::Mode;
