@@ -41,17 +41,6 @@ pub(crate) struct Inventory {
     waiting: parking_lot::Mutex<Option<Waiting>>,
 }
 
-/// A consistent copy of one held slot.
-#[derive(Clone, Copy)]
-struct HeldCopy {
-    id: u64,
-    class: &'static LockClass,
-    site: &'static Location<'static>,
-    mode: Mode,
-    since: u64,
-    slot: usize,
-}
-
 impl Inventory {
     fn new(thread: Arc<str>) -> Self {
         Inventory {
@@ -68,21 +57,11 @@ impl Inventory {
     }
 
     /// A consistent copy of the held slots, or `None` if the owner kept writing.
-    fn snapshot(&self) -> Option<Vec<HeldCopy>> {
+    /// A consistent copy of the held stack (an entry's index is its row), or `None` if the
+    /// owner kept writing.
+    fn snapshot(&self) -> Option<Vec<Held>> {
         let rows = self.rows.read(64)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (slot, row) in rows.into_iter().enumerate() {
-            let Some(h) = Held::decode(row) else { break };
-            out.push(HeldCopy {
-                id: h.id,
-                class: h.class,
-                site: h.site,
-                mode: h.mode,
-                since: h.since,
-                slot,
-            });
-        }
-        Some(out)
+        Some(rows.into_iter().map_while(Held::decode).collect())
     }
 }
 
@@ -411,7 +390,7 @@ struct ScanState {
 struct ThreadView {
     key: usize,
     inventory: Arc<Inventory>,
-    held: Vec<HeldCopy>,
+    held: Vec<Held>,
     waiting: Option<Waiting>,
 }
 
@@ -456,7 +435,7 @@ fn ms(d: u64) -> String {
     }
 }
 
-fn lock_line(h: &HeldCopy, now: u64) -> String {
+fn lock_line(h: &Held, now: u64) -> String {
     format!(
         "{}, taken with {}() at {}, held for {}",
         h.class,
@@ -472,7 +451,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
     let mut reported = LONG_HOLDS.lock();
     let reported = reported.get_or_insert_with(HashMap::new);
     for v in views {
-        for h in &v.held {
+        for (slot, h) in v.held.iter().enumerate() {
             let key = (v.key, h.id, h.since);
             still_held.insert(key);
             let held_for = now.saturating_sub(h.since);
@@ -520,7 +499,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                 summary,
                 text,
             );
-            v.inventory.rows.set_bits(h.slot, FLAGS, REPORTED);
+            v.inventory.rows.set_bits(slot, FLAGS, REPORTED);
             reported.insert(key, report.clone());
             state.seen_holds.insert(key);
             out.push(report);
@@ -550,7 +529,7 @@ pub(crate) fn released_long(inventory: &Inventory, held: &Held) {
     }
 }
 
-fn holders(views: &[ThreadView], id: u64) -> Vec<(&ThreadView, HeldCopy)> {
+fn holders(views: &[ThreadView], id: u64) -> Vec<(&ThreadView, Held)> {
     views
         .iter()
         .flat_map(|v| v.held.iter().filter(|h| h.id == id).map(move |h| (v, *h)))
