@@ -494,6 +494,41 @@ fn main() {
             &["lockwatch"],
         );
         lockwatch::watchdog::set_enabled(true);
+        // The run-time switch, as `LOCKWATCH=off` sets it: one load and a branch per call.
+        lockwatch::set_enabled(false);
+        for (name, r) in [
+            (
+                "uncontended, LOCKWATCH=off",
+                compare(
+                    iters(),
+                    &mut [&mut fam_pl::uncontended, &mut fam_lw::uncontended],
+                ),
+            ),
+            (
+                "nested pair, LOCKWATCH=off",
+                compare(iters(), &mut [&mut fam_pl::nested2, &mut fam_lw::nested2]),
+            ),
+            (
+                "two threads on one lock, LOCKWATCH=off",
+                compare(
+                    iters() / 2,
+                    &mut [&mut fam_pl::one_lock, &mut fam_lw::one_lock],
+                ),
+            ),
+        ] {
+            row(name, "parking_lot", &r, &["lockwatch"]);
+        }
+        let r = compare(
+            iters(),
+            &mut [&mut fam_std::uncontended, &mut fam_lws::uncontended],
+        );
+        row(
+            "std Mutex uncontended, LOCKWATCH=off",
+            "std",
+            &r,
+            &["lockwatch::sync"],
+        );
+        lockwatch::set_enabled(true);
         for (label, rate) in [
             ("every wait profiled", 0u64),
             ("default sampling", 10_000),

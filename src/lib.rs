@@ -88,19 +88,23 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod capture;
 pub mod contention;
 pub mod export;
 pub mod lock_api;
 #[cfg(feature = "once_cell")]
 pub mod once_cell;
+mod outdir;
 pub mod parking_lot;
 mod pprof;
 mod report;
+mod settings;
 pub mod sync;
 #[cfg(feature = "enabled")]
 mod tracker;
 pub mod watchdog;
 
+pub use capture::{assert_clean, capture, Capture};
 pub use report::{reports, set_backtraces, set_policy, Policy, Report, ReportKind};
 
 /// A lock that can be put in a named class with [`named`]. Implemented by every lock type of
@@ -135,6 +139,66 @@ mod sealed {
 pub fn named<L: Trackable>(mut lock: L, class: &str) -> L {
     lock.set_class_name(class);
     lock
+}
+
+/// Switches tracking on or off at run time, in a build with the `enabled` feature.
+///
+/// Off, an acquisition costs one relaxed load and a branch over the plain lock, and nothing is
+/// recorded: no order edges, no held locks for the watchdog, no contention samples, no atomic
+/// stamps. The environment variable `LOCKWATCH` (`on`, the default, or `off`) sets the switch
+/// at the first acquisition; this call overrides it. Call it before the program takes its first
+/// lock: locks held while the switch flips are not seen by the other side (a lock taken while
+/// off and released while on is simply not on the held stack; one taken while on is released
+/// normally). Without the `enabled` feature it does nothing.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::sync::Mutex;
+///
+/// lockwatch::set_enabled(false);
+/// let (a, b) = (Mutex::new(()), Mutex::new(()));
+/// {
+///     let _a = a.lock().unwrap();
+///     let _b = b.lock().unwrap();
+/// }
+/// {
+///     let _b = b.lock().unwrap();
+///     let _a = a.lock().unwrap(); // an inversion, but tracking is off
+/// }
+/// assert!(lockwatch::reports().is_empty());
+/// assert!(!lockwatch::is_enabled());
+/// lockwatch::set_enabled(true);
+/// # #[cfg(feature = "enabled")]
+/// assert!(lockwatch::is_enabled());
+/// ```
+pub fn set_enabled(on: bool) {
+    #[cfg(feature = "enabled")]
+    settings::set_tracking(on);
+    #[cfg(not(feature = "enabled"))]
+    let _ = on;
+}
+
+/// Whether acquisitions are tracked now: the `enabled` feature is on and the run-time switch
+/// ([`set_enabled`], `LOCKWATCH`) says on.
+///
+/// # Examples
+///
+/// ```
+/// if lockwatch::is_enabled() {
+///     println!("lock order is being checked");
+/// }
+/// # #[cfg(not(feature = "enabled"))]
+/// # assert!(!lockwatch::is_enabled());
+/// ```
+pub fn is_enabled() -> bool {
+    #[cfg(feature = "enabled")]
+    return settings::tracking();
+    #[cfg(not(feature = "enabled"))]
+    {
+        settings::warn_if_set_while_disabled();
+        false
+    }
 }
 
 /// The size of the global lock-order graph (see [`graph_stats`]).

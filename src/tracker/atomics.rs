@@ -6,7 +6,7 @@
 //! store is about to erase it.
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
@@ -68,6 +68,9 @@ impl AtomicTrack {
     /// After a load: remember what this thread saw.
     #[inline]
     pub(crate) fn loaded(&self, addr: usize, site: &'static Location<'static>) {
+        if !crate::settings::tracking() {
+            return;
+        }
         let token = self.last_write.load(Relaxed);
         let _ = THREAD.try_with(|t| {
             t.loads[slot(addr)].set(Loaded { addr, token, site });
@@ -82,6 +85,9 @@ impl AtomicTrack {
         kind: &'static str,
         site: &'static Location<'static>,
     ) {
+        if !crate::settings::tracking() {
+            return;
+        }
         let _ = THREAD.try_with(|t| {
             let cell = &t.loads[slot(addr)];
             let loaded = cell.get();
@@ -103,6 +109,9 @@ impl AtomicTrack {
     /// After any write: stamp it.
     #[inline]
     pub(crate) fn wrote(&self, site: &'static Location<'static>) {
+        if !crate::settings::tracking() {
+            return;
+        }
         let token = THREAD
             .try_with(|t| {
                 let mut token = t.next_token.get();
@@ -121,6 +130,9 @@ impl AtomicTrack {
     /// A failed compare-exchange: counted, and one in [`CAS_SAMPLE`] recorded with its site.
     #[inline]
     pub(crate) fn cas_failed(&self, site: &'static Location<'static>) {
+        if !crate::settings::tracking() {
+            return;
+        }
         let sampled = THREAD
             .try_with(|t| {
                 let n = t.cas_failures.get() + 1;
@@ -170,7 +182,9 @@ fn thread_of(token: u64) -> Option<Arc<str>> {
         .cloned()
 }
 
-static REPORTED: parking_lot::Mutex<Option<HashSet<(usize, usize)>>> =
+/// Lost updates reported, by (load site, store site): one report per bug, kept so that a
+/// capture that shows the same bug again gets it.
+static REPORTED: parking_lot::Mutex<Option<HashMap<(usize, usize), Report>>> =
     parking_lot::Mutex::new(None);
 
 #[cold]
@@ -189,7 +203,13 @@ fn lost_update(
         load_site as *const _ as usize,
         store_site as *const _ as usize,
     );
-    if !REPORTED.lock().get_or_insert_with(HashSet::new).insert(key) {
+    let before = REPORTED
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .get(&key)
+        .cloned();
+    if let Some(report) = before {
+        crate::report::recapture(&report);
         return;
     }
     let thread = super::held::thread_name();
@@ -219,12 +239,15 @@ fn lost_update(
     let summary = format!(
         "lost update: read at {load_site}, stored at {store_site}, another thread wrote in between"
     );
-    crate::report::deliver(Report::new(
-        ReportKind::LostUpdate,
-        thread.to_string(),
-        summary,
-        text,
-    ));
+    let report = Report::new(ReportKind::LostUpdate, thread.to_string(), summary, text);
+    let first = REPORTED
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(key, report.clone())
+        .is_none();
+    if first {
+        crate::report::deliver(report);
+    }
 }
 
 #[cold]

@@ -16,7 +16,7 @@ pub(crate) mod profile;
 mod seqlock;
 pub(crate) mod watchdog;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
@@ -110,6 +110,9 @@ impl LockMeta {
         try_fast: impl FnOnce() -> Option<G>,
         block: impl FnOnce() -> G,
     ) -> (G, HeldToken) {
+        if !crate::settings::tracking() {
+            return (try_fast().unwrap_or_else(block), self.untracked());
+        }
         let me = self.ident();
         check_order(self, me, mode, site);
         let guard = match try_fast() {
@@ -124,13 +127,25 @@ impl LockMeta {
     /// initialization before it deadlocks.
     #[inline]
     pub(crate) fn before_init(&self, site: &'static Location<'static>) {
-        check_order(self, self.ident(), Mode::Init, site);
+        if crate::settings::tracking() {
+            check_order(self, self.ident(), Mode::Init, site);
+        }
     }
 
     /// While this thread runs the initializer: the cell is held.
     #[inline]
     pub(crate) fn initializing(&self, site: &'static Location<'static>) -> HeldToken {
+        if !crate::settings::tracking() {
+            return self.untracked();
+        }
         self.token(self.ident(), Mode::Init, false, site)
+    }
+
+    /// The token of an acquisition made while tracking is switched off: nothing is pushed,
+    /// and its drop does nothing.
+    #[inline(always)]
+    fn untracked(&self) -> HeldToken {
+        HeldToken { id: 0, meta: self }
     }
 
     #[inline(always)]
@@ -217,6 +232,9 @@ impl LockMeta {
         site: &'static Location<'static>,
         attempt: impl FnOnce() -> Option<G>,
     ) -> Option<(G, HeldToken)> {
+        if !crate::settings::tracking() {
+            return attempt().map(|guard| (guard, self.untracked()));
+        }
         let me = self.ident();
         let guard = attempt()?;
         Some((guard, self.token(me, mode, true, site)))
@@ -231,6 +249,9 @@ impl LockMeta {
         site: &'static Location<'static>,
         attempt: impl FnOnce() -> Result<G, E>,
     ) -> Result<(G, HeldToken), E> {
+        if !crate::settings::tracking() {
+            return attempt().map(|guard| (guard, self.untracked()));
+        }
         let me = self.ident();
         let guard = attempt()?;
         Ok((guard, self.token(me, mode, true, site)))
@@ -275,6 +296,7 @@ impl Drop for LockMeta {
 /// it before the raw guard, so it drops while the lock is still held: threads waiting at that
 /// moment are blamed on this holder.
 pub(crate) struct HeldToken {
+    /// The lock's id, or 0 for an acquisition made while tracking was switched off.
     id: u64,
     meta: *const LockMeta,
 }
@@ -290,7 +312,11 @@ impl HeldToken {
     /// wait, `unlocked`); [`Parked::restore`] puts it back.
     pub(crate) fn suspend(&self) -> Parked {
         Parked {
-            entry: held::remove(self.id),
+            entry: if self.id == 0 {
+                None
+            } else {
+                held::remove(self.id)
+            },
             meta: self.meta,
         }
     }
@@ -303,13 +329,18 @@ impl HeldToken {
 
     /// Records a change of mode of the held lock (downgrade).
     pub(crate) fn set_mode(&self, mode: Mode) {
-        held::set_mode(self.id, mode);
+        if self.id != 0 {
+            held::set_mode(self.id, mode);
+        }
     }
 
     /// Records an upgrade to exclusive: the locks taken since this one are now held while
     /// waiting for it.
     #[track_caller]
     pub(crate) fn upgrade(&self) {
+        if self.id == 0 {
+            return;
+        }
         let site = Location::caller();
         let held = held::snapshot();
         if let Some(at) = held.iter().rposition(|h| h.id == self.id) {
@@ -328,8 +359,19 @@ impl HeldToken {
 }
 
 impl Drop for HeldToken {
+    /// Small enough to inline into the guard's drop glue, so that an untracked guard (tracking
+    /// switched off) costs one compare over the raw unlock; the release itself is a call.
     #[inline(always)]
     fn drop(&mut self) {
+        if self.id != 0 {
+            self.release();
+        }
+    }
+}
+
+impl HeldToken {
+    #[inline(never)]
+    fn release(&self) {
         // SAFETY: See the type's `Send` impl: the lock outlives its guard's token.
         let meta = unsafe { &*self.meta };
         let contention = meta.contention.load(Relaxed);
@@ -466,7 +508,9 @@ fn check_order_nested(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Loc
     })
     // Too deep for the published stack: the cold path sees the overflow too.
     .unwrap_or(false);
-    if !known {
+    // Inside a capture even known edges go to the graph: they may be on a cycle reported
+    // before the capture began, which the capture must see in its own code.
+    if !known || crate::report::capturing() {
         check_order_cold(meta, me, mode, site);
     }
 }
@@ -497,10 +541,14 @@ struct Graphs {
     /// hands the node to the lock (`adopt_node`) and takes it out of here; so does a later
     /// acquisition of the lock, or its drop.
     pending: HashMap<u64, Slot>,
-    /// Edges on a reported cycle, (instance graph?, from, to): highlighted in the DOT export.
-    cycle_edges: HashSet<(bool, u64, u64)>,
-    /// Cycles already reported, by their classes and code sites: one report per bug.
-    reported: HashSet<Vec<CycleStep>>,
+    /// Every cycle reported, one per bug.
+    cycles: Vec<ReportedCycle>,
+    /// The index in `cycles` of each reported cycle's key (its classes and code sites).
+    reported: HashMap<Vec<CycleStep>, usize>,
+    /// Edges on a reported cycle, with the cycles (indices in `cycles`) through them:
+    /// highlighted in the DOT export, and how a capture recognises in its own code a cycle
+    /// that was reported before it began.
+    cycle_edges: HashMap<EdgeId, Vec<usize>>,
     /// The evidence instance edges share (class edges are few and keep their own), interned;
     /// pruned of unused entries as it grows, emptied with the instance graph.
     steps: HashMap<Arc<StepInfo>, Evidence>,
@@ -587,6 +635,16 @@ impl Graphs {
     }
 }
 
+/// An order edge as reports and captures know it: (in the instance graph?, from, to), by
+/// class ids in the class graph and lock ids in the instance graph.
+type EdgeId = (bool, u64, u64);
+
+/// A reported cycle: its edges and the report that was made for it.
+struct ReportedCycle {
+    edges: Vec<EdgeId>,
+    report: crate::report::Report,
+}
+
 /// One step of a cycle as it identifies the bug: the two classes and the two code sites.
 /// Instances are left out, so the same inversion between other locks of the same classes
 /// (the next pair of accounts) is the same bug.
@@ -631,6 +689,9 @@ fn add_edges(
     held: &[Held],
 ) {
     let mut found = Vec::new();
+    // Reports made before that code inside a capture on this thread has now shown again.
+    let mut shown_again = Vec::new();
+    let capturing = crate::report::capturing();
     let mut thread = None;
     let mut span = None;
     with_graphs(|g| {
@@ -649,7 +710,15 @@ fn add_edges(
                 (u64::from(h.class.id), u64::from(me.class.id), from, to)
             };
             let graph = if same_class { &g.instances } else { &g.classes };
-            if from != 0 && !graph.contains(from, to, ty) {
+            let edge = (same_class, from_id, to_id);
+            if from != 0 && capturing && graph.contains(from, to, ty) {
+                for &at in g.cycle_edges.get(&edge).into_iter().flatten() {
+                    let cycle = &g.cycles[at];
+                    if crate::report::capture_took(edge, &cycle.edges) {
+                        shown_again.push(cycle.report.clone());
+                    }
+                }
+            } else if from != 0 && !graph.contains(from, to, ty) {
                 let info = StepInfo {
                     from_class: h.class,
                     to_class: me.class,
@@ -677,12 +746,25 @@ fn add_edges(
                     let witness = evidence.witness(h.id, me.id);
                     let key =
                         cycle_key(std::iter::once(&witness).chain(path.iter().map(|e| &e.witness)));
-                    if g.reported.insert(key) {
-                        g.cycle_edges.insert((same_class, from_id, to_id));
-                        for e in &path {
-                            g.cycle_edges.insert((same_class, e.from, e.to));
+                    match g.reported.get(&key) {
+                        None => {
+                            let report = explain::lock_order(me, mode, site, held, &witness, &path);
+                            let at = g.cycles.len();
+                            let edges: Vec<EdgeId> = std::iter::once(edge)
+                                .chain(path.iter().map(|e| (same_class, e.from, e.to)))
+                                .collect();
+                            for &e in &edges {
+                                g.cycle_edges.entry(e).or_default().push(at);
+                            }
+                            g.cycles.push(ReportedCycle {
+                                edges,
+                                report: report.clone(),
+                            });
+                            g.reported.insert(key, at);
+                            found.push(report);
                         }
-                        found.push(explain::lock_order(me, mode, site, held, &witness, &path));
+                        Some(&at) if capturing => shown_again.push(g.cycles[at].report.clone()),
+                        Some(_) => {}
                     }
                 }
             }
@@ -694,6 +776,9 @@ fn add_edges(
     });
     for report in found {
         crate::report::deliver(report);
+    }
+    for report in shown_again {
+        crate::report::recapture(&report);
     }
 }
 
@@ -765,7 +850,7 @@ pub(crate) fn graph_dot() -> String {
                 nodes.insert(from_id.clone(), from_label);
                 nodes.insert(to_id.clone(), to_label);
                 let label = format!("{} -> {} ({})", first.from_site, last.to_site, first.thread);
-                let style = if g.cycle_edges.contains(&(instances, from, to)) {
+                let style = if g.cycle_edges.contains_key(&(instances, from, to)) {
                     ", color=red, fontcolor=red, penwidth=2"
                 } else {
                     ""
