@@ -52,7 +52,7 @@ pub enum View {
 }
 
 impl View {
-    fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             View::Waiters => "lock contention: where threads waited",
             View::Blame => "lock contention: who made others wait",
@@ -60,7 +60,7 @@ impl View {
         }
     }
 
-    fn unit(self) -> &'static str {
+    pub(crate) fn unit(self) -> &'static str {
         match self {
             View::Waiters | View::Blame => "ns",
             View::CasRetries => "retries",
@@ -163,11 +163,19 @@ pub fn flamegraph_svg(folded: &str, title: &str, unit: &str) -> io::Result<Vec<u
 
 fn empty_svg(title: &str) -> String {
     let title = title.replace('&', "&amp;").replace('<', "&lt;");
+    let why = if !cfg!(feature = "enabled") {
+        "tracking is off: this program was built without lockwatch's `enabled` feature"
+    } else if !crate::is_enabled() {
+        "tracking is switched off at run time (LOCKWATCH=off or lockwatch::set_enabled)"
+    } else {
+        "no samples: nothing waited"
+    };
     format!(
         "<?xml version=\"1.0\" standalone=\"no\"?>\n\
          <svg version=\"1.1\" width=\"600\" height=\"60\" xmlns=\"http://www.w3.org/2000/svg\">\n\
+         <title>{title}: {why}</title>\n\
          <text x=\"300\" y=\"24\" text-anchor=\"middle\" font-size=\"17\">{title}</text>\n\
-         <text x=\"300\" y=\"48\" text-anchor=\"middle\" font-size=\"12\">no samples: nothing waited</text>\n\
+         <text x=\"300\" y=\"48\" text-anchor=\"middle\" font-size=\"12\">{why}</text>\n\
          </svg>\n"
     )
 }

@@ -1,21 +1,39 @@
-//! Writing what lockwatch knows to a directory: reports, profiles, flame graphs, the graph.
+//! Writing what lockwatch knows to a directory: reports, profiles, the lock graph.
 //!
-//! With the environment variable `LOCKWATCH_DIR` set, the same files are written there at
-//! process exit (on unix) and, while the program runs, every few seconds by the watchdog, so
-//! a run that crashes loses at most the last few seconds. [`to_dir`] writes them on demand.
+//! # `LOCKWATCH_DIR`
 //!
-//! | file | content |
+//! With the environment variable `LOCKWATCH_DIR` set, each process writes into its own folder
+//! `LOCKWATCH_DIR/<program>-<pid>/` (the test binaries and doctests of one `cargo test`, or a
+//! service's workers, never overwrite each other; `lockwatch reports DIR` and the other CLI
+//! commands read a folder of many processes at once):
+//!
+//! | when | what |
 //! |---|---|
-//! | `reports.jsonl` | every report, one JSON object a line: `kind`, `thread`, `summary`, `text`, `outcome` |
-//! | `waiters.folded`, `blame.folded`, `cas-retries.folded` | the [`crate::contention`] views as folded stacks |
-//! | `waiters.svg`, `blame.svg` | their flame graphs |
-//! | `waiters.pprof`, `blame.pprof` | their pprof profiles |
-//! | `lock-graph.dot` | the lock-order graph ([`graph_dot`]) |
+//! | each report, as it is made | one line appended to `reports.jsonl` (one `write`: a crash never tears a line); a report's later outcome is one more line |
+//! | every 5 s while locks are in use ([`set_flush_interval`]), at exit, and before `LOCKWATCH_ON_DEADLOCK=abort` or a [`Policy::Panic`](crate::Policy::Panic) panic | the data files: `waiters.folded`, `blame.folded`, `cas-retries.folded`, `lock-graph.dot`, each written to a temporary name and renamed (never half a file) |
+//! | on demand ([`to_dir`]), or from the data files with `lockwatch render DIR` | the flame graphs `waiters.svg`, `blame.svg` and the pprof files |
+//!
+//! So a run that aborts loses no report, and at most the last interval of profile data. The
+//! exit-time write does no rendering; it runs on a thread of its own (the exiting thread's
+//! thread-locals may be gone) and is given at most a few seconds.
+//!
+//! `reports.jsonl` holds one JSON object a line. Schema 1:
+//!
+//! - a report: `{"schema":1,"seq":N,"kind":"LockOrder","thread":"...","summary":"...",
+//!   "text":"...","outcome":null,"pid":P}` (`seq` counts from 1 in each process; `text` is the
+//!   whole report as `Display` prints it, without the outcome);
+//! - an outcome that came later: `{"schema":1,"seq":N,"outcome":"released after 3.2s"}`.
+//!
+//! A problem with the folder (a file in the way, no permission, no space) is said once on
+//! stderr, with the path, when first met; the program goes on.
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 use crate::contention::{self, View};
+use crate::outdir::{self, write_whole};
 
 /// The lock-order graph in Graphviz DOT: lock classes (and, for locks of one class nested in
 /// each other, instances) as nodes labelled by name or creation site; edges labelled by the
@@ -35,64 +53,25 @@ pub fn graph_dot() -> String {
     String::from("digraph lock_order {\n}\n")
 }
 
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Every report so far as JSON lines: `{"kind":..,"thread":..,"summary":..,"text":..,
-/// "outcome":..}` (`outcome` is `null` until there is one).
+/// Every report so far as `reports.jsonl` lines (schema above), outcomes included.
 ///
 /// # Examples
 ///
 /// ```
 /// for line in lockwatch::export::reports_jsonl().lines() {
-///     assert!(line.starts_with("{\"kind\":"));
+///     assert!(line.starts_with("{\"schema\":1,"));
 /// }
 /// ```
 pub fn reports_jsonl() -> String {
-    let mut out = String::new();
-    for r in crate::reports() {
-        let outcome = r.outcome().map_or_else(|| "null".to_owned(), json_string);
-        out.push_str(&format!(
-            "{{\"kind\":{},\"thread\":{},\"summary\":{},\"text\":{},\"outcome\":{}}}\n",
-            json_string(&format!("{:?}", r.kind())),
-            json_string(r.thread()),
-            json_string(r.summary()),
-            json_string(&report_text(&r)),
-            outcome
-        ));
-    }
-    out
+    crate::reports()
+        .iter()
+        .map(crate::Report::json_line)
+        .collect()
 }
 
-/// The report's text without the outcome line `Display` appends (it has its own field).
-fn report_text(r: &crate::Report) -> String {
-    let text = r.to_string();
-    match r.outcome() {
-        Some(outcome) => text
-            .strip_suffix(&format!("\n  outcome: {outcome}"))
-            .unwrap_or(&text)
-            .to_owned(),
-        None => text,
-    }
-}
-
-/// Writes every file of the table above into `dir` (created if needed) and returns their
-/// paths.
+/// Writes every file of the table above, the rendered ones included, into `dir` (created if
+/// needed), and returns their paths. `reports.jsonl` is written whole, with outcomes in the
+/// report lines.
 ///
 /// # Errors
 ///
@@ -104,88 +83,208 @@ fn report_text(r: &crate::Report) -> String {
 /// let dir = std::env::temp_dir().join("lockwatch-doc-export");
 /// let written = lockwatch::export::to_dir(&dir)?;
 /// assert!(written.iter().any(|p| p.ends_with("lock-graph.dot")));
+/// assert!(written.iter().any(|p| p.ends_with("waiters.svg")));
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn to_dir(dir: impl AsRef<Path>) -> io::Result<Vec<PathBuf>> {
     let dir = dir.as_ref();
     std::fs::create_dir_all(dir)?;
-    let mut written = Vec::new();
-    let mut put = |name: &str, bytes: &[u8]| -> io::Result<()> {
-        let path = dir.join(name);
-        // Write then rename, so that a reader never sees half a file.
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &path)?;
-        written.push(path);
-        Ok(())
-    };
-    put("reports.jsonl", reports_jsonl().as_bytes())?;
-    for (view, stem) in [
-        (View::Waiters, "waiters"),
-        (View::Blame, "blame"),
-        (View::CasRetries, "cas-retries"),
-    ] {
-        let folded = contention::folded_view(view);
-        put(&format!("{stem}.folded"), folded.as_bytes())?;
-        if view != View::CasRetries {
-            let (title, unit) = match view {
-                View::Blame => ("lock contention: who made others wait", "ns"),
-                _ => ("lock contention: where threads waited", "ns"),
-            };
-            put(
-                &format!("{stem}.svg"),
-                &contention::flamegraph_svg(&folded, title, unit)?,
-            )?;
-            put(&format!("{stem}.pprof"), &contention::pprof(view))?;
-        }
+    let mut written = vec![write_whole(
+        dir,
+        "reports.jsonl",
+        reports_jsonl().as_bytes(),
+    )?];
+    written.extend(write_data(dir)?);
+    for view in [View::Waiters, View::Blame] {
+        let stem = stem(view);
+        let svg = contention::flamegraph_svg(
+            &std::fs::read_to_string(dir.join(format!("{stem}.folded")))?,
+            view.title(),
+            view.unit(),
+        )?;
+        written.push(write_whole(dir, &format!("{stem}.svg"), &svg)?);
+        written.push(write_whole(
+            dir,
+            &format!("{stem}.pprof"),
+            &contention::pprof(view),
+        )?);
     }
-    put("lock-graph.dot", graph_dot().as_bytes())?;
     Ok(written)
 }
 
-/// The directory named by `LOCKWATCH_DIR`, if set and not empty.
+fn stem(view: View) -> &'static str {
+    match view {
+        View::Waiters => "waiters",
+        View::Blame => "blame",
+        View::CasRetries => "cas-retries",
+    }
+}
+
+/// The data files (folded profiles and the graph): what the periodic and exit-time writes
+/// produce. No rendering, so it stays cheap.
+fn write_data(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for view in [View::Waiters, View::Blame, View::CasRetries] {
+        let folded = contention::folded_view(view);
+        written.push(write_whole(
+            dir,
+            &format!("{}.folded", stem(view)),
+            folded.as_bytes(),
+        )?);
+    }
+    written.push(write_whole(dir, "lock-graph.dot", graph_dot().as_bytes())?);
+    Ok(written)
+}
+
+/// `LOCKWATCH_DIR`, if set and not empty (each process writes into a folder of its own below
+/// it: see [`process_dir`]).
 ///
 /// # Examples
 ///
 /// ```
 /// if let Some(dir) = lockwatch::export::env_dir() {
-///     println!("lockwatch writes to {}", dir.display());
+///     println!("lockwatch writes below {}", dir.display());
 /// }
 /// ```
 pub fn env_dir() -> Option<PathBuf> {
-    std::env::var_os("LOCKWATCH_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+    outdir::base()
 }
 
-/// Writes everything to `LOCKWATCH_DIR` now, if it is set; returns whether it was.
+/// This process's folder, `LOCKWATCH_DIR/<program>-<pid>`, created on first use; `None`
+/// without `LOCKWATCH_DIR`, in a build without `enabled`, or when the folder cannot be made.
+///
+/// # Examples
+///
+/// ```
+/// if let Some(dir) = lockwatch::export::process_dir() {
+///     assert!(dir.starts_with(lockwatch::export::env_dir().unwrap()));
+/// }
+/// ```
+pub fn process_dir() -> Option<PathBuf> {
+    #[cfg(feature = "enabled")]
+    return outdir::process_dir().map(Path::to_path_buf);
+    #[cfg(not(feature = "enabled"))]
+    {
+        crate::settings::warn_if_set_while_disabled();
+        None
+    }
+}
+
+/// Writes the data files to this process's folder now (reports are already there: they are
+/// appended as they are made); returns whether `LOCKWATCH_DIR` is set.
 ///
 /// # Errors
 ///
 /// As [`to_dir`].
+///
+/// # Examples
+///
+/// ```
+/// let wrote = lockwatch::export::flush()?;
+/// assert_eq!(wrote, lockwatch::export::process_dir().is_some());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn flush() -> io::Result<bool> {
-    match env_dir() {
-        Some(dir) => to_dir(dir).map(|_| true),
-        None => Ok(false),
+    let Some(dir) = process_dir() else {
+        return Ok(false);
+    };
+    #[cfg(feature = "enabled")]
+    {
+        // One writer at a time: the watchdog's periodic write, the exit hook, an abort.
+        static WRITING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+        let _one = WRITING.lock();
+        write_data(&dir)?;
+    }
+    #[cfg(not(feature = "enabled"))]
+    let _ = dir;
+    Ok(true)
+}
+
+/// Sets how often the data files are rewritten while locks are in use (default 5 s; at least
+/// 1 ms).
+///
+/// # Examples
+///
+/// ```
+/// lockwatch::export::set_flush_interval(std::time::Duration::from_secs(1));
+/// ```
+pub fn set_flush_interval(every: Duration) {
+    FLUSH_EVERY_MS.store((every.as_millis() as u64).max(1), Relaxed);
+}
+
+static FLUSH_EVERY_MS: AtomicU64 = AtomicU64::new(5_000);
+
+/// The watchdog's periodic write (cold: called about every tick while locks are held).
+#[cfg(feature = "enabled")]
+pub(crate) fn periodic(last: &mut u64, now_ms: u64) {
+    if now_ms >= *last + FLUSH_EVERY_MS.load(Relaxed) {
+        *last = now_ms;
+        flush_or_say();
     }
 }
 
-/// Arranges the exit-time export (cold: once, from the watchdog's start).
 #[cfg(feature = "enabled")]
-pub(crate) fn install_exit_hook() {
+fn flush_or_say() {
+    if let Err(e) = flush() {
+        if let Some(dir) = outdir::process_dir() {
+            outdir::problem(dir, &e);
+        }
+    }
+}
+
+/// Arranges the exit-time write and the write before a `Policy::Panic` panic, and makes the
+/// process folder (so that a problem with it is said now). Cold: once, from the watchdog's
+/// start.
+#[cfg(feature = "enabled")]
+pub(crate) fn install() {
+    if outdir::process_dir().is_none() {
+        return;
+    }
+    crate::report::set_before_panic(flush_or_say);
     #[cfg(unix)]
-    if env_dir().is_some() {
+    {
         extern "C" fn at_exit() {
-            if let Err(e) = flush() {
-                eprintln!("lockwatch: could not write LOCKWATCH_DIR at exit: {e}");
-            }
+            flush_at_exit();
         }
         // SAFETY: `at_exit` is a plain `extern "C" fn()` with no captured state, as
-        // `atexit` requires; it only writes files.
+        // `atexit` requires.
         let registered = unsafe { libc::atexit(at_exit) };
         if registered != 0 {
-            eprintln!("lockwatch: could not register the exit-time export to LOCKWATCH_DIR");
+            eprintln!("lockwatch: could not register the exit-time write to LOCKWATCH_DIR");
         }
+    }
+}
+
+/// Before `LOCKWATCH_ON_DEADLOCK=abort` aborts the process.
+#[cfg(feature = "enabled")]
+pub(crate) fn before_abort() {
+    flush_or_say();
+}
+
+/// The exit-time write, on a thread of its own: the exiting thread's thread-locals (ours, and
+/// those of the crates we call) may already be destroyed. Waits for it a few seconds at most,
+/// polling with plain sleeps (no thread-local is touched here either), so that exit never
+/// hangs.
+#[cfg(all(feature = "enabled", unix))]
+fn flush_at_exit() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    let done = Arc::new(AtomicBool::new(false));
+    let signal = Arc::clone(&done);
+    let spawned = std::thread::Builder::new()
+        .name("lockwatch-exit".into())
+        .spawn(move || {
+            flush_or_say();
+            signal.store(true, std::sync::atomic::Ordering::Release);
+        });
+    if spawned.is_err() {
+        return; // The reports are on disk already; only the last profile data is missing.
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done.load(std::sync::atomic::Ordering::Acquire) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
     }
 }

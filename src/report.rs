@@ -57,6 +57,8 @@ struct ReportInner {
     text: String,
     /// Added once the situation is over (a long hold's final duration).
     outcome: std::sync::OnceLock<String>,
+    /// Its place in [`reports`], from 1; set when it is delivered.
+    seq: std::sync::OnceLock<u64>,
 }
 
 impl Report {
@@ -69,14 +71,47 @@ impl Report {
                 summary,
                 text,
                 outcome: std::sync::OnceLock::new(),
+                seq: std::sync::OnceLock::new(),
             }),
         }
     }
 
-    /// Records how the situation ended; shown last by `Display` and by [`Report::outcome`].
+    /// Records how the situation ended; shown last by `Display` and by [`Report::outcome`],
+    /// and appended to `reports.jsonl` under `LOCKWATCH_DIR` as an outcome line.
     #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
     pub(crate) fn finish(&self, outcome: String) {
-        let _ = self.inner.outcome.set(outcome);
+        if self.inner.outcome.set(outcome).is_ok() {
+            if let (Some(seq), Some(outcome)) = (self.inner.seq.get(), self.outcome()) {
+                crate::outdir::append(
+                    "reports.jsonl",
+                    &format!(
+                        "{{\"schema\":{JSON_SCHEMA},\"seq\":{seq},\"outcome\":{}}}\n",
+                        json_string(outcome)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The report as one line of `reports.jsonl` (see [`crate::export`]), newline included.
+    pub(crate) fn json_line(&self) -> String {
+        let outcome = self
+            .outcome()
+            .map_or_else(|| "null".to_owned(), json_string);
+        let seq = self
+            .inner
+            .seq
+            .get()
+            .map_or_else(|| "null".to_owned(), u64::to_string);
+        format!(
+            "{{\"schema\":{JSON_SCHEMA},\"seq\":{seq},\"kind\":{},\"thread\":{},\"summary\":{},\
+             \"text\":{},\"outcome\":{outcome},\"pid\":{}}}\n",
+            json_string(&format!("{:?}", self.kind())),
+            json_string(self.thread()),
+            json_string(self.summary()),
+            json_string(&self.inner.text),
+            std::process::id(),
+        )
     }
 
     /// How the reported situation ended, once it has: for a [`ReportKind::LongHold`], the
@@ -120,6 +155,28 @@ impl fmt::Debug for Report {
             .field("summary", &self.inner.summary)
             .finish()
     }
+}
+
+/// The version of the `reports.jsonl` line format.
+pub(crate) const JSON_SCHEMA: u32 = 1;
+
+/// `s` as a JSON string literal.
+pub(crate) fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// What lockwatch does with a report, besides keeping it for [`reports`].
@@ -301,26 +358,134 @@ mod enabled {
             .clone()
     }
 
-    /// One warning per bad variable, then the default is used.
-    pub(crate) fn warn_bad_env(var: &str, value: &str, expected: &str) {
-        static WARNED: RawMutex<Vec<String>> = RawMutex::new(Vec::new());
-        let mut warned = WARNED.lock();
-        if !warned.iter().any(|w| w == var) {
-            warned.push(var.to_owned());
-            eprintln!(
-                "lockwatch: ignoring {var}={value:?}: expected {expected}; using the default"
-            );
+    pub(crate) use crate::settings::warn_bad_env;
+
+    /// Run before a `Policy::Panic` report panics (the panic may abort the process): writes
+    /// what `LOCKWATCH_DIR` should hold. Set by the exporter.
+    static BEFORE_PANIC: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+    pub(crate) fn set_before_panic(hook: fn()) {
+        let _ = BEFORE_PANIC.set(hook);
+    }
+
+    /// Keeps `report` for [`reports`] and appends it to `reports.jsonl` under `LOCKWATCH_DIR`
+    /// at once, so that nothing that follows (a panic, an abort, a crash) can lose it. A
+    /// report raised inside a [`crate::capture`] also goes to that capture.
+    fn keep(report: &Report) {
+        {
+            let mut all = REPORTS.lock();
+            all.push(report.clone());
+            let _ = report.inner.seq.set(all.len() as u64);
+            crate::outdir::append("reports.jsonl", &report.json_line());
         }
+        recapture(report);
+    }
+
+    /// What a capture collects (see [`crate::capture`]).
+    #[derive(Default)]
+    pub(crate) struct CaptureState {
+        reports: RawMutex<Vec<Report>>,
+        /// Order edges on reported cycles that code in this capture took, by the tracker's
+        /// key: a cycle all of whose edges are here is this capture's own, even if it was
+        /// reported before the capture began.
+        edges: RawMutex<std::collections::HashSet<(bool, u64, u64)>>,
+    }
+
+    impl CaptureState {
+        pub(crate) fn take(&self) -> Vec<Report> {
+            std::mem::take(&mut *self.reports.lock())
+        }
+    }
+
+    thread_local! {
+        /// The captures this thread is in, innermost last.
+        static CAPTURES: std::cell::RefCell<Vec<std::sync::Arc<CaptureState>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+        /// `!CAPTURES.is_empty()`, readable on the order check's path without a borrow.
+        static CAPTURING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Whether this thread is inside a capture (read on the nested order check's path).
+    #[inline(always)]
+    pub(crate) fn capturing() -> bool {
+        CAPTURING.try_with(Cell::get).unwrap_or(false)
+    }
+
+    /// Runs `f` with `state` as this thread's innermost capture.
+    pub(crate) fn in_capture<R>(state: &std::sync::Arc<CaptureState>, f: impl FnOnce() -> R) -> R {
+        struct Leave;
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                let _ = CAPTURES.try_with(|c| {
+                    let mut c = c.borrow_mut();
+                    c.pop();
+                    let _ = CAPTURING.try_with(|flag| flag.set(!c.is_empty()));
+                });
+            }
+        }
+        let _ = CAPTURES.try_with(|c| c.borrow_mut().push(std::sync::Arc::clone(state)));
+        let _ = CAPTURING.try_with(|flag| flag.set(true));
+        let _leave = Leave;
+        f()
+    }
+
+    /// This thread's innermost capture, if any.
+    pub(crate) fn current_capture() -> Option<std::sync::Arc<CaptureState>> {
+        CAPTURES
+            .try_with(|c| c.borrow().last().cloned())
+            .ok()
+            .flatten()
+    }
+
+    /// Gives `report` to every capture this thread is in, once each: a report raised here, or
+    /// one raised before that this thread's code has now shown again (the same cycle, already
+    /// reported, taken in both orders inside the capture).
+    pub(crate) fn recapture(report: &Report) {
+        if !capturing() {
+            return;
+        }
+        let _ = CAPTURES.try_with(|c| {
+            for state in c.borrow().iter() {
+                let mut got = state.reports.lock();
+                if !got
+                    .iter()
+                    .any(|r| std::sync::Arc::ptr_eq(&r.inner, &report.inner))
+                {
+                    got.push(report.clone());
+                }
+            }
+        });
+    }
+
+    /// Records that code in this thread's captures took order edge `edge`, which lies on a
+    /// reported cycle; returns whether every edge of `cycle` has now been taken in one of
+    /// them.
+    pub(crate) fn capture_took(edge: (bool, u64, u64), cycle: &[(bool, u64, u64)]) -> bool {
+        CAPTURES
+            .try_with(|c| {
+                let c = c.borrow();
+                for state in c.iter() {
+                    state.edges.lock().insert(edge);
+                }
+                c.iter().any(|state| {
+                    let edges = state.edges.lock();
+                    cycle.iter().all(|e| edges.contains(e))
+                })
+            })
+            .unwrap_or(false)
     }
 
     /// Keeps `report` and acts on it by the policy. Called with no lockwatch lock held.
     pub(crate) fn deliver(report: Report) {
-        REPORTS.lock().push(report.clone());
+        keep(&report);
         match policy() {
             Policy::Log => log(&report),
             Policy::Silent => {}
             Policy::Panic => {
                 log(&report);
+                if let Some(hook) = BEFORE_PANIC.get() {
+                    hook();
+                }
                 panic!("lockwatch: {}", report.summary());
             }
             Policy::Callback(f) => {
@@ -344,7 +509,7 @@ mod enabled {
     pub(crate) fn deliver_from_watchdog(report: Report) {
         match policy() {
             Policy::Panic => {
-                REPORTS.lock().push(report.clone());
+                keep(&report);
                 log(&report);
             }
             _ => deliver(report),

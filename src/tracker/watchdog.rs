@@ -253,7 +253,7 @@ fn start() {
     match spawned {
         Ok(handle) => {
             let _ = shared().thread.set(handle.thread().clone());
-            crate::export::install_exit_hook();
+            crate::export::install();
         }
         Err(e) => {
             eprintln!("lockwatch: could not start the watchdog thread ({e}); long holds, long waits and deadlocks will not be reported");
@@ -314,18 +314,6 @@ const SCAN_EVERY_MS: u64 = 10;
 /// acquisition wakes it at once; this bounds a missed wake-up).
 const IDLE_SLEEP: Duration = Duration::from_secs(1);
 
-/// How often the watchdog writes `LOCKWATCH_DIR` while the program runs.
-const FLUSH_EVERY_MS: u64 = 5_000;
-
-fn periodic_flush(last: &mut u64, now: u64) {
-    if now >= *last + FLUSH_EVERY_MS {
-        *last = now;
-        if let Err(e) = crate::export::flush() {
-            eprintln!("lockwatch: could not write LOCKWATCH_DIR: {e}");
-        }
-    }
-}
-
 fn run() {
     let mut state = ScanState::default();
     let mut last_scan = 0;
@@ -342,7 +330,7 @@ fn run() {
         let now = now_ms();
         advance(now);
         if flushing {
-            periodic_flush(&mut last_flush, now);
+            crate::export::periodic(&mut last_flush, now);
         }
         if now >= last_scan + SCAN_EVERY_MS {
             last_scan = now;
@@ -421,6 +409,7 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
         crate::report::deliver_from_watchdog(report);
     }
     if deadlocked && settings().abort_on_deadlock.load(Relaxed) {
+        crate::export::before_abort();
         eprintln!("lockwatch: aborting on deadlock (LOCKWATCH_ON_DEADLOCK=abort)");
         std::process::abort();
     }
