@@ -44,6 +44,8 @@ use crate::Report;
 /// # assert!(reports.is_empty());
 /// ```
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Report>) {
+    #[cfg(not(feature = "enabled"))]
+    crate::settings::warn_if_set_while_disabled();
     let capture = Capture::new();
     let value = capture.in_scope(f);
     (value, capture.take())

@@ -127,6 +127,8 @@ pub fn write_flamegraph(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// If the file cannot be written.
 pub fn write_flamegraph_view(view: View, path: impl AsRef<Path>) -> io::Result<()> {
+    #[cfg(not(feature = "enabled"))]
+    crate::settings::warn_if_set_while_disabled();
     let svg = flamegraph_svg(&folded_view(view), view.title(), view.unit())?;
     write_file(path.as_ref(), &svg)
 }

@@ -258,6 +258,7 @@ mod disabled {
     /// assert!(reports.is_empty());
     /// ```
     pub fn reports() -> Vec<Report> {
+        crate::settings::warn_if_set_while_disabled();
         Vec::new()
     }
 

@@ -68,7 +68,8 @@ mod switch {
 #[cfg(feature = "enabled")]
 pub(crate) use switch::{set_tracking, tracking};
 
-/// In a build without `enabled`: says once that lockwatch's variables have no effect.
+/// In a build without `enabled`: says once, at the first call of a lockwatch function that
+/// would have used them, that lockwatch's variables have no effect.
 #[cfg(not(feature = "enabled"))]
 pub(crate) fn warn_if_set_while_disabled() {
     for var in ["LOCKWATCH_DIR", "LOCKWATCH"] {

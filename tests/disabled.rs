@@ -133,3 +133,50 @@ fn once_cell_paths_are_once_cell_types() {
         TypeId::of::<once_cell::sync::Lazy<u8>>()
     );
 }
+
+/// Runs this binary's test `name` as a child with `env`, returning its stderr.
+fn child_stderr(name: &str, env: &[(&str, &str)]) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
+        .env("LOCKWATCH_CHILD", "1")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn child_uses_lockwatch_functions() {
+    if std::env::var_os("LOCKWATCH_CHILD").is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("lockwatch-off-{}", std::process::id()));
+    assert!(lockwatch::reports().is_empty());
+    lockwatch::contention::write_flamegraph(dir.join("w.svg")).unwrap();
+    let ((), reports) = lockwatch::capture(|| ());
+    assert!(reports.is_empty());
+    let svg = std::fs::read_to_string(dir.join("w.svg")).unwrap();
+    assert!(
+        svg.contains("without lockwatch's `enabled` feature"),
+        "{svg}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lockwatch_dir_in_a_disabled_build_is_said_once() {
+    if std::env::var_os("LOCKWATCH_CHILD").is_some() {
+        return;
+    }
+    let err = child_stderr(
+        "child_uses_lockwatch_functions",
+        &[("LOCKWATCH_DIR", "/tmp/lockwatch-never-written")],
+    );
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("lockwatch:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("LOCKWATCH_DIR is set") && lines[0].contains("`enabled`"));
+    assert!(!std::path::Path::new("/tmp/lockwatch-never-written").exists());
+    let quiet = child_stderr("child_uses_lockwatch_functions", &[]);
+    assert!(!quiet.contains("lockwatch:"), "{quiet}");
+}

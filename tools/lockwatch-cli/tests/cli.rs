@@ -72,34 +72,222 @@ fn diff_renders_before_and_after() {
     assert!(svg.contains("transfer") && svg.contains("audit"));
 }
 
+/// A report line of schema 1, as lockwatch appends it.
+fn report_line(seq: u64, kind: &str, thread: &str, text: &str) -> String {
+    format!(
+        "{{\"schema\":1,\"seq\":{seq},\"kind\":\"{kind}\",\"thread\":\"{thread}\",\"summary\":\"s\",\"text\":{},\"outcome\":null,\"pid\":1}}\n",
+        serde_json::Value::String(text.into())
+    )
+}
+
 #[test]
-fn reports_are_pretty_printed_with_counts() {
+fn reports_are_pretty_printed_with_counts_and_outcomes() {
     let jsonl = write(
         "reports.jsonl",
-        "{\"kind\":\"LockOrder\",\"thread\":\"teller-2\",\"summary\":\"s\",\"text\":\"lock order inversion\\n  at bank.rs:3:4\",\"outcome\":null}\n\
-         {\"kind\":\"LongHold\",\"thread\":\"main\",\"summary\":\"s\",\"text\":\"long hold\",\"outcome\":\"released after 400ms\"}\n",
+        &(report_line(
+            1,
+            "LockOrder",
+            "teller-2",
+            "lock order inversion\n  at bank.rs:3:4",
+        ) + &report_line(2, "LongHold", "main", "long hold")
+            + "{\"schema\":1,\"seq\":2,\"outcome\":\"released after 400ms\"}\n"),
     );
     let out = bin().arg("reports").arg(&jsonl).output().unwrap();
-    assert!(out.status.success());
+    assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("#1 LockOrder in thread `teller-2`\nlock order inversion\n  at bank.rs:3:4"),
         "{text}"
     );
-    assert!(text.contains("outcome: released after 400ms"));
+    assert!(
+        text.contains("#2 LongHold in thread `main`\nlong hold\n  outcome: released after 400ms"),
+        "{text}"
+    );
     assert!(
         text.ends_with("2 report(s): 1 LockOrder, 1 LongHold\n"),
         "{text}"
     );
 }
 
+/// A `LOCKWATCH_DIR` with two process folders.
+fn lockwatch_dir(tag: &str) -> PathBuf {
+    let dir = temp(tag);
+    let _ = std::fs::remove_dir_all(&dir);
+    for (process, kind, stack) in [
+        ("app-1", "LockOrder", "main;transfer;[lock] A 10"),
+        ("tests-2", "LostUpdate", "main;audit;[lock] B 5"),
+    ] {
+        let p = dir.join(process);
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(
+            p.join("reports.jsonl"),
+            report_line(1, kind, "main", "text"),
+        )
+        .unwrap();
+        std::fs::write(p.join("waiters.folded"), format!("{stack}\n")).unwrap();
+        std::fs::write(p.join("blame.folded"), "").unwrap();
+    }
+    dir
+}
+
 #[test]
-fn bad_input_is_a_clear_error() {
-    let bad = write("bad.folded", "no count here\n");
+fn a_directory_of_many_processes_is_read_at_once() {
+    let dir = lockwatch_dir("many");
+    let out = bin().arg("reports").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("#1 LockOrder") && text.contains("#2 LostUpdate"),
+        "{text}"
+    );
+    assert!(text.contains("app-1") && text.contains("tests-2"), "{text}");
+    assert!(
+        text.ends_with("2 report(s) from 2 files: 1 LockOrder, 1 LostUpdate\n"),
+        "{text}"
+    );
+
+    let out = bin().arg("merge").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "main;audit;[lock] B 5\nmain;transfer;[lock] A 10\n"
+    );
+
+    let out = bin().arg("render").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let svg = std::fs::read_to_string(dir.join("app-1/waiters.svg")).unwrap();
+    assert!(svg.contains("transfer"));
+    let empty = std::fs::read_to_string(dir.join("app-1/blame.svg")).unwrap();
+    assert!(
+        empty.contains("<svg") && empty.contains("nothing waited"),
+        "{empty}"
+    );
+}
+
+#[test]
+fn reports_read_several_files_and_stdin() {
+    let a = write("r1.jsonl", &report_line(1, "LockOrder", "t1", "one"));
+    let mut child = bin()
+        .arg("reports")
+        .arg(&a)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(report_line(1, "Deadlock", "t2", "two").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("== <stdin>") && text.contains("#2 Deadlock in thread `t2`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_empty_profile_renders_and_an_empty_after_is_the_fix() {
+    let empty = write("empty.folded", "");
+    let out_svg = temp("empty.svg");
+    let out = bin()
+        .arg("render")
+        .arg(&empty)
+        .arg("-o")
+        .arg(&out_svg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the profile is empty"));
+    let svg = std::fs::read_to_string(&out_svg).unwrap();
+    assert!(
+        svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+
+    let before = write("fix-before.folded", "main;transfer;[lock] A 1000\n");
+    let diff_svg = temp("fix.svg");
+    let out = bin()
+        .arg("diff")
+        .arg(&before)
+        .arg(&empty)
+        .arg("-o")
+        .arg(&diff_svg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let svg = std::fs::read_to_string(&diff_svg).unwrap();
+    assert!(svg.contains("transfer") && svg.contains("every wait below is gone"));
+}
+
+#[test]
+fn errors_name_the_file_and_line() {
+    let bad = write("a.folded", "main;f 1\nhello world\n");
     let out = bin().arg("merge").arg(&bad).output().unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:2: bad count in \"hello world\"",
+            bad.display()
+        )),
+        "{err}"
+    );
+    let bad = write(
+        "b.jsonl",
+        &(report_line(1, "LockOrder", "t", "x") + "not json\n"),
+    );
+    let out = bin().arg("reports").arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:2: not JSON", bad.display())),
+        "{err}"
+    );
+    let out = bin()
+        .arg("reports")
+        .arg(temp("no-such-dir-or-file"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    let out = bin()
+        .arg("merge")
+        .arg("x")
+        .arg("--view")
+        .arg("nope")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--view \"nope\""));
     let out = bin().arg("frobnicate").output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
+}
+
+#[test]
+fn real_output_of_the_library_reads_back() {
+    use lockwatch::sync::Mutex;
+    let (a, b) = (Mutex::new(()), Mutex::new(()));
+    {
+        let _a = a.lock().unwrap();
+        let _b = b.lock().unwrap();
+    }
+    {
+        let _b = b.lock().unwrap();
+        let _a = a.lock().unwrap();
+    }
+    let dir = temp("real");
+    lockwatch::export::to_dir(&dir).unwrap();
+    let out = bin().arg("reports").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("#1 LockOrder") && text.contains("tests/cli.rs:"),
+        "{text}"
+    );
 }
