@@ -18,8 +18,9 @@
 //! the watchdog reports the long hold while it is going on, and its final duration after.
 //!
 //! Last, the branch office: four tellers post to one journal and format receipts while holding
-//! it. The contention profile shows where they waited (`post_entry`) and who made them wait
-//! (`format_receipt` under the lock); the flame graphs go to `target/lockwatch/`.
+//! it. The contention profile shows where they waited (`post_entry`, the journal's `lock()`)
+//! and who made them wait (`post_entry` again: its guard lives to the end of the function, so
+//! `format_receipt` runs under the lock); the flame graphs go to `target/lockwatch/`.
 
 use std::thread;
 use std::time::Duration;
@@ -132,7 +133,11 @@ fn post_entry(journal: &Mutex<Vec<String>>, teller: usize, n: usize) {
 }
 
 fn main() {
-    tracing_subscriber::fmt().with_target(true).init();
+    // Colours only on a terminal: a redirected log stays plain text.
+    tracing_subscriber::fmt()
+        .with_target(true)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     // Low thresholds so that the demo is quick (defaults: 1 s, or LOCKWATCH_LONG_HOLD_MS).
     lockwatch::watchdog::set_long_hold(Duration::from_millis(250));
     if !cfg!(feature = "enabled") {
@@ -205,8 +210,8 @@ fn main() {
         .into_iter()
         .find(|r| r.kind() == lockwatch::ReportKind::LongHold);
     match hold.as_ref().and_then(|r| r.outcome()) {
-        Some(outcome) => println!("audited {audited} entries: long hold reported, {outcome}\n"),
-        None => println!("audited {audited} entries\n"),
+        Some(outcome) => println!("{}: long hold reported, {outcome}\n", entries(audited)),
+        None => println!("{}\n", entries(audited)),
     }
 
     println!("== 5. the branch office: four tellers post to one journal ==");
@@ -256,4 +261,8 @@ fn main() {
         }
         Err(e) => println!("could not write the flame graphs: {e}"),
     }
+}
+
+fn entries(n: usize) -> String {
+    format!("audited {n} {}", if n == 1 { "entry" } else { "entries" })
 }

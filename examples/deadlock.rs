@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 use lockwatch::parking_lot::Mutex;
 
 fn main() {
-    tracing_subscriber::fmt().with_target(true).init();
+    // Colours only on a terminal: a redirected log stays plain text.
+    tracing_subscriber::fmt()
+        .with_target(true)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     if !cfg!(feature = "enabled") {
         println!("lockwatch is off: run with `--features enabled`.");
         return;
