@@ -14,6 +14,27 @@
 //! lock-debug = ["lockwatch/enabled"]
 //! ```
 //!
+//! # Two builds
+//!
+//! - **With `enabled`** (what these docs show): the types in [`sync`], [`sync::atomic`],
+//!   [`parking_lot`] and [`lock_api`] are tracked wrappers with the exact API of the types they
+//!   replace. Tracking can still be switched off at run time (`LOCKWATCH=off`, [`set_enabled`]),
+//!   leaving one relaxed load and a branch per acquisition.
+//! - **Without it** (release builds): every one of those paths is a `pub use` of the plain std /
+//!   parking_lot / lock_api item, so the types *are* std's (same `TypeId`), and the extras
+//!   ([`reports`], [`capture`], [`named`], [`contention`], [`export`], ...) still exist and do
+//!   nothing, so turning the feature off never breaks a build.
+//!
+//! Turn it on for tests with a dev-dependency:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! lockwatch = { version = "0.1", features = ["enabled"] }
+//! ```
+//!
+//! Cargo unifies features, so in `cargo test` the library's own `lockwatch::sync` imports are
+//! tracked too, and [`assert_clean`] / [`capture`] check each test on its own.
+//!
 //! # What is reported
 //!
 //! - **Classes.** Locks created at one site (or given one name with [`named`]) are one class;
@@ -69,6 +90,9 @@
 //! | `enabled` | tracking on; without it every type is the plain std / parking_lot / lock_api one |
 //! | `once_cell` | `lockwatch::once_cell` mirrors once_cell's `sync::{OnceCell, Lazy}` |
 //!
+//! The oldest supported Rust is 1.80 (`LazyLock`); std methods stabilised later (such as
+//! `Once::wait` in 1.86) are wrapped when the compiler has them.
+//!
 //! # Cost
 //!
 //! An acquisition with no lock held, or whose order is already known, touches the raw lock,
@@ -79,12 +103,14 @@
 //!
 //! | variable | meaning |
 //! |---|---|
+//! | `LOCKWATCH` | `on` (default) or `off`: tracking at run time, see [`set_enabled`] |
 //! | `LOCKWATCH_POLICY` | `log` (default), `panic` or `silent`: see [`Policy`] |
 //! | `LOCKWATCH_BACKTRACE` | `1`: capture a backtrace with every new order edge |
 //! | `LOCKWATCH_LONG_HOLD_MS`, `LOCKWATCH_LONG_WAIT_MS`, `LOCKWATCH_ON_DEADLOCK`, `LOCKWATCH_WATCHDOG` | see [`watchdog`] |
 //! | `LOCKWATCH_PROFILE_RATE_NS` | see [`contention`] |
 //! | `LOCKWATCH_DIR` | see [`export`] |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 

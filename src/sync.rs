@@ -45,3 +45,23 @@ pub use self::{
     once::{LazyLock, Once, OnceLock},
     rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
+
+/// Initialization value for static [`Once`] values: std's deprecated constant, for lockwatch's
+/// `Once` (so that `static O: Once = ONCE_INIT;` keeps compiling after the import swap). Every
+/// `Once` made from it has this constant's line as its creation site: give it a name with
+/// [`crate::named`], or use `Once::new()`, for reports that name your line.
+///
+/// # Examples
+///
+/// ```
+/// #![allow(deprecated)]
+/// use lockwatch::sync::{Once, ONCE_INIT};
+///
+/// static START: Once = ONCE_INIT;
+/// START.call_once(|| {});
+/// assert!(START.is_completed());
+/// ```
+#[cfg(feature = "enabled")]
+#[deprecated(since = "1.38.0", note = "the `Once::new()` function is now preferred")]
+#[allow(clippy::declare_interior_mutable_const)] // As std's: a fresh `Once` per use.
+pub const ONCE_INIT: Once = Once::new();

@@ -1,4 +1,7 @@
 //! One body per atomic type, run against std's and lockwatch's: the same observations.
+//! std's methods newer than lockwatch's `rust-version` are called only where the compiler has
+//! them (the `lockwatch_rust_1_NN` cfgs of build.rs), as lockwatch wraps them.
+#![allow(clippy::incompatible_msrv)]
 
 macro_rules! int_body {
     ($m:ident, $name:ident, $t:ty) => {
@@ -30,10 +33,12 @@ macro_rules! int_body {
                     a.fetch_update(SeqCst, SeqCst, |v| Some(v.wrapping_add(1)))
                 ));
                 seen.push(format!("{:?}", a.fetch_update(SeqCst, SeqCst, |_| None)));
+                #[cfg(lockwatch_rust_1_95)]
                 seen.push(format!(
                     "{:?}",
                     a.try_update(SeqCst, SeqCst, |v| (v > 0).then(|| v - 1))
                 ));
+                #[cfg(lockwatch_rust_1_95)]
                 seen.push(format!(
                     "{}",
                     a.update(SeqCst, SeqCst, |v| v.wrapping_mul(2))
@@ -75,6 +80,7 @@ macro_rules! bool_and_ptr_body {
                 seen.push(format!("{}", b.fetch_and(true, SeqCst)));
                 seen.push(format!("{}", b.fetch_xor(true, SeqCst)));
                 seen.push(format!("{}", b.fetch_nand(false, SeqCst)));
+                #[cfg(lockwatch_rust_1_81)]
                 seen.push(format!("{}", b.fetch_not(SeqCst)));
                 seen.push(format!(
                     "{:?}",
@@ -91,10 +97,13 @@ macro_rules! bool_and_ptr_body {
                 let base = data.as_mut_ptr();
                 let p = AtomicPtr::new(base);
                 seen.push(format!("{}", p.load(SeqCst) == base));
-                let before = p.fetch_ptr_add(2, SeqCst);
-                seen.push(format!("{} {}", before == base, unsafe { *p.load(SeqCst) }));
-                p.fetch_byte_sub(4, SeqCst);
-                seen.push(format!("{}", unsafe { *p.load(SeqCst) }));
+                #[cfg(lockwatch_rust_1_91)]
+                {
+                    let before = p.fetch_ptr_add(2, SeqCst);
+                    seen.push(format!("{} {}", before == base, unsafe { *p.load(SeqCst) }));
+                    p.fetch_byte_sub(4, SeqCst);
+                    seen.push(format!("{}", unsafe { *p.load(SeqCst) }));
+                }
                 seen.push(format!(
                     "{}",
                     AtomicPtr::<u8>::default().load(SeqCst).is_null()

@@ -150,6 +150,8 @@ macro_rules! atomic_common {
             }
 
             /// As [`fetch_update`](Self::fetch_update), with std's newer argument names.
+            #[cfg(lockwatch_rust_1_95)] // As in std: Rust 1.95 and later (build.rs).
+            #[allow(clippy::incompatible_msrv)]
             #[inline]
             #[track_caller]
             pub fn try_update(
@@ -162,6 +164,8 @@ macro_rules! atomic_common {
             }
 
             /// Applies `f` until the compare-exchange succeeds; returns the previous value.
+            #[cfg(lockwatch_rust_1_95)] // As in std: Rust 1.95 and later (build.rs).
+            #[allow(clippy::incompatible_msrv)]
             #[inline]
             #[track_caller]
             pub fn update(
@@ -320,7 +324,10 @@ atomic_common!([] AtomicBool, bool, "AtomicBool");
 atomic_rmw!([] AtomicBool, bool, bool, fetch_and, fetch_nand, fetch_or, fetch_xor);
 
 impl AtomicBool {
-    /// Logical "not" with the current value; returns the previous value.
+    /// Logical "not" with the current value; returns the previous value (Rust 1.81 and later,
+    /// as in std).
+    #[cfg(lockwatch_rust_1_81)]
+    #[allow(clippy::incompatible_msrv)] // Only compiled where std has it (build.rs).
     #[inline]
     #[track_caller]
     pub fn fetch_not(&self, order: Ordering) -> bool {
@@ -354,7 +361,13 @@ pub struct AtomicPtr<T> {
 }
 
 atomic_common!([T] AtomicPtr<T>, *mut T, "AtomicPtr");
-atomic_rmw!([T] AtomicPtr<T>, usize, *mut T, fetch_ptr_add, fetch_ptr_sub, fetch_byte_add, fetch_byte_sub, fetch_or, fetch_and, fetch_xor);
+// Rust 1.91 and later, as in std: only compiled where std has them (build.rs).
+#[cfg(lockwatch_rust_1_91)]
+#[allow(clippy::incompatible_msrv)]
+mod ptr_rmw {
+    use super::*;
+    atomic_rmw!([T] AtomicPtr<T>, usize, *mut T, fetch_ptr_add, fetch_ptr_sub, fetch_byte_add, fetch_byte_sub, fetch_or, fetch_and, fetch_xor);
+}
 
 impl<T> Default for AtomicPtr<T> {
     #[track_caller]
@@ -367,4 +380,56 @@ impl<T> fmt::Pointer for AtomicPtr<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Pointer::fmt(&self.inner, f)
     }
+}
+
+/// std's deprecated initializers, for lockwatch's types (so that
+/// `static N: AtomicUsize = ATOMIC_USIZE_INIT;` keeps compiling after the import swap). An
+/// atomic made from one has the constant's line as its creation site; `new` names yours.
+macro_rules! deprecated_init {
+    ($($(#[$doc:meta])* $name:ident: $ty:ident = $v:expr;)*) => {$(
+        $(#[$doc])*
+        #[deprecated(since = "1.34.0", note = "the `new` function is now preferred")]
+        #[allow(clippy::declare_interior_mutable_const)] // As std's: a fresh atomic per use.
+        pub const $name: $ty = $ty::new($v);
+    )*};
+}
+
+deprecated_init! {
+    /// An [`AtomicBool`] initialized to `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #![allow(deprecated)]
+    /// use lockwatch::sync::atomic::{AtomicBool, Ordering, ATOMIC_BOOL_INIT};
+    ///
+    /// static READY: AtomicBool = ATOMIC_BOOL_INIT;
+    /// assert!(!READY.load(Ordering::Relaxed));
+    /// ```
+    ATOMIC_BOOL_INIT: AtomicBool = false;
+    /// An [`AtomicIsize`] initialized to `0`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #![allow(deprecated)]
+    /// use lockwatch::sync::atomic::{AtomicIsize, Ordering, ATOMIC_ISIZE_INIT};
+    ///
+    /// static LEVEL: AtomicIsize = ATOMIC_ISIZE_INIT;
+    /// assert_eq!(LEVEL.load(Ordering::Relaxed), 0);
+    /// ```
+    ATOMIC_ISIZE_INIT: AtomicIsize = 0;
+    /// An [`AtomicUsize`] initialized to `0`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #![allow(deprecated)]
+    /// use lockwatch::sync::atomic::{AtomicUsize, Ordering, ATOMIC_USIZE_INIT};
+    ///
+    /// static COUNT: AtomicUsize = ATOMIC_USIZE_INIT;
+    /// COUNT.fetch_add(1, Ordering::Relaxed);
+    /// assert_eq!(COUNT.load(Ordering::Relaxed), 1);
+    /// ```
+    ATOMIC_USIZE_INIT: AtomicUsize = 0;
 }

@@ -98,6 +98,8 @@ impl Once {
     /// # Panics
     ///
     /// If the `Once` is poisoned.
+    #[cfg(lockwatch_rust_1_86)] // As in std: Rust 1.86 and later (build.rs).
+    #[allow(clippy::incompatible_msrv)]
     #[inline]
     #[track_caller]
     pub fn wait(&self) {
@@ -108,6 +110,8 @@ impl Once {
     }
 
     /// Blocks until initialization has completed, even if poisoned.
+    #[cfg(lockwatch_rust_1_86)] // As in std: Rust 1.86 and later (build.rs).
+    #[allow(clippy::incompatible_msrv)]
     #[inline]
     #[track_caller]
     pub fn wait_force(&self) {
@@ -165,6 +169,8 @@ impl<T> OnceLock<T> {
     }
 
     /// Blocks until the cell is initialized (checked as waiting for the initializer).
+    #[cfg(lockwatch_rust_1_86)] // As in std: Rust 1.86 and later (build.rs).
+    #[allow(clippy::incompatible_msrv)]
     #[inline]
     #[track_caller]
     pub fn wait(&self) -> &T {

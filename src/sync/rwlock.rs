@@ -271,6 +271,8 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// assert_eq!(*r, 2);
     /// assert!(lock.try_read().is_ok());
     /// ```
+    #[cfg(lockwatch_rust_1_92)] // As in std: Rust 1.92 and later (build.rs).
+    #[allow(clippy::incompatible_msrv)]
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, T> {
         let RwLockWriteGuard { inner, token } = s;
         token.set_mode(Mode::Read);

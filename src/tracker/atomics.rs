@@ -137,7 +137,7 @@ impl AtomicTrack {
             .try_with(|t| {
                 let n = t.cas_failures.get() + 1;
                 t.cas_failures.set(n);
-                n.is_multiple_of(CAS_SAMPLE)
+                n % CAS_SAMPLE == 0
             })
             .unwrap_or(false);
         if sampled {

@@ -310,7 +310,7 @@ fn set_all(inventory: &Inventory, held: &[Held], from: usize) {
 /// that the common outermost acquisition never calls into the order check.
 #[inline(always)]
 pub(crate) fn holds_nothing() -> bool {
-    HOT.try_with(|hot| hot.registered().is_none_or(|i| i.stack().len() == 0))
+    HOT.try_with(|hot| hot.registered().map_or(true, |i| i.stack().len() == 0))
         .unwrap_or(true)
 }
 
