@@ -509,9 +509,9 @@ mod enabled {
     /// (a panic on the watchdog thread would help nobody) and a callback runs on the watchdog.
     pub(crate) fn deliver_from_watchdog(report: Report) {
         match policy() {
-            Policy::Panic => {
+            Policy::Panic | Policy::Log => {
                 keep(&report);
-                log(&report);
+                log_direct(&report);
             }
             _ => deliver(report),
         }
@@ -539,5 +539,25 @@ mod enabled {
         } else {
             eprintln!("lockwatch: {report}");
         }
+    }
+
+    /// As [`log`], for reports raised on the watchdog thread: without a subscriber the line
+    /// goes to the process's stderr itself. (`eprintln!` would go to whatever output capture
+    /// the watchdog inherited from the thread that started it, such as one test's captured
+    /// output under `cargo test`, and be lost if the process then aborts.)
+    pub(crate) fn log_direct(report: &Report) {
+        if has_subscriber() {
+            tracing::warn!(target: "lockwatch", kind = ?report.kind(), "{report}");
+        } else {
+            stderr_line(&format!("lockwatch: {report}"));
+        }
+    }
+
+    /// One line on the process's stderr, past any output capture.
+    pub(crate) fn stderr_line(line: &str) {
+        use std::io::Write as _;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{line}");
+        let _ = err.flush();
     }
 }

@@ -21,7 +21,9 @@ pub(crate) fn warn_once(key: &str, message: &str) {
     if !warned.iter().any(|w| w == key) {
         warned.push(key.to_owned());
         drop(warned);
-        eprintln!("{message}");
+        // Past any output capture (a test's): a warning may come from lockwatch's own threads.
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), "{message}");
     }
 }
 

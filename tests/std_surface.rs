@@ -24,21 +24,64 @@ use lockwatch::sync::atomic::{
 
 /// The items above by their rustdoc page names (`struct.Mutex.html` -> `Mutex`).
 const SYNC: &[&str] = &[
-    "mpsc", "Arc", "Barrier", "BarrierWaitResult", "Condvar", "LazyLock", "LockResult", "Mutex",
-    "MutexGuard", "Once", "OnceLock", "OnceState", "PoisonError", "RwLock", "RwLockReadGuard",
-    "RwLockWriteGuard", "TryLockError", "TryLockResult", "WaitTimeoutResult", "Weak", "ONCE_INIT",
+    "mpsc",
+    "Arc",
+    "Barrier",
+    "BarrierWaitResult",
+    "Condvar",
+    "LazyLock",
+    "LockResult",
+    "Mutex",
+    "MutexGuard",
+    "Once",
+    "OnceLock",
+    "OnceState",
+    "PoisonError",
+    "RwLock",
+    "RwLockReadGuard",
+    "RwLockWriteGuard",
+    "TryLockError",
+    "TryLockResult",
+    "WaitTimeoutResult",
+    "Weak",
+    "ONCE_INIT",
 ];
 const ATOMIC: &[&str] = &[
-    "compiler_fence", "fence", "spin_loop_hint", "AtomicBool", "AtomicI16", "AtomicI32",
-    "AtomicI64", "AtomicI8", "AtomicIsize", "AtomicPtr", "AtomicU16", "AtomicU32", "AtomicU64",
-    "AtomicU8", "AtomicUsize", "Ordering", "ATOMIC_BOOL_INIT", "ATOMIC_ISIZE_INIT",
+    "compiler_fence",
+    "fence",
+    "spin_loop_hint",
+    "AtomicBool",
+    "AtomicI16",
+    "AtomicI32",
+    "AtomicI64",
+    "AtomicI8",
+    "AtomicIsize",
+    "AtomicPtr",
+    "AtomicU16",
+    "AtomicU32",
+    "AtomicU64",
+    "AtomicU8",
+    "AtomicUsize",
+    "Ordering",
+    "ATOMIC_BOOL_INIT",
+    "ATOMIC_ISIZE_INIT",
     "ATOMIC_USIZE_INIT",
 ];
 /// Unstable in std (nightly only), so not part of the drop-in surface.
 const UNSTABLE: &[&str] = &[
-    "Exclusive", "MappedMutexGuard", "MappedRwLockReadGuard", "MappedRwLockWriteGuard",
-    "ReentrantLock", "ReentrantLockGuard", "UniqueArc", "mpmc", "nonpoison", "oneshot", "poison",
-    "AtomicPrimitive", "Atomic",
+    "Exclusive",
+    "MappedMutexGuard",
+    "MappedRwLockReadGuard",
+    "MappedRwLockWriteGuard",
+    "ReentrantLock",
+    "ReentrantLockGuard",
+    "UniqueArc",
+    "mpmc",
+    "nonpoison",
+    "oneshot",
+    "poison",
+    "AtomicPrimitive",
+    "Atomic",
 ];
 
 // rayon-core's docs, after the import swap: statics from the deprecated initializers.
@@ -92,7 +135,10 @@ fn nothing_stable_in_std_sync_is_missing() {
         return;
     };
     let (Some(sync), Some(atomic)) = (documented(&docs), documented(&docs.join("atomic"))) else {
-        eprintln!("no rust-docs at {}: the compiled lists alone are checked", docs.display());
+        eprintln!(
+            "no rust-docs at {}: the compiled lists alone are checked",
+            docs.display()
+        );
         return;
     };
     let known: BTreeSet<&str> = SYNC.iter().chain(ATOMIC).chain(UNSTABLE).copied().collect();
@@ -106,5 +152,8 @@ fn nothing_stable_in_std_sync_is_missing() {
         missing.is_empty(),
         "std::sync has items this test does not list (add them to lockwatch::sync and here): {missing:?}"
     );
-    assert!(sync.contains("Mutex") && atomic.contains("AtomicUsize"), "the docs were read");
+    assert!(
+        sync.contains("Mutex") && atomic.contains("AtomicUsize"),
+        "the docs were read"
+    );
 }

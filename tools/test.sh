@@ -18,6 +18,25 @@ echo "== loom models of the lock-free parts (--cfg loom, own target dir)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
 echo "== the command line tool (tools/lockwatch-cli)"
 cargo test -p lockwatch-cli
-echo "== the demo runs"
+echo "== a crate's own test suite with lockwatch on (examples/ledger): per-test capture"
+cargo test --manifest-path examples/ledger/Cargo.toml --target-dir target
+echo "== a real deadlock in a test fails the run with the report (LOCKWATCH_ON_DEADLOCK=abort)"
+if out=$(LOCKWATCH_ON_DEADLOCK=abort timeout 300 cargo test --manifest-path examples/ledger/Cargo.toml \
+    --target-dir target -- --ignored 2>&1); then
+  echo "$out"; echo "the deadlocked test run should have failed"; exit 1
+fi
+if ! grep -q "deadlock: 2 threads are blocked" <<<"$out" || ! grep -q "aborting on deadlock" <<<"$out"; then
+  echo "$out"; echo "the failed run did not show the deadlock report"; exit 1
+fi
+echo "failed as it should, with the report"
+echo "== the demo runs, and with LOCKWATCH_DIR exits 0 having written every file"
 cargo run --quiet --example bank --features enabled > /dev/null 2>&1
+out_dir=$(mktemp -d)
+LOCKWATCH_DIR="$out_dir" cargo run --quiet --example bank --features enabled > /dev/null 2>&1
+for f in reports.jsonl waiters.folded blame.folded cas-retries.folded lock-graph.dot; do
+  [ -s "$(echo "$out_dir"/bank-*/"$f")" ] || [ "$f" = cas-retries.folded ] \
+    || { echo "LOCKWATCH_DIR: $f missing or empty"; ls -lR "$out_dir"; exit 1; }
+done
+cargo run --quiet -p lockwatch-cli -- reports "$out_dir" | tail -n 1
+rm -rf "$out_dir"
 echo "all passed"

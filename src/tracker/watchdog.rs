@@ -410,7 +410,7 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
     }
     if deadlocked && settings().abort_on_deadlock.load(Relaxed) {
         crate::export::before_abort();
-        eprintln!("lockwatch: aborting on deadlock (LOCKWATCH_ON_DEADLOCK=abort)");
+        crate::report::stderr_line("lockwatch: aborting on deadlock (LOCKWATCH_ON_DEADLOCK=abort)");
         std::process::abort();
     }
     busy
