@@ -115,6 +115,17 @@
 #![warn(missing_docs)]
 
 mod capture;
+// The parking_lot and lock_api that the facades wrap (lockwatch's own internal locks are
+// always parking_lot 0.12's): 0.12 / 0.4 by default, 0.13 / 0.5 with `parking_lot_0_13`.
+#[cfg(not(feature = "parking_lot_0_13"))]
+extern crate lock_api as user_la;
+#[cfg(feature = "parking_lot_0_13")]
+extern crate lock_api_0_5 as user_la;
+#[cfg(not(feature = "parking_lot_0_13"))]
+extern crate parking_lot as user_pl;
+#[cfg(feature = "parking_lot_0_13")]
+extern crate parking_lot_0_13 as user_pl;
+
 pub mod contention;
 pub mod export;
 pub mod lock_api;
@@ -281,9 +292,9 @@ mod untracked {
         [] std::sync::Once,
         [T] std::sync::OnceLock<T>,
         [T, F] std::sync::LazyLock<T, F>,
-        [R: lock_api::RawMutex, T] lock_api::Mutex<R, T>,
-        [R: lock_api::RawRwLock, T] lock_api::RwLock<R, T>,
-        [R: lock_api::RawMutex, G: lock_api::GetThreadId, T] lock_api::ReentrantMutex<R, G, T>,
+        [R: user_la::RawMutex, T] user_la::Mutex<R, T>,
+        [R: user_la::RawRwLock, T] user_la::RwLock<R, T>,
+        [R: user_la::RawMutex, G: user_la::GetThreadId, T] user_la::ReentrantMutex<R, G, T>,
     );
     #[cfg(feature = "once_cell")]
     untracked!(

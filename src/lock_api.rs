@@ -5,7 +5,7 @@
 //! Without the `enabled` feature this module is `pub use lock_api::*`.
 
 #[cfg(not(feature = "enabled"))]
-pub use ::lock_api::*;
+pub use ::user_la::*;
 
 /// Deref, DerefMut, Debug and Display for a guard whose `inner` field is the lock_api guard.
 #[cfg(feature = "enabled")]
@@ -57,7 +57,9 @@ macro_rules! tracked_try {
         pub fn $name(&self, $($arg: $ty),*) -> Option<$ret> {
             let held = self
                 .meta
-                .try_lock($mode, Location::caller(), || self.inner.$name($($arg),*))?;
+                .try_lock(self.mode_of($mode), Location::caller(), || {
+                    self.inner.$name($($arg),*)
+                })?;
             Some(self.$make(held))
         }
     };
@@ -73,7 +75,7 @@ macro_rules! tracked_lock {
         #[track_caller]
         pub fn $name(&self) -> $ret {
             self.$make(self.meta.lock(
-                $mode,
+                self.mode_of($mode),
                 Location::caller(),
                 || self.inner.$try(),
                 || self.inner.$name(),
@@ -83,19 +85,36 @@ macro_rules! tracked_lock {
 }
 
 /// A guard made without locking (the caller locked the raw lock), forwarding to the lock_api
-/// method of the same name; recorded as held, like a successful try.
+/// method of the same name; recorded as held, like a successful try. `[state: Type]` is the
+/// raw lock's acquisition state that lock_api 0.5 (parking_lot 0.13) passes along; lock_api
+/// 0.4 has none.
 #[cfg(feature = "enabled")]
 macro_rules! tracked_unchecked {
-    ($(#[$attr:meta])* unsafe fn $name:ident -> $ret:ty = $make:ident($mode:expr);) => {
+    ($(#[$attr:meta])* unsafe fn $name:ident $([$state:ident: $sty:ty])? -> $ret:ty = $make:ident($mode:expr);) => {
         $(#[$attr])*
         #[inline]
         #[track_caller]
-        pub unsafe fn $name(&self) -> $ret {
-            let held = self.meta.try_lock($mode, Location::caller(), || {
+        pub unsafe fn $name(&self $(, #[cfg(feature = "parking_lot_0_13")] $state: $sty)?) -> $ret {
+            let held = self.meta.try_lock(self.mode_of($mode), Location::caller(), || {
                 // SAFETY: Forwarded from the caller, who holds the lock as required.
-                Some(unsafe { self.inner.$name() })
+                Some(unsafe { self.inner.$name($(#[cfg(feature = "parking_lot_0_13")] $state)?) })
             });
             self.$make(held.expect("an infallible attempt succeeds"))
+        }
+    };
+}
+
+/// `force_unlock*`: drops this thread's held entry for the lock, then forwards (with the raw
+/// acquisition state under lock_api 0.5, as in [`tracked_unchecked`]).
+#[cfg(feature = "enabled")]
+macro_rules! force_unlock {
+    ($(#[$attr:meta])* unsafe fn $name:ident $([$state:ident: $sty:ty])?) => {
+        $(#[$attr])*
+        #[inline]
+        pub unsafe fn $name(&self $(, #[cfg(feature = "parking_lot_0_13")] $state: $sty)?) {
+            self.meta.forget_held();
+            // SAFETY: Forwarded from the caller.
+            unsafe { self.inner.$name($(#[cfg(feature = "parking_lot_0_13")] $state)?) }
         }
     };
 }
@@ -201,6 +220,38 @@ macro_rules! fair_methods {
     };
 }
 
+/// Declares that `R`'s `read` never waits for a queued writer (the lock is reader-preferring),
+/// so that a second `read` of a lock this thread already reads, and read-then-lock orders
+/// against writers, are judged as recursive reads: no report where nothing can deadlock.
+///
+/// By default a `read` is taken to block behind a queued writer (parking_lot's `RawRwLock`
+/// is write-preferring, and std promises no policy), which is lockdep's rule. Built in as
+/// recursive: parking_lot 0.13's `RawRwLockRecursive` (its `RecursiveRwLock`) and dashmap's
+/// shard lock. Declare a raw lock before its locks are first read: a lock keeps the policy
+/// it learned at its first read. Without the `enabled` feature it does nothing.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::lock_api::RwLock;
+///
+/// // A raw lock of your own whose readers never queue behind writers.
+/// type MyRaw = parking_lot::RawRwLock; // (standing in for it here)
+/// lockwatch::lock_api::declare_recursive_reads::<MyRaw>();
+///
+/// let lock: RwLock<MyRaw, u32> = RwLock::new(1);
+/// let a = lock.read();
+/// let b = lock.read(); // a second read in one thread: fine for this raw lock
+/// assert_eq!(*a + *b, 2);
+/// # drop((a, b));
+/// # #[cfg(feature = "enabled")]
+/// assert!(lockwatch::reports().is_empty());
+/// ```
+pub fn declare_recursive_reads<R: ?Sized>() {
+    #[cfg(feature = "enabled")]
+    crate::tracker::declare_recursive_reads(std::any::type_name::<R>());
+}
+
 #[cfg(feature = "enabled")]
 mod mutex;
 #[cfg(feature = "enabled")]
@@ -210,7 +261,7 @@ mod rwlock;
 
 // Glob imports are shadowed by the named ones below: the raw-lock traits stay lock_api's.
 #[cfg(feature = "enabled")]
-pub use ::lock_api::*;
+pub use ::user_la::*;
 
 #[cfg(feature = "enabled")]
 pub use self::{

@@ -22,7 +22,7 @@
 pub use ::parking_lot as raw;
 
 #[cfg(not(feature = "enabled"))]
-pub use ::parking_lot::*;
+pub use ::user_pl::*;
 
 #[cfg(feature = "enabled")]
 mod condvar;
@@ -34,12 +34,14 @@ pub use tracked::*;
 #[cfg(feature = "enabled")]
 mod tracked {
     // parking_lot's items, shadowed below by the tracked ones.
-    pub use ::parking_lot::{
+    pub use ::user_pl::{
         lock_api, Once, OnceState, RawFairMutex, RawMutex, RawRwLock, RawThreadId,
         WaitTimeoutResult,
     };
+    #[cfg(feature = "parking_lot_0_13")]
+    pub use ::user_pl::{RawCondvar, RawRwLockRecursive};
 
-    use ::parking_lot::{RawFairMutex as RF, RawMutex as RM, RawRwLock as RW, RawThreadId as RT};
+    use ::user_pl::{RawFairMutex as RF, RawMutex as RM, RawRwLock as RW, RawThreadId as RT};
 
     use crate::lock_api as tracked;
 
@@ -70,6 +72,32 @@ mod tracked {
     /// Exclusive access to a component of a [`RwLock`]'s data.
     pub type MappedRwLockWriteGuard<'a, T> = tracked::MappedRwLockWriteGuard<'a, RW, T>;
 
+    /// A reader-writer lock whose reads are recursive (reader-biased), tracked:
+    /// parking_lot 0.13's `RecursiveRwLock`. Its `read` never waits for a queued writer, so a
+    /// second `read` in one thread is fine and is not reported.
+    #[cfg(feature = "parking_lot_0_13")]
+    pub type RecursiveRwLock<T> = tracked::RwLock<::user_pl::RawRwLockRecursive, T>;
+    /// Shared access to a [`RecursiveRwLock`].
+    #[cfg(feature = "parking_lot_0_13")]
+    pub type RecursiveRwLockReadGuard<'a, T> =
+        tracked::RwLockReadGuard<'a, ::user_pl::RawRwLockRecursive, T>;
+    /// Exclusive access to a [`RecursiveRwLock`].
+    #[cfg(feature = "parking_lot_0_13")]
+    pub type RecursiveRwLockWriteGuard<'a, T> =
+        tracked::RwLockWriteGuard<'a, ::user_pl::RawRwLockRecursive, T>;
+    /// Upgradable shared access to a [`RecursiveRwLock`].
+    #[cfg(feature = "parking_lot_0_13")]
+    pub type RecursiveRwLockUpgradableReadGuard<'a, T> =
+        tracked::RwLockUpgradableReadGuard<'a, ::user_pl::RawRwLockRecursive, T>;
+    /// Shared access to a component of a [`RecursiveRwLock`]'s data.
+    #[cfg(feature = "parking_lot_0_13")]
+    pub type MappedRecursiveRwLockReadGuard<'a, T> =
+        tracked::MappedRwLockReadGuard<'a, ::user_pl::RawRwLockRecursive, T>;
+    /// Exclusive access to a component of a [`RecursiveRwLock`]'s data.
+    #[cfg(feature = "parking_lot_0_13")]
+    pub type MappedRecursiveRwLockWriteGuard<'a, T> =
+        tracked::MappedRwLockWriteGuard<'a, ::user_pl::RawRwLockRecursive, T>;
+
     /// A reentrant mutex, tracked:
     /// [`parking_lot::ReentrantMutex`](::parking_lot::ReentrantMutex).
     pub type ReentrantMutex<T> = tracked::ReentrantMutex<RM, RT, T>;
@@ -78,6 +106,8 @@ mod tracked {
     /// A guard of a component of a [`ReentrantMutex`]'s data.
     pub type MappedReentrantMutexGuard<'a, T> = tracked::MappedReentrantMutexGuard<'a, RM, RT, T>;
 
+    // parking_lot 0.13 dropped these (`new` is `const`).
+    #[cfg(not(feature = "parking_lot_0_13"))]
     /// Creates a new mutex in a `const` context (as `Mutex::new`, which is `const` too).
     ///
     /// # Examples
@@ -94,18 +124,24 @@ mod tracked {
         Mutex::new(val)
     }
 
+    // parking_lot 0.13 dropped these (`new` is `const`).
+    #[cfg(not(feature = "parking_lot_0_13"))]
     /// Creates a new fair mutex in a `const` context.
     #[track_caller]
     pub const fn const_fair_mutex<T>(val: T) -> FairMutex<T> {
         FairMutex::new(val)
     }
 
+    // parking_lot 0.13 dropped these (`new` is `const`).
+    #[cfg(not(feature = "parking_lot_0_13"))]
     /// Creates a new reader-writer lock in a `const` context.
     #[track_caller]
     pub const fn const_rwlock<T>(val: T) -> RwLock<T> {
         RwLock::new(val)
     }
 
+    // parking_lot 0.13 dropped these (`new` is `const`).
+    #[cfg(not(feature = "parking_lot_0_13"))]
     /// Creates a new reentrant mutex in a `const` context.
     #[track_caller]
     pub const fn const_reentrant_mutex<T>(val: T) -> ReentrantMutex<T> {

@@ -54,6 +54,10 @@ fn a_stale_entry_of_a_lock_dropped_by_another_thread_orders_nothing() {
 }
 
 #[test]
+// lock_api 0.5's `force_unlock` takes the forgotten acquisition's raw state, which a forgotten
+// guard does not give back: the scenario does not exist there (tests/parking_lot_0_13.rs has
+// its own).
+#[cfg(not(feature = "parking_lot_0_13"))]
 fn force_unlock_after_a_forgotten_guard_clears_the_held_entry() {
     let a = named(Mutex::new(()), "adv-force-a");
     let b = named(Mutex::new(()), "adv-force-b");

@@ -3,6 +3,23 @@
 
 use std::any::TypeId;
 
+// The parking_lot that `lockwatch::parking_lot` re-exports in this build.
+#[cfg(feature = "parking_lot_0_13")]
+use {lock_api_0_5 as lock_api, parking_lot_0_13 as parking_lot};
+
+#[cfg(feature = "parking_lot_0_13")]
+#[test]
+fn parking_lot_0_13_recursive_rwlock_is_parking_lots() {
+    assert_eq!(
+        TypeId::of::<lockwatch::parking_lot::RecursiveRwLock<u8>>(),
+        TypeId::of::<parking_lot::RecursiveRwLock<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<lockwatch::parking_lot::RecursiveRwLockReadGuard<'static, u8>>(),
+        TypeId::of::<parking_lot::RecursiveRwLockReadGuard<'static, u8>>()
+    );
+}
+
 #[test]
 fn sync_paths_are_std_types() {
     assert_eq!(

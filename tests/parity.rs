@@ -127,7 +127,11 @@ macro_rules! parking_lot_family {
                 let rw = RwLock::new(10);
                 {
                     let a = rw.read();
+                    // parking_lot 0.13 has no `read_recursive` (its `RecursiveRwLock` does).
+                    #[cfg(not(feature = "parking_lot_0_13"))]
                     let b = rw.read_recursive();
+                    #[cfg(feature = "parking_lot_0_13")]
+                    let b = rw.try_read().unwrap();
                     seen.push(format!("{} excl={}", *a + *b, rw.is_locked_exclusive()));
                 }
                 {
@@ -177,7 +181,10 @@ macro_rules! parking_lot_family {
 
 std_family!(plain_std, std::sync);
 std_family!(watched_std, lockwatch::sync);
+#[cfg(not(feature = "parking_lot_0_13"))]
 parking_lot_family!(plain_parking_lot, parking_lot);
+#[cfg(feature = "parking_lot_0_13")]
+parking_lot_family!(plain_parking_lot, parking_lot_0_13);
 parking_lot_family!(watched_parking_lot, lockwatch::parking_lot);
 
 #[test]

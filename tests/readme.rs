@@ -9,20 +9,27 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The example's binary, built by `cargo test` beside this test (or built now).
+/// The example's binary, built now with tracking on, in a target folder of its own (the
+/// binaries beside this test may be another build's: `cargo test` without `enabled` builds
+/// the examples too).
 fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let profile_dir = deps.parent().unwrap().parent().unwrap();
-    let path = profile_dir.join("examples").join(name);
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--example", name, "--features", "enabled"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build example {name}");
-    }
-    path
+    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/target/readme-examples");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            name,
+            "--features",
+            "enabled",
+        ])
+        .args(["--target-dir", target])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "cannot build example {name}");
+    PathBuf::from(target).join("debug/examples").join(name)
 }
 
 fn strip_ansi(s: &str) -> String {

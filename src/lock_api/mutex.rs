@@ -1,7 +1,7 @@
 use std::fmt;
 use std::panic::Location;
 
-use lock_api::{RawMutex, RawMutexFair, RawMutexTimed};
+use user_la::{RawMutex, RawMutexFair, RawMutexTimed};
 
 use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
 
@@ -20,14 +20,14 @@ use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
 /// ```
 pub struct Mutex<R, T: ?Sized> {
     meta: LockMeta,
-    inner: lock_api::Mutex<R, T>,
+    inner: user_la::Mutex<R, T>,
 }
 
 /// The guard of a [`Mutex`]: the lock is released when it is dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, R: RawMutex, T: ?Sized> {
     pub(crate) token: HeldToken,
-    pub(crate) inner: lock_api::MutexGuard<'a, R, T>,
+    pub(crate) inner: user_la::MutexGuard<'a, R, T>,
     mutex: &'a Mutex<R, T>,
 }
 
@@ -35,7 +35,7 @@ pub struct MutexGuard<'a, R: RawMutex, T: ?Sized> {
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MappedMutexGuard<'a, R: RawMutex, T: ?Sized> {
     token: HeldToken,
-    inner: lock_api::MappedMutexGuard<'a, R, T>,
+    inner: user_la::MappedMutexGuard<'a, R, T>,
 }
 
 impl<R: RawMutex, T> Mutex<R, T> {
@@ -55,7 +55,7 @@ impl<R: RawMutex, T> Mutex<R, T> {
     pub const fn new(val: T) -> Mutex<R, T> {
         Mutex {
             meta: LockMeta::new(LockKind::Mutex, Location::caller()),
-            inner: lock_api::Mutex::new(val),
+            inner: user_la::Mutex::new(val),
         }
     }
 
@@ -90,10 +90,12 @@ impl<R, T> Mutex<R, T> {
     pub const fn from_raw(raw_mutex: R, val: T) -> Mutex<R, T> {
         Mutex {
             meta: LockMeta::new(LockKind::Mutex, Location::caller()),
-            inner: lock_api::Mutex::from_raw(raw_mutex, val),
+            inner: user_la::Mutex::from_raw(raw_mutex, val),
         }
     }
 
+    // lock_api 0.5 dropped it (its `new` and `from_raw` are `const`).
+    #[cfg(not(feature = "parking_lot_0_13"))]
     /// Creates a new mutex from a raw mutex and a value (the older name of
     /// [`from_raw`](Self::from_raw)).
     ///
@@ -114,9 +116,15 @@ impl<R, T> Mutex<R, T> {
 }
 
 impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
+    /// The mode an acquisition is tracked in (the facade macros ask every lock type).
+    #[inline(always)]
+    fn mode_of(&self, mode: Mode) -> Mode {
+        mode
+    }
+
     fn guard<'a>(
         &'a self,
-        (inner, token): (lock_api::MutexGuard<'a, R, T>, HeldToken),
+        (inner, token): (user_la::MutexGuard<'a, R, T>, HeldToken),
     ) -> MutexGuard<'a, R, T> {
         MutexGuard {
             inner,
@@ -162,7 +170,7 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
         ///
         /// The mutex must be locked by the current thread, as for
         /// [`lock_api::Mutex::make_guard_unchecked`].
-        unsafe fn make_guard_unchecked -> MutexGuard<'_, R, T> = guard(Mode::Exclusive);
+        unsafe fn make_guard_unchecked [guard: R::Guard] -> MutexGuard<'_, R, T> = guard(Mode::Exclusive);
     }
 
     /// A mutable reference to the data, without locking.
@@ -195,16 +203,13 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
         self.inner.is_locked()
     }
 
-    /// Forcibly unlocks the mutex (after a guard was forgotten with `mem::forget`).
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::Mutex::force_unlock`]: the mutex must be locked with no live guard.
-    #[inline]
-    pub unsafe fn force_unlock(&self) {
-        self.meta.forget_held();
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.inner.force_unlock() }
+    force_unlock! {
+        /// Forcibly unlocks the mutex (after a guard was forgotten with `mem::forget`).
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::Mutex::force_unlock`]: the mutex must be locked with no live guard.
+        unsafe fn force_unlock [guard: R::Guard]
     }
 
     /// The underlying raw mutex.
@@ -236,16 +241,13 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
 }
 
 impl<R: RawMutexFair, T: ?Sized> Mutex<R, T> {
-    /// Forcibly unlocks the mutex with a fair unlock protocol.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::Mutex::force_unlock_fair`].
-    #[inline]
-    pub unsafe fn force_unlock_fair(&self) {
-        self.meta.forget_held();
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.inner.force_unlock_fair() }
+    force_unlock! {
+        /// Forcibly unlocks the mutex with a fair unlock protocol.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::Mutex::force_unlock_fair`].
+        unsafe fn force_unlock_fair [guard: R::Guard]
     }
 }
 
@@ -328,7 +330,7 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
         /// drop(second);
         /// assert_eq!(*m.lock(), (1, 5));
         /// ```
-        lock_api::MutexGuard => MappedMutexGuard[], [&mut], { mutex }, try_map_or_err
+        user_la::MutexGuard => MappedMutexGuard[], [&mut], { mutex }, try_map_or_err
     );
 
     unlocked_method!(
@@ -344,7 +346,7 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
         /// MutexGuard::unlocked(&mut g, || assert!(m.try_lock().is_some()));
         /// *g += 1;
         /// ```
-        unlocked, lock_api::MutexGuard
+        unlocked, user_la::MutexGuard
     );
 
     /// Leaks the guard: the mutex stays locked (and held by this thread) for good.
@@ -362,18 +364,18 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     #[inline]
     pub fn leak(s: Self) -> &'a mut T {
         s.token.leak();
-        lock_api::MutexGuard::leak(s.inner)
+        user_la::MutexGuard::leak(s.inner)
     }
 }
 
 impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
-    fair_methods!(lock_api::MutexGuard);
+    fair_methods!(user_la::MutexGuard);
 }
 
 impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
     map_methods!(
         /// A guard of a component of the mapped data.
-        lock_api::MappedMutexGuard => MappedMutexGuard[], [&mut], {}, try_map_or_err
+        user_la::MappedMutexGuard => MappedMutexGuard[], [&mut], {}, try_map_or_err
     );
 }
 
@@ -381,7 +383,7 @@ impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
     /// Unlocks with a fair unlock protocol.
     #[inline]
     pub fn unlock_fair(s: Self) {
-        lock_api::MappedMutexGuard::unlock_fair(s.inner);
+        user_la::MappedMutexGuard::unlock_fair(s.inner);
     }
 }
 

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::panic::Location;
 
-use lock_api::{GetThreadId, RawMutex, RawMutexFair, RawMutexTimed};
+use user_la::{GetThreadId, RawMutex, RawMutexFair, RawMutexTimed};
 
 use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
 
@@ -19,16 +19,37 @@ use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
 /// let inner = m.lock(); // re-entry: fine, and quiet
 /// assert_eq!(*outer + *inner, 2);
 /// ```
+#[cfg(not(feature = "parking_lot_0_13"))]
 pub struct ReentrantMutex<R, G, T: ?Sized> {
     meta: LockMeta,
-    inner: lock_api::ReentrantMutex<R, G, T>,
+    inner: user_la::ReentrantMutex<R, G, T>,
+}
+
+/// A mutex the owning thread may lock again, tracked: [`lock_api::ReentrantMutex`] with its
+/// exact API. Re-entry by the owner is never reported; ordering against other locks is
+/// checked as for any mutex.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::parking_lot::ReentrantMutex;
+///
+/// let m = ReentrantMutex::new(1);
+/// let outer = m.lock();
+/// let inner = m.lock(); // re-entry: fine, and quiet
+/// assert_eq!(*outer + *inner, 2);
+/// ```
+#[cfg(feature = "parking_lot_0_13")]
+pub struct ReentrantMutex<R: RawMutex, G, T: ?Sized> {
+    meta: LockMeta,
+    inner: user_la::ReentrantMutex<R, G, T>,
 }
 
 /// The guard of a [`ReentrantMutex`]: shared access, released on drop.
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
 pub struct ReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
     token: HeldToken,
-    inner: lock_api::ReentrantMutexGuard<'a, R, G, T>,
+    inner: user_la::ReentrantMutexGuard<'a, R, G, T>,
     remutex: &'a ReentrantMutex<R, G, T>,
 }
 
@@ -36,7 +57,7 @@ pub struct ReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
 pub struct MappedReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
     token: HeldToken,
-    inner: lock_api::MappedReentrantMutexGuard<'a, R, G, T>,
+    inner: user_la::MappedReentrantMutexGuard<'a, R, G, T>,
 }
 
 impl<R: RawMutex, G: GetThreadId, T> ReentrantMutex<R, G, T> {
@@ -57,7 +78,7 @@ impl<R: RawMutex, G: GetThreadId, T> ReentrantMutex<R, G, T> {
     pub const fn new(val: T) -> ReentrantMutex<R, G, T> {
         ReentrantMutex {
             meta: LockMeta::new(LockKind::ReentrantMutex, Location::caller()),
-            inner: lock_api::ReentrantMutex::new(val),
+            inner: user_la::ReentrantMutex::new(val),
         }
     }
 
@@ -75,6 +96,7 @@ impl<R: RawMutex, G: GetThreadId, T> ReentrantMutex<R, G, T> {
     }
 }
 
+#[cfg(not(feature = "parking_lot_0_13"))]
 impl<R, G, T> ReentrantMutex<R, G, T> {
     /// Creates a reentrant mutex from a raw mutex, a thread-id getter and a value.
     #[inline]
@@ -82,7 +104,7 @@ impl<R, G, T> ReentrantMutex<R, G, T> {
     pub const fn from_raw(raw_mutex: R, get_thread_id: G, val: T) -> ReentrantMutex<R, G, T> {
         ReentrantMutex {
             meta: LockMeta::new(LockKind::ReentrantMutex, Location::caller()),
-            inner: lock_api::ReentrantMutex::from_raw(raw_mutex, get_thread_id, val),
+            inner: user_la::ReentrantMutex::from_raw(raw_mutex, get_thread_id, val),
         }
     }
 
@@ -94,10 +116,29 @@ impl<R, G, T> ReentrantMutex<R, G, T> {
     }
 }
 
+#[cfg(feature = "parking_lot_0_13")]
+impl<R: RawMutex, G, T> ReentrantMutex<R, G, T> {
+    /// Creates a reentrant mutex from a raw mutex, a thread-id getter and a value.
+    #[inline]
+    #[track_caller]
+    pub const fn from_raw(raw_mutex: R, get_thread_id: G, val: T) -> ReentrantMutex<R, G, T> {
+        ReentrantMutex {
+            meta: LockMeta::new(LockKind::ReentrantMutex, Location::caller()),
+            inner: user_la::ReentrantMutex::from_raw(raw_mutex, get_thread_id, val),
+        }
+    }
+}
+
 impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
+    /// The mode an acquisition is tracked in (the facade macros ask every lock type).
+    #[inline(always)]
+    fn mode_of(&self, mode: Mode) -> Mode {
+        mode
+    }
+
     fn guard<'a>(
         &'a self,
-        (inner, token): (lock_api::ReentrantMutexGuard<'a, R, G, T>, HeldToken),
+        (inner, token): (user_la::ReentrantMutexGuard<'a, R, G, T>, HeldToken),
     ) -> ReentrantMutexGuard<'a, R, G, T> {
         ReentrantMutexGuard {
             inner,
@@ -159,16 +200,13 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
         self.inner.is_owned_by_current_thread()
     }
 
-    /// Forcibly unlocks the mutex.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::ReentrantMutex::force_unlock`].
-    #[inline]
-    pub unsafe fn force_unlock(&self) {
-        self.meta.forget_held();
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.inner.force_unlock() }
+    force_unlock! {
+        /// Forcibly unlocks the mutex.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::ReentrantMutex::force_unlock`].
+        unsafe fn force_unlock
     }
 
     /// The underlying raw mutex.
@@ -190,16 +228,13 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
 }
 
 impl<R: RawMutexFair, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
-    /// Forcibly unlocks the mutex with a fair unlock protocol.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::ReentrantMutex::force_unlock_fair`].
-    #[inline]
-    pub unsafe fn force_unlock_fair(&self) {
-        self.meta.forget_held();
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.inner.force_unlock_fair() }
+    force_unlock! {
+        /// Forcibly unlocks the mutex with a fair unlock protocol.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::ReentrantMutex::force_unlock_fair`].
+        unsafe fn force_unlock_fair
     }
 }
 
@@ -259,19 +294,19 @@ impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a> ReentrantMutexGu
         /// let first = ReentrantMutexGuard::map(m.lock(), |pair| &pair.0);
         /// assert_eq!(*first, 1);
         /// ```
-        lock_api::ReentrantMutexGuard => MappedReentrantMutexGuard[G], [&], { remutex }, try_map_or_err
+        user_la::ReentrantMutexGuard => MappedReentrantMutexGuard[G], [&], { remutex }, try_map_or_err
     );
 
     unlocked_method!(
         /// Unlocks while `f` runs, then locks again (checking the order first).
-        unlocked, lock_api::ReentrantMutexGuard
+        unlocked, user_la::ReentrantMutexGuard
     );
 }
 
 impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
     ReentrantMutexGuard<'a, R, G, T>
 {
-    fair_methods!(lock_api::ReentrantMutexGuard);
+    fair_methods!(user_la::ReentrantMutexGuard);
 }
 
 impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
@@ -279,7 +314,7 @@ impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
 {
     map_methods!(
         /// A guard of a component of the mapped data.
-        lock_api::MappedReentrantMutexGuard => MappedReentrantMutexGuard[G], [&], {}, try_map_or_err
+        user_la::MappedReentrantMutexGuard => MappedReentrantMutexGuard[G], [&], {}, try_map_or_err
     );
 }
 
@@ -289,7 +324,7 @@ impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
     /// Unlocks with a fair unlock protocol.
     #[inline]
     pub fn unlock_fair(s: Self) {
-        lock_api::MappedReentrantMutexGuard::unlock_fair(s.inner);
+        user_la::MappedReentrantMutexGuard::unlock_fair(s.inner);
     }
 }
 

@@ -1,11 +1,12 @@
 use std::fmt;
 use std::panic::Location;
 
-use lock_api::{
-    RawRwLock, RawRwLockDowngrade, RawRwLockFair, RawRwLockRecursive, RawRwLockRecursiveTimed,
-    RawRwLockTimed, RawRwLockUpgrade, RawRwLockUpgradeDowngrade, RawRwLockUpgradeFair,
-    RawRwLockUpgradeTimed,
+use user_la::{
+    RawRwLock, RawRwLockDowngrade, RawRwLockFair, RawRwLockTimed, RawRwLockUpgrade,
+    RawRwLockUpgradeDowngrade, RawRwLockUpgradeFair, RawRwLockUpgradeTimed,
 };
+#[cfg(not(feature = "parking_lot_0_13"))]
+use user_la::{RawRwLockRecursive, RawRwLockRecursiveTimed};
 
 use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
 
@@ -30,14 +31,14 @@ use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
 /// ```
 pub struct RwLock<R, T: ?Sized> {
     meta: LockMeta,
-    inner: lock_api::RwLock<R, T>,
+    inner: user_la::RwLock<R, T>,
 }
 
 /// Shared access to a [`RwLock`]'s data, released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
     token: HeldToken,
-    inner: lock_api::RwLockReadGuard<'a, R, T>,
+    inner: user_la::RwLockReadGuard<'a, R, T>,
     rwlock: &'a RwLock<R, T>,
 }
 
@@ -45,7 +46,7 @@ pub struct RwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
     token: HeldToken,
-    inner: lock_api::RwLockWriteGuard<'a, R, T>,
+    inner: user_la::RwLockWriteGuard<'a, R, T>,
     rwlock: &'a RwLock<R, T>,
 }
 
@@ -53,7 +54,7 @@ pub struct RwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockUpgradableReadGuard<'a, R: RawRwLockUpgrade, T: ?Sized> {
     token: HeldToken,
-    inner: lock_api::RwLockUpgradableReadGuard<'a, R, T>,
+    inner: user_la::RwLockUpgradableReadGuard<'a, R, T>,
     rwlock: &'a RwLock<R, T>,
 }
 
@@ -61,14 +62,14 @@ pub struct RwLockUpgradableReadGuard<'a, R: RawRwLockUpgrade, T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct MappedRwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
     token: HeldToken,
-    inner: lock_api::MappedRwLockReadGuard<'a, R, T>,
+    inner: user_la::MappedRwLockReadGuard<'a, R, T>,
 }
 
 /// Exclusive access to a component of a [`RwLock`]'s data.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct MappedRwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
     token: HeldToken,
-    inner: lock_api::MappedRwLockWriteGuard<'a, R, T>,
+    inner: user_la::MappedRwLockWriteGuard<'a, R, T>,
 }
 
 impl<R: RawRwLock, T> RwLock<R, T> {
@@ -88,7 +89,7 @@ impl<R: RawRwLock, T> RwLock<R, T> {
     pub const fn new(val: T) -> RwLock<R, T> {
         RwLock {
             meta: LockMeta::new(LockKind::RwLock, Location::caller()),
-            inner: lock_api::RwLock::new(val),
+            inner: user_la::RwLock::new(val),
         }
     }
 
@@ -113,10 +114,12 @@ impl<R, T> RwLock<R, T> {
     pub const fn from_raw(raw_rwlock: R, val: T) -> RwLock<R, T> {
         RwLock {
             meta: LockMeta::new(LockKind::RwLock, Location::caller()),
-            inner: lock_api::RwLock::from_raw(raw_rwlock, val),
+            inner: user_la::RwLock::from_raw(raw_rwlock, val),
         }
     }
 
+    // lock_api 0.5 dropped it (its `new` and `from_raw` are `const`).
+    #[cfg(not(feature = "parking_lot_0_13"))]
     /// The older name of [`from_raw`](Self::from_raw).
     #[inline]
     #[track_caller]
@@ -126,9 +129,20 @@ impl<R, T> RwLock<R, T> {
 }
 
 impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
+    /// The mode an acquisition is tracked in: a `read` is recursive when the raw lock says
+    /// so (see [`declare_recursive_reads`](super::declare_recursive_reads)).
+    #[inline(always)]
+    fn mode_of(&self, mode: Mode) -> Mode {
+        if mode == Mode::Read {
+            self.meta.read_mode(std::any::type_name::<R>)
+        } else {
+            mode
+        }
+    }
+
     fn read_guard<'a>(
         &'a self,
-        (inner, token): (lock_api::RwLockReadGuard<'a, R, T>, HeldToken),
+        (inner, token): (user_la::RwLockReadGuard<'a, R, T>, HeldToken),
     ) -> RwLockReadGuard<'a, R, T> {
         RwLockReadGuard {
             inner,
@@ -139,7 +153,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
 
     fn write_guard<'a>(
         &'a self,
-        (inner, token): (lock_api::RwLockWriteGuard<'a, R, T>, HeldToken),
+        (inner, token): (user_la::RwLockWriteGuard<'a, R, T>, HeldToken),
     ) -> RwLockWriteGuard<'a, R, T> {
         RwLockWriteGuard {
             inner,
@@ -154,7 +168,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         /// # Safety
         ///
         /// As [`lock_api::RwLock::make_read_guard_unchecked`]: this thread holds a read lock.
-        unsafe fn make_read_guard_unchecked -> RwLockReadGuard<'_, R, T> = read_guard(Mode::Read);
+        unsafe fn make_read_guard_unchecked [guard: R::SharedGuard] -> RwLockReadGuard<'_, R, T> = read_guard(Mode::Read);
     }
 
     tracked_unchecked! {
@@ -163,7 +177,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         /// # Safety
         ///
         /// As [`lock_api::RwLock::make_write_guard_unchecked`]: this thread holds the write lock.
-        unsafe fn make_write_guard_unchecked -> RwLockWriteGuard<'_, R, T> = write_guard(Mode::Exclusive);
+        unsafe fn make_write_guard_unchecked [guard: R::ExclusiveGuard] -> RwLockWriteGuard<'_, R, T> = write_guard(Mode::Exclusive);
     }
 
     tracked_lock! {
@@ -241,28 +255,22 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         self.inner.is_locked_exclusive()
     }
 
-    /// Forcibly releases a read lock.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::RwLock::force_unlock_read`].
-    #[inline]
-    pub unsafe fn force_unlock_read(&self) {
-        self.meta.forget_held();
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.inner.force_unlock_read() }
+    force_unlock! {
+        /// Forcibly releases a read lock.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::force_unlock_read`].
+        unsafe fn force_unlock_read [guard: R::SharedGuard]
     }
 
-    /// Forcibly releases the write lock.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::RwLock::force_unlock_write`].
-    #[inline]
-    pub unsafe fn force_unlock_write(&self) {
-        self.meta.forget_held();
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.inner.force_unlock_write() }
+    force_unlock! {
+        /// Forcibly releases the write lock.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::force_unlock_write`].
+        unsafe fn force_unlock_write [guard: R::ExclusiveGuard]
     }
 
     /// The underlying raw rwlock.
@@ -284,28 +292,22 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
 }
 
 impl<R: RawRwLockFair, T: ?Sized> RwLock<R, T> {
-    /// Forcibly releases a read lock, fairly.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::RwLock::force_unlock_read_fair`].
-    #[inline]
-    pub unsafe fn force_unlock_read_fair(&self) {
-        self.meta.forget_held();
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.inner.force_unlock_read_fair() }
+    force_unlock! {
+        /// Forcibly releases a read lock, fairly.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::force_unlock_read_fair`].
+        unsafe fn force_unlock_read_fair [guard: R::SharedGuard]
     }
 
-    /// Forcibly releases the write lock, fairly.
-    ///
-    /// # Safety
-    ///
-    /// As [`lock_api::RwLock::force_unlock_write_fair`].
-    #[inline]
-    pub unsafe fn force_unlock_write_fair(&self) {
-        self.meta.forget_held();
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.inner.force_unlock_write_fair() }
+    force_unlock! {
+        /// Forcibly releases the write lock, fairly.
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::force_unlock_write_fair`].
+        unsafe fn force_unlock_write_fair [guard: R::ExclusiveGuard]
     }
 }
 
@@ -342,6 +344,9 @@ impl<R: RawRwLockTimed, T: ?Sized> RwLock<R, T> {
     }
 }
 
+// lock_api 0.5 has no recursive-read methods: a raw lock whose reads are recursive is its own
+// type there (parking_lot 0.13's `RecursiveRwLock`).
+#[cfg(not(feature = "parking_lot_0_13"))]
 impl<R: RawRwLockRecursive, T: ?Sized> RwLock<R, T> {
     tracked_lock! {
         /// Locks for shared access even when a writer is queued, so a thread may read it again
@@ -365,6 +370,7 @@ impl<R: RawRwLockRecursive, T: ?Sized> RwLock<R, T> {
     }
 }
 
+#[cfg(not(feature = "parking_lot_0_13"))]
 impl<R: RawRwLockRecursiveTimed, T: ?Sized> RwLock<R, T> {
     tracked_try! {
         /// Attempts a recursive read until `timeout` has passed (a try-lock).
@@ -380,7 +386,7 @@ impl<R: RawRwLockRecursiveTimed, T: ?Sized> RwLock<R, T> {
 impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
     fn upgradable_guard<'a>(
         &'a self,
-        (inner, token): (lock_api::RwLockUpgradableReadGuard<'a, R, T>, HeldToken),
+        (inner, token): (user_la::RwLockUpgradableReadGuard<'a, R, T>, HeldToken),
     ) -> RwLockUpgradableReadGuard<'a, R, T> {
         RwLockUpgradableReadGuard {
             inner,
@@ -395,7 +401,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
         /// # Safety
         ///
         /// As [`lock_api::RwLock::make_upgradable_guard_unchecked`].
-        unsafe fn make_upgradable_guard_unchecked -> RwLockUpgradableReadGuard<'_, R, T> = upgradable_guard(Mode::Upgradable);
+        unsafe fn make_upgradable_guard_unchecked [guard: R::UpgradableGuard] -> RwLockUpgradableReadGuard<'_, R, T> = upgradable_guard(Mode::Upgradable);
     }
 
     tracked_lock! {
@@ -468,16 +474,16 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
 
     map_methods!(
         /// A guard of a component of the locked data.
-        lock_api::RwLockReadGuard => MappedRwLockReadGuard[], [&], { rwlock }, try_map_or_err
+        user_la::RwLockReadGuard => MappedRwLockReadGuard[], [&], { rwlock }, try_map_or_err
     );
     unlocked_method!(
         /// Unlocks while `f` runs, then locks again (checking the order first).
-        unlocked, lock_api::RwLockReadGuard
+        unlocked, user_la::RwLockReadGuard
     );
 }
 
 impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
-    fair_methods!(lock_api::RwLockReadGuard);
+    fair_methods!(user_la::RwLockReadGuard);
 }
 
 impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
@@ -488,11 +494,11 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
 
     map_methods!(
         /// A guard of a component of the locked data.
-        lock_api::RwLockWriteGuard => MappedRwLockWriteGuard[], [&mut], { rwlock }, try_map_or_err
+        user_la::RwLockWriteGuard => MappedRwLockWriteGuard[], [&mut], { rwlock }, try_map_or_err
     );
     unlocked_method!(
         /// Unlocks while `f` runs, then locks again (checking the order first).
-        unlocked, lock_api::RwLockWriteGuard
+        unlocked, user_la::RwLockWriteGuard
     );
 }
 
@@ -519,7 +525,7 @@ impl<'a, R: RawRwLockDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> 
         } = s;
         token.set_mode(Mode::Read);
         RwLockReadGuard {
-            inner: lock_api::RwLockWriteGuard::downgrade(inner),
+            inner: user_la::RwLockWriteGuard::downgrade(inner),
             token,
             rwlock,
         }
@@ -536,7 +542,7 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a,
         } = s;
         token.set_mode(Mode::Upgradable);
         RwLockUpgradableReadGuard {
-            inner: lock_api::RwLockWriteGuard::downgrade_to_upgradable(inner),
+            inner: user_la::RwLockWriteGuard::downgrade_to_upgradable(inner),
             token,
             rwlock,
         }
@@ -544,7 +550,7 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a,
 }
 
 impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
-    fair_methods!(lock_api::RwLockWriteGuard);
+    fair_methods!(user_la::RwLockWriteGuard);
 }
 
 impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
@@ -555,7 +561,7 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
 
     unlocked_method!(
         /// Unlocks while `f` runs, then locks again (checking the order first).
-        unlocked, lock_api::RwLockUpgradableReadGuard
+        unlocked, user_la::RwLockUpgradableReadGuard
     );
 
     /// Upgrades to exclusive access, blocking until the other readers are gone. Locks taken
@@ -569,7 +575,7 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
         } = s;
         token.upgrade();
         RwLockWriteGuard {
-            inner: lock_api::RwLockUpgradableReadGuard::upgrade(inner),
+            inner: user_la::RwLockUpgradableReadGuard::upgrade(inner),
             token,
             rwlock,
         }
@@ -582,7 +588,7 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
             token,
             rwlock,
         } = s;
-        match lock_api::RwLockUpgradableReadGuard::try_upgrade(inner) {
+        match user_la::RwLockUpgradableReadGuard::try_upgrade(inner) {
             Ok(inner) => {
                 token.set_mode(Mode::Exclusive);
                 Ok(RwLockWriteGuard {
@@ -601,7 +607,7 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
 }
 
 impl<'a, R: RawRwLockUpgradeFair + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
-    fair_methods!(lock_api::RwLockUpgradableReadGuard);
+    fair_methods!(user_la::RwLockUpgradableReadGuard);
 }
 
 impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
@@ -614,7 +620,7 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableRead
         } = s;
         token.set_mode(Mode::Read);
         RwLockReadGuard {
-            inner: lock_api::RwLockUpgradableReadGuard::downgrade(inner),
+            inner: user_la::RwLockUpgradableReadGuard::downgrade(inner),
             token,
             rwlock,
         }
@@ -655,7 +661,7 @@ impl<'a, R: RawRwLockUpgradeTimed + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuar
             token,
             rwlock,
         } = s;
-        match lock_api::RwLockUpgradableReadGuard::try_upgrade_for(inner, timeout) {
+        match user_la::RwLockUpgradableReadGuard::try_upgrade_for(inner, timeout) {
             Ok(inner) => {
                 token.set_mode(Mode::Exclusive);
                 Ok(RwLockWriteGuard {
@@ -682,7 +688,7 @@ impl<'a, R: RawRwLockUpgradeTimed + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuar
             token,
             rwlock,
         } = s;
-        match lock_api::RwLockUpgradableReadGuard::try_upgrade_until(inner, timeout) {
+        match user_la::RwLockUpgradableReadGuard::try_upgrade_until(inner, timeout) {
             Ok(inner) => {
                 token.set_mode(Mode::Exclusive);
                 Ok(RwLockWriteGuard {
@@ -723,9 +729,16 @@ impl<'a, R: RawRwLockUpgradeTimed + RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 
 }
 
 impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> {
+    // lock_api 0.4 names the third method `try_map_or_else` on this guard; 0.5 renamed it.
+    #[cfg(not(feature = "parking_lot_0_13"))]
     map_methods!(
         /// A guard of a component of the mapped data.
-        lock_api::MappedRwLockReadGuard => MappedRwLockReadGuard[], [&], {}, try_map_or_else
+        user_la::MappedRwLockReadGuard => MappedRwLockReadGuard[], [&], {}, try_map_or_else
+    );
+    #[cfg(feature = "parking_lot_0_13")]
+    map_methods!(
+        /// A guard of a component of the mapped data.
+        user_la::MappedRwLockReadGuard => MappedRwLockReadGuard[], [&], {}, try_map_or_err
     );
 }
 
@@ -733,14 +746,14 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> 
     /// Unlocks with a fair unlock protocol.
     #[inline]
     pub fn unlock_fair(s: Self) {
-        lock_api::MappedRwLockReadGuard::unlock_fair(s.inner);
+        user_la::MappedRwLockReadGuard::unlock_fair(s.inner);
     }
 }
 
 impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T> {
     map_methods!(
         /// A guard of a component of the mapped data.
-        lock_api::MappedRwLockWriteGuard => MappedRwLockWriteGuard[], [&mut], {}, try_map_or_err
+        user_la::MappedRwLockWriteGuard => MappedRwLockWriteGuard[], [&mut], {}, try_map_or_err
     );
 }
 
@@ -748,7 +761,7 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T>
     /// Unlocks with a fair unlock protocol.
     #[inline]
     pub fn unlock_fair(s: Self) {
-        lock_api::MappedRwLockWriteGuard::unlock_fair(s.inner);
+        user_la::MappedRwLockWriteGuard::unlock_fair(s.inner);
     }
 }
 

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use ::parking_lot::WaitTimeoutResult;
+use ::user_pl::WaitTimeoutResult;
 
 use super::MutexGuard;
 
@@ -32,7 +32,7 @@ use super::MutexGuard;
 /// ```
 #[derive(Default)]
 pub struct Condvar {
-    inner: ::parking_lot::Condvar,
+    inner: ::user_pl::Condvar,
 }
 
 impl Condvar {
@@ -47,7 +47,7 @@ impl Condvar {
     #[inline]
     pub const fn new() -> Condvar {
         Condvar {
-            inner: ::parking_lot::Condvar::new(),
+            inner: ::user_pl::Condvar::new(),
         }
     }
 
@@ -80,7 +80,7 @@ impl Condvar {
     /// Runs one parking_lot wait with the guard's held entry set aside.
     fn waiting<T: ?Sized, R>(
         guard: &mut MutexGuard<'_, T>,
-        wait: impl FnOnce(&mut ::parking_lot::MutexGuard<'_, T>) -> R,
+        wait: impl FnOnce(&mut ::user_pl::MutexGuard<'_, T>) -> R,
     ) -> R {
         let parked = guard.token.suspend();
         let out = wait(&mut guard.inner);

@@ -179,3 +179,25 @@ impl std::hash::Hash for LockClass {
         self.id.hash(state);
     }
 }
+
+/// Raw rwlocks whose `read` never waits for a queued writer (reader-preferring), by type
+/// name: parking_lot 0.13's `RawRwLockRecursive`, and dashmap's shard lock, which lets a
+/// reader in whenever no writer holds it.
+const RECURSIVE_READS_BUILT_IN: &[&str] = &[
+    "parking_lot::raw_rwlock::RawRwLock<true>",
+    "dashmap::lock::RawRwLock",
+];
+
+/// Raw rwlocks declared reader-preferring by the program.
+static RECURSIVE_READS: parking_lot::Mutex<Vec<&'static str>> = parking_lot::Mutex::new(Vec::new());
+
+pub(crate) fn declare_recursive_reads(raw: &'static str) {
+    let mut declared = RECURSIVE_READS.lock();
+    if !declared.contains(&raw) {
+        declared.push(raw);
+    }
+}
+
+pub(crate) fn reads_are_recursive(raw: &str) -> bool {
+    RECURSIVE_READS_BUILT_IN.contains(&raw) || RECURSIVE_READS.lock().contains(&raw)
+}

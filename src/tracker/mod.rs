@@ -18,11 +18,11 @@ pub(crate) mod watchdog;
 
 use std::collections::HashMap;
 use std::panic::Location;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
 use class::LockClass;
-pub(crate) use class::LockKind;
+pub(crate) use class::{declare_recursive_reads, LockKind};
 use graph::{ById, EdgeType, Evidence, LockRef, OrderGraph, Slot, StepInfo, Witness};
 use held::Held;
 pub(crate) use held::Mode;
@@ -46,6 +46,9 @@ pub(crate) struct LockMeta {
     /// This lock's node in the per-instance order graph (see `Graphs::pending`), 0 while it
     /// has none. Written under the graph lock.
     node: AtomicU32,
+    /// For a lock_api rwlock: 0 until its first read, then 1 if its raw lock's `read` waits
+    /// for queued writers, 2 if it is recursive (see `LockMeta::read_mode`).
+    read_policy: AtomicU8,
 }
 
 #[derive(Clone, Copy)]
@@ -65,6 +68,33 @@ impl LockMeta {
             known_pred: AtomicU64::new(0),
             contention: AtomicPtr::new(std::ptr::null_mut()),
             node: AtomicU32::new(0),
+            read_policy: AtomicU8::new(0),
+        }
+    }
+
+    /// The mode a `read` of this lock is taken in: [`Mode::RecursiveRead`] when its raw lock
+    /// (named by `raw`) lets readers in while a writer waits, as declared with
+    /// `lock_api::declare_recursive_reads` or built in, else [`Mode::Read`]. Learned on the
+    /// first read and kept: one relaxed load after that.
+    #[inline(always)]
+    pub(crate) fn read_mode(&self, raw: fn() -> &'static str) -> Mode {
+        match self.read_policy.load(Relaxed) {
+            1 => Mode::Read,
+            2 => Mode::RecursiveRead,
+            _ => self.learn_read_policy(raw),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn learn_read_policy(&self, raw: fn() -> &'static str) -> Mode {
+        let recursive = class::reads_are_recursive(raw());
+        self.read_policy
+            .store(if recursive { 2 } else { 1 }, Relaxed);
+        if recursive {
+            Mode::RecursiveRead
+        } else {
+            Mode::Read
         }
     }
 
