@@ -251,3 +251,54 @@ fn tracked_locks_work_in_static_initializers() {
         assert_eq!(t.join().unwrap(), 3);
     }
 }
+
+/// A panic in the closure of `unlocked` unwinds with the lock taken back: the lock is still
+/// held for the order checks that follow.
+#[test]
+fn a_panic_inside_unlocked_leaves_the_lock_held() {
+    use lockwatch::parking_lot::MutexGuard;
+    let a = named(Mutex::new(()), "adv-unlocked-a");
+    let b = named(Mutex::new(()), "adv-unlocked-b");
+    let mut guard = a.lock();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        MutexGuard::unlocked(&mut guard, || panic!("inside unlocked"));
+    }));
+    assert!(panicked.is_err());
+    assert!(a.is_locked());
+    drop(b.lock()); // a -> b: `a` is held again
+    drop(guard);
+    {
+        let _b = b.lock();
+        let _a = a.lock();
+    }
+    assert_reported(
+        ReportKind::LockOrder,
+        &["adv-unlocked-a", "adv-unlocked-b"],
+        &[],
+    );
+}
+
+/// The same for a panic in a parking_lot `wait_while` condition.
+#[test]
+fn a_panic_in_a_wait_while_condition_leaves_the_lock_held() {
+    use lockwatch::parking_lot::Condvar;
+    let a = named(Mutex::new(0), "adv-waitwhile-a");
+    let b = named(Mutex::new(()), "adv-waitwhile-b");
+    let cv = Condvar::new();
+    let mut guard = a.lock();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cv.wait_while(&mut guard, |_| panic!("inside the condition"));
+    }));
+    assert!(panicked.is_err());
+    drop(b.lock()); // a -> b
+    drop(guard);
+    {
+        let _b = b.lock();
+        let _a = a.lock();
+    }
+    assert_reported(
+        ReportKind::LockOrder,
+        &["adv-waitwhile-a", "adv-waitwhile-b"],
+        &[],
+    );
+}

@@ -400,24 +400,25 @@ fn release_cold(inventory: &Inventory, id: u64) -> u32 {
 }
 
 /// Records that lock `id`, held by this thread, got node `node` in the per-instance graph:
-/// later edges from it use it, and its release hands it to the lock.
+/// later edges from it use it, and its release hands it to the lock. Every entry of the lock
+/// learns it: a lock held twice (re-entered, or read recursively twice) is one node, whichever
+/// of its guards goes first.
 pub(crate) fn learn_node(id: u64, node: u32) {
     let _ = HOT.try_with(|hot| {
         let Some(inventory) = hot.registered() else {
             return;
         };
-        let stack = inventory.stack();
-        let rows = stack.rows();
-        if let Some(at) = rows.iter().rposition(|row| row_id(row) == id) {
-            // Only the owner writes these words; the watchdog reads neither the node nor the
-            // learned bit, and `fetch_or` keeps a `REPORTED` it may set meanwhile.
-            rows[at][NODE].store(u64::from(node), Relaxed);
-            rows[at][FLAGS].fetch_or(LEARNED, Relaxed);
-            return;
+        for row in inventory.stack().rows() {
+            if row_id(row) == id {
+                // Only the owner writes these words; the watchdog reads neither the node nor
+                // the learned bit, and `fetch_or` keeps a `REPORTED` it may set meanwhile.
+                row[NODE].store(u64::from(node), Relaxed);
+                row[FLAGS].fetch_or(LEARNED, Relaxed);
+            }
         }
         let _ = COLD.try_with(|cold| {
             if let Ok(mut overflow) = cold.overflow.try_borrow_mut() {
-                if let Some(h) = overflow.iter_mut().rev().find(|h| h.id == id) {
+                for h in overflow.iter_mut().filter(|h| h.id == id) {
                     h.node = node;
                     h.learned = true;
                 }

@@ -420,7 +420,10 @@ impl HeldToken {
     }
 }
 
-/// A held-stack entry set aside while its lock is released.
+/// A held-stack entry set aside while its lock is released (a condvar wait, `unlocked`). It
+/// goes back on the stack when restored, or when dropped: a panic in the closure of
+/// `MutexGuard::unlocked` or in a `wait_while` condition unwinds with the lock held again
+/// (lock_api and the condvars re-lock on unwind), and the held set must say so.
 pub(crate) struct Parked {
     entry: Option<Held>,
     /// The lock, which the parked guard still borrows.
@@ -442,14 +445,32 @@ impl Parked {
     }
 
     /// Puts the entry back on the held stack.
-    pub(crate) fn restore(self) {
-        if let Some(mut entry) = self.entry {
-            // A new hold begins: the time spent released (a condvar wait) does not count, and
-            // the watchdog has not reported it.
+    pub(crate) fn restore(mut self) {
+        self.put_back();
+    }
+
+    fn put_back(&mut self) {
+        if let Some(mut entry) = self.entry.take() {
+            // A new hold begins: the time spent released (a condvar wait) does not count, the
+            // watchdog has not reported it, and it was a blocking acquisition, whatever took
+            // the lock first.
             entry.since = watchdog::stamp();
             entry.reported = false;
+            entry.trylock = false;
+            if entry.node == 0 {
+                // The re-acquisition may have given the lock its graph node (an edge into it):
+                // the entry orders from that node, not from a second one.
+                // SAFETY: The guard that parked this entry borrows the lock.
+                entry.node = unsafe { &*self.meta }.node.load(Relaxed);
+            }
             held::push(entry);
         }
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        self.put_back();
     }
 }
 
