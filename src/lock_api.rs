@@ -174,10 +174,12 @@ macro_rules! map_methods {
 }
 
 /// `unlocked` (and, for fair locks, `unlocked_fair`): release while `f` runs, check the order
-/// before taking the lock back. Takes the method's docs first.
+/// before taking the lock back. Takes the method's docs first. `relock` names the mode the
+/// lock is taken back in when it differs from the guard's (a read guard of lock_api re-takes
+/// its lock with `lock_shared`, a plain read, however it was first taken).
 #[cfg(feature = "enabled")]
 macro_rules! unlocked_method {
-    ($(#[$doc:meta])* $name:ident, $lib:ident :: $guard:ident) => {
+    ($(#[$doc:meta])* $name:ident, $lib:ident :: $guard:ident $(, relock = $relock:expr)?) => {
         $(#[$doc])*
         #[inline]
         #[track_caller]
@@ -185,7 +187,9 @@ macro_rules! unlocked_method {
         where
             F: FnOnce() -> U,
         {
-            let parked = s.token.suspend();
+            #[allow(unused_mut)]
+            let mut parked = s.token.suspend();
+            $(parked.relock_as(($relock)(&*s));)?
             let out = $lib::$guard::$name(&mut s.inner, || {
                 let out = f();
                 parked.check_resume();
@@ -200,7 +204,7 @@ macro_rules! unlocked_method {
 /// `unlock_fair`, `unlocked_fair` and `bump` for a guard over a fair raw lock.
 #[cfg(feature = "enabled")]
 macro_rules! fair_methods {
-    ($lib:ident :: $guard:ident) => {
+    ($lib:ident :: $guard:ident $(, relock = $relock:expr)?) => {
         /// Unlocks with a fair unlock protocol.
         #[inline]
         pub fn unlock_fair(s: Self) {
@@ -209,7 +213,7 @@ macro_rules! fair_methods {
 
         unlocked_method!(
             /// Unlocks fairly while `f` runs, then locks again (checking the order first).
-            unlocked_fair, $lib::$guard
+            unlocked_fair, $lib::$guard $(, relock = $relock)?
         );
 
         /// Lets a waiting thread take the lock if there is one, then takes it back.

@@ -2,13 +2,16 @@
 //! oracle that applies the DESIGN rules to the same acquisitions.
 //!
 //! Each program has locks in a few classes, and a few threads of lock / try / read /
-//! read_recursive / write / unlock steps nested up to depth 6. The threads run one after the
+//! read_recursive / write / unlock / `unlocked` steps nested up to depth 6: locks of one class
+//! nested in each other, locks held twice (two recursive reads), releases out of order, and
+//! locks released and taken back while others stay held (`unlocked`, the path a condvar wait
+//! takes), including try-acquired ones. The threads run one after the
 //! other, so nothing ever waits. The oracle records every blocking acquisition with every
 //! lock then held (no shortcuts), builds lockdep's typed edges (class-level between classes,
 //! per instance within one), and searches for a strong cycle by brute force. lockwatch must
 //! report a lock-order inversion for exactly the programs whose oracle graph has one.
 //!
-//! `LOCKWATCH_FUZZ_PROGRAMS=N` runs N programs (default 5000); `LOCKWATCH_FUZZ_SEED=S`
+//! `LOCKWATCH_FUZZ_PROGRAMS=N` runs N programs (default 20,000); `LOCKWATCH_FUZZ_SEED=S`
 //! replays one program.
 // parking_lot 0.13 has no `read_recursive` on `RwLock`; the tracker under test is the same.
 #![cfg(not(feature = "parking_lot_0_13"))]
@@ -39,6 +42,10 @@ enum Op {
     TryWrite(usize),
     TryRead(usize),
     Unlock(usize), // index into the held list
+    /// `unlocked` on the guard at this index of the held list: released, then taken back
+    /// (blocking) with the others still held; it moves to the end of the list. A read guard
+    /// takes its lock back with a plain read.
+    Unlocked(usize),
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -63,7 +70,8 @@ struct Program {
 /// A random program whose threads, run one at a time, never block on themselves.
 fn generate(seed: u64) -> Program {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let classes = 2 + rng.below(3);
+    // One class (all locks made by one helper) is the per-instance graph alone.
+    let classes = 1 + rng.below(4);
     let locks = classes + rng.below(4);
     let class_of: Vec<usize> = (0..locks)
         .map(|l| if l < classes { l } else { rng.below(classes) })
@@ -73,13 +81,32 @@ fn generate(seed: u64) -> Program {
             let mut ops = Vec::new();
             let mut held: Vec<HeldLock> = Vec::new();
             for _ in 0..4 + rng.below(12) {
+                if !held.is_empty() && rng.below(6) == 0 {
+                    let i = rng.below(held.len());
+                    let lock = held[i].lock;
+                    if held.iter().filter(|h| h.lock == lock).count() == 1 {
+                        let mut h = held.remove(i);
+                        if h.mode != Mode::Exclusive {
+                            h.mode = Mode::Read;
+                        }
+                        held.push(h);
+                        ops.push(Op::Unlocked(i));
+                        continue;
+                    }
+                }
                 if !held.is_empty() && (held.len() >= 6 || rng.below(3) == 0) {
                     let i = rng.below(held.len());
                     held.remove(i);
                     ops.push(Op::Unlock(i));
                     continue;
                 }
-                let lock = rng.below(locks);
+                // Now and then a lock this thread holds already: double holds (two recursive
+                // reads) nest others, as in the per-instance graph's hardest cases.
+                let lock = if !held.is_empty() && rng.below(4) == 0 {
+                    held[rng.below(held.len())].lock
+                } else {
+                    rng.below(locks)
+                };
                 let mine: Vec<Mode> = held
                     .iter()
                     .filter(|h| h.lock == lock)
@@ -130,6 +157,15 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
                 Op::Unlock(i) => {
                     held.remove(i);
                     continue;
+                }
+                Op::Unlocked(i) => {
+                    let (h, _) = held.remove(i);
+                    let mode = if h.mode == Mode::Exclusive {
+                        Mode::Exclusive
+                    } else {
+                        Mode::Read
+                    };
+                    (h.lock, mode, false)
                 }
                 Op::Write(l) => (l, Mode::Exclusive, false),
                 Op::Read(l) => (l, Mode::Read, false),
@@ -211,6 +247,14 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                 for op in ops {
                     match *op {
                         Op::Unlock(i) => drop(held.remove(i)),
+                        Op::Unlocked(i) => {
+                            let mut g = held.remove(i);
+                            match &mut g {
+                                G::R(r) => RwLockReadGuard::unlocked(r, || ()),
+                                G::W(w) => RwLockWriteGuard::unlocked(w, || ()),
+                            }
+                            held.push(g);
+                        }
                         Op::Write(l) => held.push(G::W(locks[l].write())),
                         Op::Read(l) => held.push(G::R(locks[l].read())),
                         Op::ReadRecursive(l) => held.push(G::R(locks[l].read_recursive())),
@@ -249,7 +293,7 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
             let n = std::env::var("LOCKWATCH_FUZZ_PROGRAMS")
                 .ok()
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(5000);
+                .unwrap_or(20_000);
             (1..=n).collect()
         }
     };

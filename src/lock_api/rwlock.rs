@@ -478,12 +478,15 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     );
     unlocked_method!(
         /// Unlocks while `f` runs, then locks again (checking the order first).
-        unlocked, user_la::RwLockReadGuard
+        unlocked, user_la::RwLockReadGuard, relock = |g: &Self| g.rwlock.mode_of(Mode::Read)
     );
 }
 
 impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
-    fair_methods!(user_la::RwLockReadGuard);
+    fair_methods!(
+        user_la::RwLockReadGuard,
+        relock = |g: &Self| g.rwlock.mode_of(Mode::Read)
+    );
 }
 
 impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {

@@ -444,6 +444,14 @@ impl Parked {
         }
     }
 
+    /// The lock will be taken back in `mode`, not the one it was held in (a read guard's
+    /// `unlocked` re-takes a recursive read as a plain one).
+    pub(crate) fn relock_as(&mut self, mode: Mode) {
+        if let Some(entry) = &mut self.entry {
+            entry.mode = mode;
+        }
+    }
+
     /// Puts the entry back on the held stack.
     pub(crate) fn restore(mut self) {
         self.put_back();
