@@ -145,15 +145,26 @@ pub use capture::{assert_clean, capture, Capture};
 pub use report::{reports, set_backtraces, set_policy, Policy, Report, ReportKind};
 
 /// A lock that can be put in a named class with [`named`]. Implemented by every lock type of
-/// [`sync`], [`parking_lot`] and [`lock_api`], in both builds.
+/// [`sync`], [`parking_lot`] and [`lock_api`], in both builds, and sealed: other crates cannot
+/// implement it.
+///
+/// ```compile_fail
+/// struct MyLock;
+/// impl lockwatch::Trackable for MyLock {
+///     fn set_class_name(&mut self, _name: &str) -> bool {
+///         false
+///     }
+/// }
+/// ```
 pub trait Trackable: sealed::Sealed {
     #[doc(hidden)]
     fn set_class_name(&mut self, name: &str) -> bool;
 }
 
+/// Implemented by lockwatch's own lock types, each by name, so that no other crate can
+/// implement [`Trackable`].
 mod sealed {
     pub trait Sealed {}
-    impl<T: super::Trackable + ?Sized> Sealed for T {}
 }
 
 /// Puts `lock` in the lock class `class` and returns it. Locks with one class name are one
@@ -279,6 +290,8 @@ pub fn graph_stats() -> GraphStats {
 mod untracked {
     macro_rules! untracked {
         ($([$($g:tt)*] $ty:ty),* $(,)?) => {$(
+            impl<$($g)*> crate::sealed::Sealed for $ty {}
+
             impl<$($g)*> crate::Trackable for $ty {
                 fn set_class_name(&mut self, _name: &str) -> bool {
                     false

@@ -204,6 +204,8 @@ pub mod sync {
 
     impl<T: Eq> Eq for OnceCell<T> {}
 
+    impl<T> crate::sealed::Sealed for OnceCell<T> {}
+
     impl<T> crate::Trackable for OnceCell<T> {
         fn set_class_name(&mut self, name: &str) -> bool {
             self.meta.set_class_name(name)
@@ -332,6 +334,8 @@ pub mod sync {
                 .finish()
         }
     }
+
+    impl<T, F> crate::sealed::Sealed for Lazy<T, F> {}
 
     impl<T, F> crate::Trackable for Lazy<T, F> {
         fn set_class_name(&mut self, name: &str) -> bool {

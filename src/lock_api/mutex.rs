@@ -304,6 +304,8 @@ impl<R: RawMutex, T: ?Sized + fmt::Debug> fmt::Debug for Mutex<R, T> {
     }
 }
 
+impl<R: RawMutex, T> crate::sealed::Sealed for Mutex<R, T> {}
+
 impl<R: RawMutex, T> crate::Trackable for Mutex<R, T> {
     fn set_class_name(&mut self, name: &str) -> bool {
         self.meta.set_class_name(name)

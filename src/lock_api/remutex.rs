@@ -270,6 +270,8 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized + fmt::Debug> fmt::Debug for Reentra
     }
 }
 
+impl<R: RawMutex, G: GetThreadId, T> crate::sealed::Sealed for ReentrantMutex<R, G, T> {}
+
 impl<R: RawMutex, G: GetThreadId, T> crate::Trackable for ReentrantMutex<R, G, T> {
     fn set_class_name(&mut self, name: &str) -> bool {
         self.meta.set_class_name(name)

@@ -460,6 +460,8 @@ impl<R: RawRwLock, T: ?Sized + fmt::Debug> fmt::Debug for RwLock<R, T> {
     }
 }
 
+impl<R: RawRwLock, T> crate::sealed::Sealed for RwLock<R, T> {}
+
 impl<R: RawRwLock, T> crate::Trackable for RwLock<R, T> {
     fn set_class_name(&mut self, name: &str) -> bool {
         self.meta.set_class_name(name)

@@ -257,6 +257,8 @@ impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     }
 }
 
+impl<T> crate::sealed::Sealed for Mutex<T> {}
+
 impl<T> crate::Trackable for Mutex<T> {
     fn set_class_name(&mut self, name: &str) -> bool {
         self.meta.set_class_name(name)

@@ -407,17 +407,23 @@ impl<T: fmt::Debug, F> fmt::Debug for LazyLock<T, F> {
     }
 }
 
+impl crate::sealed::Sealed for Once {}
+
 impl crate::Trackable for Once {
     fn set_class_name(&mut self, name: &str) -> bool {
         self.meta.set_class_name(name)
     }
 }
 
+impl<T> crate::sealed::Sealed for OnceLock<T> {}
+
 impl<T> crate::Trackable for OnceLock<T> {
     fn set_class_name(&mut self, name: &str) -> bool {
         self.meta.set_class_name(name)
     }
 }
+
+impl<T, F> crate::sealed::Sealed for LazyLock<T, F> {}
 
 impl<T, F> crate::Trackable for LazyLock<T, F> {
     fn set_class_name(&mut self, name: &str) -> bool {

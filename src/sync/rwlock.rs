@@ -343,6 +343,8 @@ macro_rules! fmt_guard {
 fmt_guard!(RwLockReadGuard);
 fmt_guard!(RwLockWriteGuard);
 
+impl<T> crate::sealed::Sealed for RwLock<T> {}
+
 impl<T> crate::Trackable for RwLock<T> {
     fn set_class_name(&mut self, name: &str) -> bool {
         self.meta.set_class_name(name)

@@ -272,6 +272,16 @@ pub(crate) struct OrderGraph {
 /// entered by the closing edge).
 type State = (Slot, EdgeType);
 
+/// What [`OrderGraph::add`] did with an edge.
+pub(crate) enum Added {
+    /// The edge (of that type) was there already.
+    Known,
+    /// A new edge that closes no strong cycle.
+    New,
+    /// A new edge closing a strong cycle: the path back from its head to its tail.
+    ClosesCycle(Vec<CycleEdge>),
+}
+
 /// One edge of a found cycle, by the ids of its ends.
 pub(crate) struct CycleEdge {
     pub(crate) from: u64,
@@ -386,32 +396,28 @@ impl OrderGraph {
         true
     }
 
-    /// Adds the edge `from -> to` of type `ty`. `None` if it was already known; otherwise
-    /// `Some` of the strong cycle it closes, if any.
-    pub(crate) fn add(
-        &mut self,
-        from: Slot,
-        to: Slot,
-        ty: EdgeType,
-        evidence: Evidence,
-    ) -> Option<Option<Vec<CycleEdge>>> {
+    /// Adds the edge `from -> to` of type `ty`, and says what it did.
+    pub(crate) fn add(&mut self, from: Slot, to: Slot, ty: EdgeType, evidence: Evidence) -> Added {
         let untyped_new = !self.outs(from).any(|(_, e)| e.to == to);
         if !self.insert(from, to, ty, evidence) {
-            return None;
+            return Added::Known;
         }
         if !self.cyclic {
             let (f, t) = (&self.nodes[from as usize], &self.nodes[to as usize]);
             if !untyped_new || f.ord < t.ord {
                 // Agrees with the topological order (or adds only a type to an edge of an
                 // acyclic graph): no cycle can close.
-                return Some(None);
+                return Added::New;
             }
             if self.reorder(from, to) {
-                return Some(None);
+                return Added::New;
             }
             self.cyclic = true;
         }
-        Some(self.strong_path(to, from, ty))
+        match self.strong_path(to, from, ty) {
+            Some(path) => Added::ClosesCycle(path),
+            None => Added::New,
+        }
     }
 
     /// Pearce–Kelly: after adding `from -> to` against the order, restores a topological order
@@ -700,10 +706,9 @@ mod tests {
                     witness(),
                 );
                 match result {
-                    None => assert!(edges.contains(&(from, to))),
-                    Some(cycle) => {
-                        assert_eq!(cycle.is_some(), closes, "round {round}: {from}->{to}")
-                    }
+                    Added::Known => assert!(edges.contains(&(from, to))),
+                    Added::New => assert!(!closes, "round {round}: {from}->{to}"),
+                    Added::ClosesCycle(_) => assert!(closes, "round {round}: {from}->{to}"),
                 }
                 edges.insert((from, to));
             }
@@ -726,14 +731,15 @@ mod tests {
                 // Edges in one direction only: the graph stays acyclic, like a program that
                 // never inverts its order.
                 if from < to
-                    && graph
-                        .add(
+                    && !matches!(
+                        graph.add(
                             slots[from as usize],
                             slots[to as usize],
                             exclusive,
                             witness(),
-                        )
-                        .is_some()
+                        ),
+                        Added::Known
+                    )
                 {
                     edges.insert((from, to));
                 }

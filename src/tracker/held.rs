@@ -119,15 +119,20 @@ impl Held {
         ]
     }
 
-    /// The inverse of [`Held::encode`]; `None` for a row never written.
-    pub(crate) fn decode(words: [u64; WORDS]) -> Option<Held> {
+    /// The inverse of [`Held::encode`]; `None` for a row never written (zero words).
+    ///
+    /// # Safety
+    ///
+    /// `words` must be all zero, or a consistent copy of words that [`Held::encode`] wrote:
+    /// its class and site words become `&'static` references.
+    pub(crate) unsafe fn decode(words: [u64; WORDS]) -> Option<Held> {
         if words[1] == 0 || words[2] == 0 {
             return None;
         }
         Some(Held {
             id: words[0],
-            // SAFETY: Non-zero class words are addresses of leaked, never-freed
-            // `LockClass`es, and site words of `&'static Location`s (see `encode`).
+            // SAFETY: By the caller's promise, a non-zero class word is the address of a
+            // leaked, never-freed `LockClass` and a site word that of a `&'static Location`.
             class: unsafe { &*(words[1] as *const LockClass) },
             // SAFETY: As above.
             site: unsafe { &*(words[2] as *const Location<'static>) },
@@ -159,9 +164,14 @@ pub(crate) fn row_id(row: &Row) -> u64 {
 }
 
 /// The class of a row written by [`Held::encode`].
+///
+/// # Safety
+///
+/// `row` must be one of the calling thread's own rows below its stack's length (so written
+/// by [`Held::encode`], and by no one since).
 #[inline(always)]
-pub(crate) fn row_class(row: &Row) -> &'static LockClass {
-    // SAFETY: The owner reads rows below its stack's length, all written from a `Held`.
+pub(crate) unsafe fn row_class(row: &Row) -> &'static LockClass {
+    // SAFETY: By the caller's promise the class word is the address of a leaked `LockClass`.
     unsafe { &*(row[1].load(Relaxed) as *const LockClass) }
 }
 
@@ -277,7 +287,8 @@ fn all(inventory: &Inventory) -> Vec<Held> {
     let mut out: Vec<Held> = stack
         .rows()
         .iter()
-        .filter_map(|row| Held::decode(std::array::from_fn(|w| row[w].load(Relaxed))))
+        // SAFETY: The owner's own rows below the length, all written by `Held::encode`.
+        .filter_map(|row| unsafe { Held::decode(std::array::from_fn(|w| row[w].load(Relaxed))) })
         .collect();
     if stack.len() == SLOTS {
         let _ = COLD.try_with(|cold| {

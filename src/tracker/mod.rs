@@ -559,7 +559,9 @@ fn check_order_nested(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Loc
             if id == me.id {
                 return !mode.self_deadlocks_over(held_mode);
             }
-            let (target, pred) = edge_key(id, held::row_class(row), held_mode, me, mode);
+            // SAFETY: `with_rows` hands this thread its own rows below the stack's length.
+            let class = unsafe { held::row_class(row) };
+            let (target, pred) = edge_key(id, class, held_mode, me, mode);
             if pred != cached && !cache_of_thread.contains(target, pred) {
                 known = false;
             }
@@ -801,7 +803,7 @@ fn add_edges(
                 } else {
                     &mut g.classes
                 };
-                if let Some(Some(path)) = graph.add(from, to, ty, evidence.clone()) {
+                if let graph::Added::ClosesCycle(path) = graph.add(from, to, ty, evidence.clone()) {
                     // The new step with the instances' own ids, for the report.
                     let witness = evidence.witness(h.id, me.id);
                     let key =

@@ -61,7 +61,13 @@ impl Inventory {
     /// owner kept writing.
     fn snapshot(&self) -> Option<Vec<Held>> {
         let rows = self.rows.read(64)?;
-        Some(rows.into_iter().map_while(Held::decode).collect())
+        // SAFETY: `read` returns a consistent copy of rows the owner wrote with `Held::encode`
+        // (it retries a torn read), so every row is whole.
+        Some(
+            rows.into_iter()
+                .map_while(|words| unsafe { Held::decode(words) })
+                .collect(),
+        )
     }
 }
 
@@ -361,8 +367,15 @@ fn run() {
 static LONG_HOLDS: parking_lot::Mutex<Option<HashMap<HoldKey, Report>>> =
     parking_lot::Mutex::new(None);
 
-/// A hold, as (inventory address, lock id, tick it was taken at).
-type HoldKey = (usize, u64, u64);
+/// One hold of one lock by one thread, as the watchdog and the releasing owner both name it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct HoldKey {
+    /// The holder's inventory (its address: unique while the thread lives).
+    thread: usize,
+    lock: u64,
+    /// The tick the hold began.
+    since: u64,
+}
 
 #[derive(Default)]
 struct ScanState {
@@ -441,7 +454,11 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
     let reported = reported.get_or_insert_with(HashMap::new);
     for v in views {
         for (slot, h) in v.held.iter().enumerate() {
-            let key = (v.key, h.id, h.since);
+            let key = HoldKey {
+                thread: v.key,
+                lock: h.id,
+                since: h.since,
+            };
             still_held.insert(key);
             let held_for = now.saturating_sub(h.since);
             if held_for < threshold
@@ -503,7 +520,11 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
 /// the report and logs it.
 #[cold]
 pub(crate) fn released_long(inventory: &Inventory, held: &Held) {
-    let key = (inventory as *const Inventory as usize, held.id, held.since);
+    let key = HoldKey {
+        thread: inventory as *const Inventory as usize,
+        lock: held.id,
+        since: held.since,
+    };
     let report = LONG_HOLDS.lock().as_mut().and_then(|m| m.remove(&key));
     if let Some(report) = report {
         let total = now_ms().saturating_sub(held.since);
