@@ -17,12 +17,12 @@
 //! exit-time write does no rendering; it runs on a thread of its own (the exiting thread's
 //! thread-locals may be gone) and is given at most a few seconds.
 //!
-//! `reports.jsonl` holds one JSON object a line. Schema 1:
-//!
-//! - a report: `{"schema":1,"seq":N,"kind":"LockOrder","thread":"...","summary":"...",
-//!   "text":"...","outcome":null,"pid":P}` (`seq` counts from 1 in each process; `text` is the
-//!   whole report as `Display` prints it, without the outcome);
-//! - an outcome that came later: `{"schema":1,"seq":N,"outcome":"released after 3.2s"}`.
+//! `reports.jsonl` holds one JSON object a line, schema 1: the report's kind, thread, summary
+//! and rendered text, the locks it names (kind, name, creation site, instance), every site
+//! (`file`, `line`, `col`), and the finding itself (a lock-order cycle's steps with both sites
+//! and the thread that first took them, a deadlock's threads, ...); a report's later outcome
+//! is a line of its own, `{"schema":1,"seq":N,"outcome":"released after 3.2s"}`. The full
+//! format is in [`crate::report`]'s docs.
 //!
 //! A problem with the folder (a file in the way, no permission, no space) is said once on
 //! stderr, with the path, when first met; the program goes on.

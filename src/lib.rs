@@ -134,7 +134,7 @@ pub mod once_cell;
 mod outdir;
 pub mod parking_lot;
 mod pprof;
-mod report;
+pub mod report;
 mod settings;
 pub mod sync;
 #[cfg(feature = "enabled")]

@@ -1,7 +1,43 @@
-//! Reports: what lockwatch found, how it is delivered, and what happens next.
+//! Reports: what lockwatch found ([`Finding`], as data), the words for it, how it is
+//! delivered, and what happens next.
+//!
+//! # `reports.jsonl`, schema 1
+//!
+//! Under `LOCKWATCH_DIR` (see [`crate::export`]) each report is one JSON line:
+//!
+//! ```text
+//! {"schema":1, "seq":3, "kind":"LockOrder", "thread":"teller-2", "summary":"...",
+//!  "text":"...", "outcome":null, "pid":4242,
+//!  "locks":[LOCK], "sites":[SITE], "finding":{"type":"LockOrder", ...}}
+//! ```
+//!
+//! - `SITE` is `{"file":"src/bank.rs","line":48,"col":35}`;
+//! - `LOCK` is `{"kind":"Mutex","name":"account" or null,"created":SITE,"instance":1 or null}`;
+//! - an acquisition `ACQ` is `{"lock":LOCK,"method":"lock","site":SITE,"trylock":false,
+//!   "duration_ms":null}`;
+//! - `finding` holds the [`Finding`]'s fields by name, with `"type"` its variant:
+//!   `LockOrder` (`acquiring` ACQ, `held` ACQs, `cycle` of
+//!   `{"from":ACQ,"to":ACQ,"thread":..,"new":..,"span":..}`, `per_instance`), `SelfDeadlock`
+//!   (`acquiring`, `earlier`, `held`, `needs_queued_writer`), `Deadlock` (`threads` of
+//!   `{"thread","waits_for":ACQ,"holds":ACQs}`), `LongHold` (`hold`, `threshold_ms`, `held`,
+//!   `waiting_for`), `LongWait` (`waits_for`, `threshold_ms`, `holders` of
+//!   `{"thread","hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
+//!   `written_at`), `Limit` (`held_locks`).
+//!
+//! A later outcome is a line of its own: `{"schema":1,"seq":3,"outcome":"released after
+//! 3.2s"}`. Fields may be added within schema 1; a change of meaning bumps it.
+
+mod finding;
+mod json;
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+mod render;
 
 use std::fmt;
 use std::sync::Arc;
+
+pub use finding::{Acquisition, BlockedThread, Finding, Holder, LockName, OrderStep, Site};
+#[cfg(feature = "enabled")]
+pub(crate) use render::{hold_over, ms};
 
 /// What a [`Report`] is about.
 ///
@@ -33,9 +69,11 @@ pub enum ReportKind {
     Limit,
 }
 
-/// One finding: its kind, the thread it was found in, and a full explanation.
+/// One finding: what was found, as data ([`Report::finding`]), and the words for it.
 ///
 /// `Display` prints the whole explanation (several lines); [`Report::summary`] is one line.
+/// Tests and tools read the data: [`Report::finding`] has every lock, site, thread and
+/// timing, and [`Report::sites`] / [`Report::locks`] answer the usual questions directly.
 ///
 /// # Examples
 ///
@@ -43,6 +81,9 @@ pub enum ReportKind {
 /// // Every report so far, oldest first (always empty without the `enabled` feature).
 /// for report in lockwatch::reports() {
 ///     println!("{:?} in {}: {}", report.kind(), report.thread(), report.summary());
+///     for site in report.sites() {
+///         println!("  at {site}");
+///     }
 /// }
 /// ```
 #[derive(Clone)]
@@ -51,8 +92,7 @@ pub struct Report {
 }
 
 struct ReportInner {
-    kind: ReportKind,
-    thread: String,
+    finding: Finding,
     summary: String,
     text: String,
     /// Added once the situation is over (a long hold's final duration).
@@ -63,11 +103,11 @@ struct ReportInner {
 
 impl Report {
     #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
-    pub(crate) fn new(kind: ReportKind, thread: String, summary: String, text: String) -> Self {
+    pub(crate) fn new(finding: Finding) -> Self {
+        let (summary, text) = render::render(&finding);
         Report {
             inner: Arc::new(ReportInner {
-                kind,
-                thread,
+                finding,
                 summary,
                 text,
                 outcome: std::sync::OnceLock::new(),
@@ -77,41 +117,22 @@ impl Report {
     }
 
     /// Records how the situation ended; shown last by `Display` and by [`Report::outcome`],
-    /// and appended to `reports.jsonl` under `LOCKWATCH_DIR` as an outcome line.
+    /// and appended to `reports.jsonl` under `LOCKWATCH_DIR` as an outcome line. Returns
+    /// false if it already had one.
     #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
-    pub(crate) fn finish(&self, outcome: String) {
-        if self.inner.outcome.set(outcome).is_ok() {
-            if let (Some(seq), Some(outcome)) = (self.inner.seq.get(), self.outcome()) {
-                crate::outdir::append(
-                    "reports.jsonl",
-                    &format!(
-                        "{{\"schema\":{JSON_SCHEMA},\"seq\":{seq},\"outcome\":{}}}\n",
-                        json_string(outcome)
-                    ),
-                );
-            }
+    pub(crate) fn finish(&self, outcome: String) -> bool {
+        if self.inner.outcome.set(outcome).is_err() {
+            return false;
         }
+        if let (Some(seq), Some(outcome)) = (self.inner.seq.get(), self.outcome()) {
+            crate::outdir::append("reports.jsonl", &json::outcome_line(*seq, outcome));
+        }
+        true
     }
 
     /// The report as one line of `reports.jsonl` (see [`crate::export`]), newline included.
     pub(crate) fn json_line(&self) -> String {
-        let outcome = self
-            .outcome()
-            .map_or_else(|| "null".to_owned(), json_string);
-        let seq = self
-            .inner
-            .seq
-            .get()
-            .map_or_else(|| "null".to_owned(), u64::to_string);
-        format!(
-            "{{\"schema\":{JSON_SCHEMA},\"seq\":{seq},\"kind\":{},\"thread\":{},\"summary\":{},\
-             \"text\":{},\"outcome\":{outcome},\"pid\":{}}}\n",
-            json_string(&format!("{:?}", self.kind())),
-            json_string(self.thread()),
-            json_string(self.summary()),
-            json_string(&self.inner.text),
-            std::process::id(),
-        )
+        json::report_line(self, self.inner.seq.get().copied(), &self.inner.text)
     }
 
     /// How the reported situation ended, once it has: for a [`ReportKind::LongHold`], the
@@ -123,17 +144,69 @@ impl Report {
 
     /// What this report is about.
     pub fn kind(&self) -> ReportKind {
-        self.inner.kind
+        self.inner.finding.kind()
     }
 
-    /// The name of the thread the report was raised in (its `ThreadId` when unnamed).
+    /// The name of the thread the report was raised about (its `ThreadId` when unnamed).
     pub fn thread(&self) -> &str {
-        &self.inner.thread
+        self.inner.finding.thread()
     }
 
     /// The report in one line.
     pub fn summary(&self) -> &str {
         &self.inner.summary
+    }
+
+    /// What was found, as data: the locks, sites, threads and timings the text is made of.
+    pub fn finding(&self) -> &Finding {
+        &self.inner.finding
+    }
+
+    /// Every code site where the report's locks were taken (or, for a lost update, the load,
+    /// the other thread's write and the store), in the order the text shows them, each once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lockwatch::sync::Mutex;
+    ///
+    /// let ((), reports) = lockwatch::capture(|| {
+    ///     let (a, b) = (Mutex::new(()), Mutex::new(()));
+    ///     drop((a.lock().unwrap(), b.lock().unwrap()));
+    ///     let _b = b.lock().unwrap();
+    ///     let _a = a.lock().unwrap();
+    /// });
+    /// # #[cfg(feature = "enabled")]
+    /// assert!(reports[0].sites().iter().all(|s| s.file.ends_with(".rs")));
+    /// ```
+    pub fn sites(&self) -> Vec<Site> {
+        let mut sites: Vec<Site> = match &self.inner.finding {
+            Finding::LostUpdate {
+                load,
+                written_at,
+                store,
+                ..
+            } => [Some(*load), *written_at, Some(*store)]
+                .into_iter()
+                .flatten()
+                .collect(),
+            finding => finding.acquisitions().iter().map(|a| a.site).collect(),
+        };
+        let mut seen = std::collections::HashSet::new();
+        sites.retain(|s| seen.insert(*s));
+        sites
+    }
+
+    /// The locks the report names (by class, or by instance where it tells them apart), each
+    /// once, in the order the text shows them.
+    pub fn locks(&self) -> Vec<&LockName> {
+        let mut locks: Vec<&LockName> = Vec::new();
+        for a in self.inner.finding.acquisitions() {
+            if !locks.contains(&&a.lock) {
+                locks.push(&a.lock);
+            }
+        }
+        locks
     }
 }
 
@@ -150,33 +223,11 @@ impl fmt::Display for Report {
 impl fmt::Debug for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Report")
-            .field("kind", &self.inner.kind)
-            .field("thread", &self.inner.thread)
+            .field("kind", &self.kind())
+            .field("thread", &self.thread())
             .field("summary", &self.inner.summary)
             .finish()
     }
-}
-
-/// The version of the `reports.jsonl` line format.
-pub(crate) const JSON_SCHEMA: u32 = 1;
-
-/// `s` as a JSON string literal.
-pub(crate) fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// What lockwatch does with a report, besides keeping it for [`reports`].
@@ -517,15 +568,42 @@ mod enabled {
         }
     }
 
-    /// A follow-up line (a long hold ended), logged like a report unless the policy is silent.
-    pub(crate) fn log_line(line: &str) {
-        if matches!(policy(), Policy::Silent) {
+    /// Delivers what became of a report already delivered (a long hold ended): `outcome` is
+    /// recorded in the report ([`Report::outcome`], `reports.jsonl`) and `line` said by the
+    /// policy, through the same path as reports: `Log` (and `Panic`: a follow-up never panics)
+    /// logs `line`, `Silent` keeps only the outcome, `Callback` calls the callback again with
+    /// the report, now carrying its outcome.
+    pub(crate) fn follow_up(report: &Report, outcome: String, line: &str) {
+        if !report.finish(outcome) {
             return;
         }
-        if has_subscriber() {
-            tracing::warn!(target: "lockwatch", "{line}");
-        } else {
-            eprintln!("lockwatch: {line}");
+        match policy() {
+            Policy::Silent => {}
+            Policy::Log | Policy::Panic => {
+                if has_subscriber() {
+                    tracing::warn!(
+                        target: "lockwatch",
+                        kind = ?report.kind(),
+                        thread = report.thread(),
+                        outcome = report.outcome(),
+                        "{line}"
+                    );
+                } else {
+                    eprintln!("lockwatch: {line}");
+                }
+            }
+            Policy::Callback(f) => {
+                let nested = IN_CALLBACK.try_with(|c| c.replace(true)).unwrap_or(true);
+                if nested {
+                    eprintln!("lockwatch: {line}");
+                    return;
+                }
+                let result = catch_unwind(AssertUnwindSafe(|| f(report)));
+                let _ = IN_CALLBACK.try_with(|c| c.set(false));
+                if result.is_err() {
+                    eprintln!("lockwatch: the report callback panicked on a follow-up: {line}");
+                }
+            }
         }
     }
 
@@ -533,9 +611,32 @@ mod enabled {
         tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>())
     }
 
+    /// The report's main fields for a `tracing` event, so that a log pipeline can filter
+    /// without parsing the text: the locks' classes and the sites, comma-separated.
+    fn fields(report: &Report) -> (String, String) {
+        let locks: Vec<String> = report
+            .locks()
+            .iter()
+            .map(|l| match l.instance {
+                Some(id) => format!("{l} #{id}"),
+                None => l.to_string(),
+            })
+            .collect();
+        let sites: Vec<String> = report.sites().iter().map(|s| s.to_string()).collect();
+        (locks.join(", "), sites.join(", "))
+    }
+
     pub(crate) fn log(report: &Report) {
         if has_subscriber() {
-            tracing::warn!(target: "lockwatch", kind = ?report.kind(), "{report}");
+            let (locks, sites) = fields(report);
+            tracing::warn!(
+                target: "lockwatch",
+                kind = ?report.kind(),
+                thread = report.thread(),
+                locks = locks.as_str(),
+                sites = sites.as_str(),
+                "{report}"
+            );
         } else {
             eprintln!("lockwatch: {report}");
         }
@@ -547,7 +648,7 @@ mod enabled {
     /// output under `cargo test`, and be lost if the process then aborts.)
     pub(crate) fn log_direct(report: &Report) {
         if has_subscriber() {
-            tracing::warn!(target: "lockwatch", kind = ?report.kind(), "{report}");
+            log(report);
         } else {
             stderr_line(&format!("lockwatch: {report}"));
         }

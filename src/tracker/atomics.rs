@@ -7,12 +7,11 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
-use crate::report::{Report, ReportKind};
+use crate::report::{Finding, Report, Site};
 
 /// The tracking part of every tracked atomic.
 pub(crate) struct AtomicTrack {
@@ -212,34 +211,17 @@ fn lost_update(
         crate::report::recapture(&report);
         return;
     }
-    let thread = super::held::thread_name();
-    let writer =
-        thread_of(now).map_or_else(|| "another thread".to_owned(), |n| format!("thread `{n}`"));
     let between = track.last_site.load(Relaxed);
-    let mut text = format!(
-        "lost update on {kind} created at {} in thread `{thread}`\n",
-        track.created
-    );
-    let _ = writeln!(text, "  this thread read it at {load_site}");
-    if between.is_null() {
-        let _ = writeln!(text, "  then {writer} wrote it");
-    } else {
-        // SAFETY: `last_site` only ever holds `&'static Location`s.
-        let between: &'static Location<'static> = unsafe { &*between };
-        let _ = writeln!(text, "  then {writer} wrote it at {between}");
-    }
-    let _ = writeln!(
-        text,
-        "  and this store at {store_site} overwrites that write: it is lost"
-    );
-    text.push_str(
-        "  fix: make the read and the write one operation: fetch_add / fetch_or / ..., \
-         fetch_update, or a compare_exchange loop (or compare_exchange for a check-then-act flag)",
-    );
-    let summary = format!(
-        "lost update: read at {load_site}, stored at {store_site}, another thread wrote in between"
-    );
-    let report = Report::new(ReportKind::LostUpdate, thread.to_string(), summary, text);
+    let report = Report::new(Finding::LostUpdate {
+        thread: super::held::thread_name().to_string(),
+        atomic: kind,
+        created: Site::of(track.created),
+        load: Site::of(load_site),
+        store: Site::of(store_site),
+        writer: thread_of(now).map(|n| n.to_string()),
+        // SAFETY: `last_site` only ever holds `&'static Location`s (or null).
+        written_at: (!between.is_null()).then(|| Site::of(unsafe { &*between })),
+    });
     let first = REPORTED
         .lock()
         .get_or_insert_with(HashMap::new)

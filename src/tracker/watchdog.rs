@@ -8,7 +8,6 @@
 //! path, where a lock and a clock read cost nothing next to the wait itself.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, OnceLock};
@@ -17,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::class::LockClass;
 use super::held::{Held, Mode, FLAGS, REPORTED, WORDS};
 use super::seqlock::SeqRows;
-use crate::report::{Report, ReportKind};
+use crate::report::{Acquisition, BlockedThread, Finding, Holder, Report, Site};
 use crate::watchdog::OnDeadlock;
 
 /// Slots published per thread. Locks held deeper than this are tracked for ordering but not
@@ -79,18 +78,10 @@ pub(crate) fn deep_stack(thread: &str) {
     if REPORTED.swap(true, Relaxed) {
         return;
     }
-    let text = format!(
-        "limit: thread `{thread}` holds more than {SLOTS} locks at once; the locks beyond the \
-         first {SLOTS} are still checked for lock order, but the watchdog does not see them \
-         (no long-hold reports for them, and deadlocks through them go unreported)"
-    );
-    let summary = format!("limit: more than {SLOTS} locks held at once in thread `{thread}`");
-    crate::report::deliver(Report::new(
-        ReportKind::Limit,
-        thread.to_owned(),
-        summary,
-        text,
-    ));
+    crate::report::deliver(Report::new(Finding::Limit {
+        thread: thread.to_owned(),
+        held_locks: SLOTS,
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -429,22 +420,24 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
     busy
 }
 
-fn ms(d: u64) -> String {
-    if d >= 1_000 {
-        format!("{:.1}s", d as f64 / 1_000.0)
-    } else {
-        format!("{d}ms")
-    }
+/// A held entry as report data, held for `now - since` ticks.
+fn hold(h: &Held, now: u64) -> Acquisition {
+    super::explain::held(h, false, Some(ticks(now.saturating_sub(h.since))))
 }
 
-fn lock_line(h: &Held, now: u64) -> String {
-    format!(
-        "{}, taken with {}() at {}, held for {}",
-        h.class,
-        h.mode.as_str(),
-        h.site,
-        ms(now.saturating_sub(h.since))
-    )
+fn ticks(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// A published wait as report data.
+fn wait(w: &Waiting) -> Acquisition {
+    Acquisition {
+        lock: super::explain::lock_name(w.class, None),
+        method: w.mode.as_str(),
+        site: Site::of(w.site),
+        trylock: false,
+        duration: Some(w.since.elapsed()),
+    }
 }
 
 fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Vec<Report>) {
@@ -467,44 +460,13 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
             {
                 continue;
             }
-            let mut text = format!(
-                "long hold: thread `{}` has held {} for {} (threshold {})\n",
-                v.inventory.thread,
-                h.class,
-                ms(held_for),
-                ms(threshold)
-            );
-            let _ = writeln!(text, "  taken with {}() at {}", h.mode.as_str(), h.site);
-            if v.held.len() > 1 {
-                text.push_str("  all locks it holds:\n");
-                for other in v.held.iter().rev() {
-                    let _ = writeln!(text, "    {}", lock_line(other, now));
-                }
-            }
-            if let Some(w) = v.waiting {
-                let _ = writeln!(
-                    text,
-                    "  and it is now waiting for {} at {}",
-                    w.class, w.site
-                );
-            }
-            text.push_str(
-                "  fix: do the slow work (I/O, sleeps, long computations) outside the lock, or \
-                 copy what you need and release it first",
-            );
-            let summary = format!(
-                "long hold: {} taken at {} held for {} in thread `{}`",
-                h.class,
-                h.site,
-                ms(held_for),
-                v.inventory.thread
-            );
-            let report = Report::new(
-                ReportKind::LongHold,
-                v.inventory.thread.to_string(),
-                summary,
-                text,
-            );
+            let report = Report::new(Finding::LongHold {
+                thread: v.inventory.thread.to_string(),
+                hold: hold(h, now),
+                threshold: ticks(threshold),
+                held: v.held.iter().map(|other| hold(other, now)).collect(),
+                waiting_for: v.waiting.as_ref().map(wait),
+            });
             v.inventory.rows.set_bits(slot, FLAGS, REPORTED);
             reported.insert(key, report.clone());
             state.seen_holds.insert(key);
@@ -527,15 +489,17 @@ pub(crate) fn released_long(inventory: &Inventory, held: &Held) {
     };
     let report = LONG_HOLDS.lock().as_mut().and_then(|m| m.remove(&key));
     if let Some(report) = report {
-        let total = now_ms().saturating_sub(held.since);
-        report.finish(format!("released after {}", ms(total)));
-        crate::report::log_line(&format!(
-            "long hold over: thread `{}` released {} (taken at {}) after {}",
-            inventory.thread,
-            held.class,
-            held.site,
-            ms(total)
-        ));
+        let total = ticks(now_ms().saturating_sub(held.since));
+        let line = crate::report::hold_over(
+            &inventory.thread,
+            &super::explain::held(held, false, None),
+            total,
+        );
+        crate::report::follow_up(
+            &report,
+            format!("released after {}", crate::report::ms(total)),
+            &line,
+        );
     }
 }
 
@@ -558,42 +522,18 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
             continue;
         }
         state.long_waits.insert(key);
-        let mut text = format!(
-            "long wait: thread `{}` has waited {} for {} (threshold {})\n",
-            v.inventory.thread,
-            ms(waited.as_millis() as u64),
-            w.class,
-            ms(threshold.as_millis() as u64)
-        );
-        let _ = writeln!(text, "  waiting in {}() at {}", w.mode.as_str(), w.site);
-        let owners = holders(views, w.id);
-        if owners.is_empty() {
-            text.push_str("  held by: no thread holds it now (it is being handed over)\n");
-        } else {
-            text.push_str("  held by:\n");
-            for (o, h) in &owners {
-                let _ = writeln!(
-                    text,
-                    "    thread `{}`: {}",
-                    o.inventory.thread,
-                    lock_line(h, now)
-                );
-            }
-        }
-        text.push_str("  fix: shorten what the holder does under the lock, or split the lock");
-        let summary = format!(
-            "long wait: thread `{}` waited {} for {} at {}",
-            v.inventory.thread,
-            ms(waited.as_millis() as u64),
-            w.class,
-            w.site
-        );
-        out.push(Report::new(
-            ReportKind::LongWait,
-            v.inventory.thread.to_string(),
-            summary,
-            text,
-        ));
+        out.push(Report::new(Finding::LongWait {
+            thread: v.inventory.thread.to_string(),
+            waits_for: wait(&w),
+            threshold,
+            holders: holders(views, w.id)
+                .into_iter()
+                .map(|(o, h)| Holder {
+                    thread: o.inventory.thread.to_string(),
+                    hold: hold(&h, now),
+                })
+                .collect(),
+        }));
     }
     state.long_waits.retain(|k| waiting_now.contains(k));
 }
@@ -697,36 +637,23 @@ fn cycle_from(start: usize, edges: &[Vec<usize>]) -> Option<Vec<usize>> {
 }
 
 fn deadlock_report(views: &[ThreadView], cycle: &[usize], now: u64) -> Report {
-    let names: Vec<String> = cycle
+    // The same cycle reads the same whichever thread the search started from: rotated to begin
+    // at the thread whose name sorts first.
+    let first = (0..cycle.len())
+        .min_by_key(|&i| &views[cycle[i]].inventory.thread)
+        .unwrap_or(0);
+    let threads = cycle[first..]
         .iter()
-        .map(|&i| format!("`{}`", views[i].inventory.thread))
+        .chain(&cycle[..first])
+        .filter_map(|&i| {
+            let v = &views[i];
+            let w = v.waiting.as_ref()?;
+            Some(BlockedThread {
+                thread: v.inventory.thread.to_string(),
+                waits_for: wait(w),
+                holds: v.held.iter().map(|h| hold(h, now)).collect(),
+            })
+        })
         .collect();
-    let mut text = format!(
-        "deadlock: {} thread{} blocked in a cycle, each waiting for a lock another holds\n",
-        cycle.len(),
-        if cycle.len() == 1 { " is" } else { "s are" }
-    );
-    for &i in cycle {
-        let v = &views[i];
-        let Some(w) = v.waiting else { continue };
-        let _ = writeln!(
-            text,
-            "  thread `{}` waits for {} in {}() at {}, blocked for {}",
-            v.inventory.thread,
-            w.class,
-            w.mode.as_str(),
-            w.site,
-            ms(w.since.elapsed().as_millis() as u64)
-        );
-        for h in v.held.iter().rev() {
-            let _ = writeln!(text, "    holding {}", lock_line(h, now));
-        }
-    }
-    text.push_str(
-        "  fix: take these locks in one order everywhere; lockwatch's lock-order report for \
-         them, if any, names the sites",
-    );
-    let summary = format!("deadlock between threads {}", names.join(", "));
-    let thread = views[cycle[0]].inventory.thread.to_string();
-    Report::new(ReportKind::Deadlock, thread, summary, text)
+    Report::new(Finding::Deadlock { threads })
 }

@@ -1,0 +1,315 @@
+//! What a report found, as data: the locks, sites, threads and timings, for tests and tools
+//! to read without parsing text. The words are [`super::render`]'s, made from this alone.
+
+use std::fmt;
+use std::panic::Location;
+use std::time::Duration;
+
+/// A place in the source: where a lock was created, or taken.
+///
+/// # Examples
+///
+/// ```
+/// let site = lockwatch::report::Site::caller();
+/// assert!(site.file.ends_with(".rs"));
+/// assert_eq!(site.to_string(), format!("{}:{}:{}", site.file, site.line, site.column));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub struct Site {
+    /// The source file, as the compiler names it (`src/bank.rs`).
+    pub file: &'static str,
+    /// The line, from 1.
+    pub line: u32,
+    /// The column, from 1.
+    pub column: u32,
+}
+
+impl Site {
+    /// The site of the call to this function (as `std::panic::Location::caller`).
+    #[track_caller]
+    pub fn caller() -> Site {
+        Site::of(Location::caller())
+    }
+
+    pub(crate) fn of(location: &'static Location<'static>) -> Site {
+        Site {
+            file: location.file(),
+            line: location.line(),
+            column: location.column(),
+        }
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A lock as a report names it: its class (the kind of lock and its name or creation site)
+/// and, where the report is about locks of one class, which instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct LockName {
+    /// `Mutex`, `RwLock`, `ReentrantMutex`, `Once`, `OnceLock`, ...
+    pub kind: &'static str,
+    /// The class name given with [`crate::named`], if any.
+    pub name: Option<&'static str>,
+    /// Where the class's first lock was created.
+    pub created: Site,
+    /// This lock's instance number, when the report tells instances of one class apart.
+    pub instance: Option<u64>,
+}
+
+impl fmt::Display for LockName {
+    /// The class: "Mutex `account`", or "Mutex created at src/bank.rs:12:5".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "{} `{}`", self.kind, name),
+            None => write!(f, "{} created at {}", self.kind, self.created),
+        }
+    }
+}
+
+/// One acquisition of a lock: which lock, by which method, where, and (in the watchdog's
+/// reports) for how long it has been held or waited for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Acquisition {
+    /// The lock.
+    pub lock: LockName,
+    /// The method as the report names it: `lock`, `read`, `read_recursive`,
+    /// `upgradable_read`, `initialize`.
+    pub method: &'static str,
+    /// Where it was called.
+    pub site: Site,
+    /// Taken with a `try_*` method.
+    pub trylock: bool,
+    /// How long it has been held (or waited for), where the report says.
+    pub duration: Option<Duration>,
+}
+
+/// One step of a lock-order cycle: a thread took `to` while holding `from`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct OrderStep {
+    /// The lock held.
+    pub from: Acquisition,
+    /// The lock taken under it.
+    pub to: Acquisition,
+    /// The thread that first took the locks in this order.
+    pub thread: String,
+    /// This step is the acquisition being reported, not one seen before.
+    pub new: bool,
+    /// The `tracing` span the step ran in, if any.
+    pub span: Option<&'static str>,
+    /// Its backtrace, if backtraces were on (`LOCKWATCH_BACKTRACE=1`).
+    pub backtrace: Option<String>,
+}
+
+/// A thread blocked in a wait-for cycle: what it waits for and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct BlockedThread {
+    /// The thread's name.
+    pub thread: String,
+    /// The lock it is blocked on (`duration`: how long).
+    pub waits_for: Acquisition,
+    /// The locks it holds, innermost last (`duration`: how long each).
+    pub holds: Vec<Acquisition>,
+}
+
+/// A thread holding a lock another thread waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Holder {
+    /// The thread's name.
+    pub thread: String,
+    /// Its hold of the lock (`duration`: how long).
+    pub hold: Acquisition,
+}
+
+/// What a [`Report`](crate::Report) found. Each variant is the data its text is made from.
+///
+/// # Examples
+///
+/// ```
+/// use lockwatch::report::Finding;
+///
+/// for report in lockwatch::reports() {
+///     if let Finding::LockOrder { cycle, .. } = report.finding() {
+///         for step in cycle {
+///             println!("{} -> {} at {}", step.from.lock, step.to.lock, step.to.site);
+///         }
+///     }
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Finding {
+    /// An acquisition that closes a cycle in the lock order ([`crate::ReportKind::LockOrder`]).
+    #[non_exhaustive]
+    LockOrder {
+        /// The thread acquiring.
+        thread: String,
+        /// The acquisition that closes the cycle.
+        acquiring: Acquisition,
+        /// The locks the thread holds, innermost last.
+        held: Vec<Acquisition>,
+        /// The cycle, in the order it happens; the steps with `new` are this thread's.
+        cycle: Vec<OrderStep>,
+        /// The cycle is among locks of one class (instances are told apart).
+        per_instance: bool,
+    },
+    /// A thread taking a lock it already holds, in a way that blocks
+    /// ([`crate::ReportKind::LockOrder`]).
+    #[non_exhaustive]
+    SelfDeadlock {
+        /// The thread.
+        thread: String,
+        /// The second acquisition.
+        acquiring: Acquisition,
+        /// The hold it blocks on.
+        earlier: Acquisition,
+        /// Every lock the thread holds, innermost last.
+        held: Vec<Acquisition>,
+        /// It blocks only once a writer queues between the two reads.
+        needs_queued_writer: bool,
+    },
+    /// Threads blocked in a wait-for cycle right now ([`crate::ReportKind::Deadlock`]).
+    #[non_exhaustive]
+    Deadlock {
+        /// Each thread of the cycle.
+        threads: Vec<BlockedThread>,
+    },
+    /// A lock held longer than the threshold ([`crate::ReportKind::LongHold`]).
+    #[non_exhaustive]
+    LongHold {
+        /// The holder.
+        thread: String,
+        /// The hold (`duration`: how long so far).
+        hold: Acquisition,
+        /// The long-hold threshold.
+        threshold: Duration,
+        /// Every lock the thread holds, innermost last (`duration`: how long each).
+        held: Vec<Acquisition>,
+        /// What the holder is waiting for now, if anything.
+        waiting_for: Option<Acquisition>,
+    },
+    /// A thread waiting for a lock longer than the threshold ([`crate::ReportKind::LongWait`]).
+    #[non_exhaustive]
+    LongWait {
+        /// The waiter.
+        thread: String,
+        /// The lock it waits for (`duration`: how long so far).
+        waits_for: Acquisition,
+        /// The long-wait threshold.
+        threshold: Duration,
+        /// The threads holding the lock now.
+        holders: Vec<Holder>,
+    },
+    /// A load, another thread's write, then a plain store ([`crate::ReportKind::LostUpdate`]).
+    #[non_exhaustive]
+    LostUpdate {
+        /// The thread whose store loses the other write.
+        thread: String,
+        /// The atomic type (`AtomicU64`).
+        atomic: &'static str,
+        /// Where the atomic was created.
+        created: Site,
+        /// This thread's load.
+        load: Site,
+        /// This thread's store.
+        store: Site,
+        /// The thread that wrote in between, if known.
+        writer: Option<String>,
+        /// Where it wrote, if known.
+        written_at: Option<Site>,
+    },
+    /// One of lockwatch's own limits was reached ([`crate::ReportKind::Limit`]).
+    #[non_exhaustive]
+    Limit {
+        /// The thread that reached it.
+        thread: String,
+        /// How many locks one thread may hold before the watchdog stops seeing the rest.
+        held_locks: usize,
+    },
+}
+
+impl Finding {
+    /// The kind of report this finding makes.
+    pub fn kind(&self) -> crate::ReportKind {
+        use crate::ReportKind as K;
+        match self {
+            Finding::LockOrder { .. } | Finding::SelfDeadlock { .. } => K::LockOrder,
+            Finding::Deadlock { .. } => K::Deadlock,
+            Finding::LongHold { .. } => K::LongHold,
+            Finding::LongWait { .. } => K::LongWait,
+            Finding::LostUpdate { .. } => K::LostUpdate,
+            Finding::Limit { .. } => K::Limit,
+        }
+    }
+
+    /// The thread the report is raised about (the first thread of a deadlock).
+    pub fn thread(&self) -> &str {
+        match self {
+            Finding::LockOrder { thread, .. }
+            | Finding::SelfDeadlock { thread, .. }
+            | Finding::LongHold { thread, .. }
+            | Finding::LongWait { thread, .. }
+            | Finding::LostUpdate { thread, .. }
+            | Finding::Limit { thread, .. } => thread,
+            Finding::Deadlock { threads } => threads.first().map_or("", |t| t.thread.as_str()),
+        }
+    }
+
+    /// Every acquisition the finding names, in the order the report shows them.
+    pub fn acquisitions(&self) -> Vec<&Acquisition> {
+        let mut out = Vec::new();
+        match self {
+            Finding::LockOrder {
+                acquiring,
+                held,
+                cycle,
+                ..
+            } => {
+                out.push(acquiring);
+                out.extend(held.iter().rev());
+                for step in cycle {
+                    out.extend([&step.from, &step.to]);
+                }
+            }
+            Finding::SelfDeadlock {
+                acquiring, held, ..
+            } => {
+                out.push(acquiring);
+                out.extend(held.iter().rev());
+            }
+            Finding::Deadlock { threads } => {
+                for t in threads {
+                    out.push(&t.waits_for);
+                    out.extend(t.holds.iter().rev());
+                }
+            }
+            Finding::LongHold {
+                hold,
+                held,
+                waiting_for,
+                ..
+            } => {
+                out.push(hold);
+                out.extend(held.iter().rev());
+                out.extend(waiting_for);
+            }
+            Finding::LongWait {
+                waits_for, holders, ..
+            } => {
+                out.push(waits_for);
+                out.extend(holders.iter().map(|h| &h.hold));
+            }
+            Finding::LostUpdate { .. } | Finding::Limit { .. } => {}
+        }
+        out
+    }
+}

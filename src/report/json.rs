@@ -1,0 +1,229 @@
+//! `reports.jsonl`, schema 1: one JSON object a line, made from the report's data.
+//!
+//! A report line:
+//!
+//! ```text
+//! {"schema":1, "seq":3, "kind":"LockOrder", "thread":"teller-2", "summary":"...",
+//!  "text":"...", "outcome":null, "pid":4242,
+//!  "locks":[{"kind":"Mutex", "name":"account", "created":{"file":..,"line":..,"col":..},
+//!            "instance":1}],
+//!  "sites":[{"file":"src/bank.rs","line":48,"col":35}],
+//!  "finding":{"type":"LockOrder", "acquiring":ACQ, "held":[ACQ], "cycle":[STEP],
+//!             "per_instance":true}}
+//! ```
+//!
+//! where an acquisition `ACQ` is `{"lock":LOCK, "method":"lock", "site":SITE,
+//! "trylock":false, "duration_ms":null}` and a cycle `STEP` is `{"from":ACQ, "to":ACQ,
+//! "thread":"teller-1", "new":false, "span":null}`. The other findings: `SelfDeadlock`
+//! (`acquiring`, `earlier`, `held`, `needs_queued_writer`), `Deadlock` (`threads`: each
+//! `{"thread", "waits_for":ACQ, "holds":[ACQ]}`), `LongHold` (`hold`, `threshold_ms`, `held`,
+//! `waiting_for`), `LongWait` (`waits_for`, `threshold_ms`, `holders`: each `{"thread",
+//! "hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
+//! `written_at`), `Limit` (`held_locks`). An outcome that came later is a line of its own:
+//! `{"schema":1, "seq":3, "outcome":"released after 3.2s"}`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::finding::{Acquisition, Finding, LockName, Site};
+use super::Report;
+
+/// The version of the line format.
+pub(crate) const SCHEMA: u32 = 1;
+
+/// `s` as a JSON string literal.
+pub(crate) fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn opt_string(s: Option<&str>) -> String {
+    s.map_or_else(|| "null".to_owned(), string)
+}
+
+fn millis(d: Option<Duration>) -> String {
+    d.map_or_else(|| "null".to_owned(), |d| d.as_millis().to_string())
+}
+
+fn site(s: &Site) -> String {
+    format!(
+        "{{\"file\":{},\"line\":{},\"col\":{}}}",
+        string(s.file),
+        s.line,
+        s.column
+    )
+}
+
+fn lock(l: &LockName) -> String {
+    format!(
+        "{{\"kind\":{},\"name\":{},\"created\":{},\"instance\":{}}}",
+        string(l.kind),
+        opt_string(l.name),
+        site(&l.created),
+        l.instance
+            .map_or_else(|| "null".to_owned(), |i| i.to_string())
+    )
+}
+
+fn acquisition(a: &Acquisition) -> String {
+    format!(
+        "{{\"lock\":{},\"method\":{},\"site\":{},\"trylock\":{},\"duration_ms\":{}}}",
+        lock(&a.lock),
+        string(a.method),
+        site(&a.site),
+        a.trylock,
+        millis(a.duration)
+    )
+}
+
+fn list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+    let items: Vec<String> = items.iter().map(f).collect();
+    format!("[{}]", items.join(","))
+}
+
+fn finding(f: &Finding) -> String {
+    let body = match f {
+        Finding::LockOrder {
+            acquiring,
+            held,
+            cycle,
+            per_instance,
+            ..
+        } => format!(
+            "\"acquiring\":{},\"held\":{},\"cycle\":{},\"per_instance\":{per_instance}",
+            acquisition(acquiring),
+            list(held, acquisition),
+            list(cycle, |s| format!(
+                "{{\"from\":{},\"to\":{},\"thread\":{},\"new\":{},\"span\":{}}}",
+                acquisition(&s.from),
+                acquisition(&s.to),
+                string(&s.thread),
+                s.new,
+                opt_string(s.span)
+            ))
+        ),
+        Finding::SelfDeadlock {
+            acquiring,
+            earlier,
+            held,
+            needs_queued_writer,
+            ..
+        } => format!(
+            "\"acquiring\":{},\"earlier\":{},\"held\":{},\"needs_queued_writer\":{needs_queued_writer}",
+            acquisition(acquiring),
+            acquisition(earlier),
+            list(held, acquisition)
+        ),
+        Finding::Deadlock { threads } => format!(
+            "\"threads\":{}",
+            list(threads, |t| format!(
+                "{{\"thread\":{},\"waits_for\":{},\"holds\":{}}}",
+                string(&t.thread),
+                acquisition(&t.waits_for),
+                list(&t.holds, acquisition)
+            ))
+        ),
+        Finding::LongHold {
+            hold,
+            threshold,
+            held,
+            waiting_for,
+            ..
+        } => format!(
+            "\"hold\":{},\"threshold_ms\":{},\"held\":{},\"waiting_for\":{}",
+            acquisition(hold),
+            threshold.as_millis(),
+            list(held, acquisition),
+            waiting_for
+                .as_ref()
+                .map_or_else(|| "null".to_owned(), acquisition)
+        ),
+        Finding::LongWait {
+            waits_for,
+            threshold,
+            holders,
+            ..
+        } => format!(
+            "\"waits_for\":{},\"threshold_ms\":{},\"holders\":{}",
+            acquisition(waits_for),
+            threshold.as_millis(),
+            list(holders, |h| format!(
+                "{{\"thread\":{},\"hold\":{}}}",
+                string(&h.thread),
+                acquisition(&h.hold)
+            ))
+        ),
+        Finding::LostUpdate {
+            atomic,
+            created,
+            load,
+            store,
+            writer,
+            written_at,
+            ..
+        } => format!(
+            "\"atomic\":{},\"created\":{},\"load\":{},\"store\":{},\"writer\":{},\"written_at\":{}",
+            string(atomic),
+            site(created),
+            site(load),
+            site(store),
+            opt_string(writer.as_deref()),
+            written_at.as_ref().map_or_else(|| "null".to_owned(), site)
+        ),
+        Finding::Limit { held_locks, .. } => format!("\"held_locks\":{held_locks}"),
+    };
+    format!("{{\"type\":{},{body}}}", string(variant(f)))
+}
+
+fn variant(f: &Finding) -> &'static str {
+    match f {
+        Finding::LockOrder { .. } => "LockOrder",
+        Finding::SelfDeadlock { .. } => "SelfDeadlock",
+        Finding::Deadlock { .. } => "Deadlock",
+        Finding::LongHold { .. } => "LongHold",
+        Finding::LongWait { .. } => "LongWait",
+        Finding::LostUpdate { .. } => "LostUpdate",
+        Finding::Limit { .. } => "Limit",
+    }
+}
+
+/// A report line, newline included. `text` is the rendered report without its outcome.
+pub(crate) fn report_line(r: &Report, seq: Option<u64>, text: &str) -> String {
+    format!(
+        "{{\"schema\":{SCHEMA},\"seq\":{},\"kind\":{},\"thread\":{},\"summary\":{},\"text\":{},\
+         \"outcome\":{},\"pid\":{},\"locks\":{},\"sites\":{},\"finding\":{}}}\n",
+        seq.map_or_else(|| "null".to_owned(), |s| s.to_string()),
+        string(&format!("{:?}", r.kind())),
+        string(r.thread()),
+        string(r.summary()),
+        string(text),
+        opt_string(r.outcome()),
+        std::process::id(),
+        list(&r.locks(), |l| lock(l)),
+        list(&r.sites(), site),
+        finding(r.finding()),
+    )
+}
+
+/// The line that adds an outcome to report `seq`.
+pub(crate) fn outcome_line(seq: u64, outcome: &str) -> String {
+    format!(
+        "{{\"schema\":{SCHEMA},\"seq\":{seq},\"outcome\":{}}}\n",
+        string(outcome)
+    )
+}

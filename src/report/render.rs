@@ -1,0 +1,397 @@
+//! The one place that turns a [`Finding`] into words: the one-line summary and the full
+//! text that `Display`, the log and `reports.jsonl` show.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::finding::{Acquisition, Finding, LockName};
+
+/// `(summary, text)` of a finding.
+pub(crate) fn render(finding: &Finding) -> (String, String) {
+    match finding {
+        Finding::LockOrder {
+            thread,
+            acquiring,
+            held,
+            cycle,
+            per_instance,
+        } => lock_order(thread, acquiring, held, cycle, *per_instance),
+        Finding::SelfDeadlock {
+            thread,
+            acquiring,
+            earlier,
+            held,
+            needs_queued_writer,
+        } => self_deadlock(thread, acquiring, earlier, held, *needs_queued_writer),
+        Finding::Deadlock { threads } => deadlock(threads),
+        Finding::LongHold {
+            thread,
+            hold,
+            threshold,
+            held,
+            waiting_for,
+        } => long_hold(thread, hold, *threshold, held, waiting_for.as_ref()),
+        Finding::LongWait {
+            thread,
+            waits_for,
+            threshold,
+            holders,
+        } => long_wait(thread, waits_for, *threshold, holders),
+        Finding::LostUpdate {
+            thread,
+            atomic,
+            created,
+            load,
+            store,
+            writer,
+            written_at,
+        } => {
+            let writer = writer
+                .as_ref()
+                .map_or_else(|| "another thread".to_owned(), |n| format!("thread `{n}`"));
+            let mut text =
+                format!("lost update on {atomic} created at {created} in thread `{thread}`\n");
+            let _ = writeln!(text, "  this thread read it at {load}");
+            match written_at {
+                Some(at) => {
+                    let _ = writeln!(text, "  then {writer} wrote it at {at}");
+                }
+                None => {
+                    let _ = writeln!(text, "  then {writer} wrote it");
+                }
+            }
+            let _ = writeln!(
+                text,
+                "  and this store at {store} overwrites that write: it is lost"
+            );
+            text.push_str(
+                "  fix: make the read and the write one operation: fetch_add / fetch_or / ..., \
+                 fetch_update, or a compare_exchange loop (or compare_exchange for a \
+                 check-then-act flag)",
+            );
+            let summary = format!(
+                "lost update: read at {load}, stored at {store}, another thread wrote in between"
+            );
+            (summary, text)
+        }
+        Finding::Limit { thread, held_locks } => (
+            format!("limit: more than {held_locks} locks held at once in thread `{thread}`"),
+            format!(
+                "limit: thread `{thread}` holds more than {held_locks} locks at once; the locks \
+                 beyond the first {held_locks} are still checked for lock order, but the \
+                 watchdog does not see them (no long-hold reports for them, and deadlocks \
+                 through them go unreported)"
+            ),
+        ),
+    }
+}
+
+/// A duration as the reports write it: `254ms`, or `3.2s` from a second on.
+pub(crate) fn ms(d: Duration) -> String {
+    let d = d.as_millis() as u64;
+    if d >= 1_000 {
+        format!("{:.1}s", d as f64 / 1_000.0)
+    } else {
+        format!("{d}ms")
+    }
+}
+
+/// A lock's full label: its class, and its instance where the report tells them apart.
+fn label(lock: &LockName) -> String {
+    match lock.instance {
+        Some(id) => format!("{lock} (instance #{id})"),
+        None => lock.to_string(),
+    }
+}
+
+/// Short names (A, B, ...) for the locks of a cycle, with a legend.
+#[derive(Default)]
+struct Names<'a> {
+    locks: Vec<&'a LockName>,
+}
+
+impl<'a> Names<'a> {
+    fn add(&mut self, lock: &'a LockName) {
+        if !self.locks.contains(&lock) {
+            self.locks.push(lock);
+        }
+    }
+
+    /// The short name of `lock`, or its full label if it is not part of the cycle.
+    fn of(&self, lock: &LockName) -> String {
+        match self.locks.iter().position(|l| *l == lock) {
+            Some(i) => letter(i),
+            None => label(lock),
+        }
+    }
+
+    fn legend(&self, out: &mut String) {
+        for (i, l) in self.locks.iter().enumerate() {
+            let _ = writeln!(out, "    {} = {}", letter(i), label(l));
+        }
+    }
+}
+
+fn letter(i: usize) -> String {
+    let base = char::from(b'A' + (i % 26) as u8);
+    if i < 26 {
+        base.to_string()
+    } else {
+        format!("{base}{}", i / 26)
+    }
+}
+
+/// `try_lock() at site`, as a held lock is listed.
+fn taken(a: &Acquisition) -> String {
+    let how = if a.trylock { "try_" } else { "" };
+    format!("{how}{}() at {}", a.method, a.site)
+}
+
+/// `Mutex `x`, taken with lock() at site, held for 20ms`, as the watchdog lists a hold.
+fn hold_line(a: &Acquisition) -> String {
+    format!(
+        "{}, taken with {}() at {}, held for {}",
+        a.lock,
+        a.method,
+        a.site,
+        ms(a.duration.unwrap_or_default())
+    )
+}
+
+fn lock_order(
+    thread: &str,
+    acquiring: &Acquisition,
+    held: &[Acquisition],
+    cycle: &[super::finding::OrderStep],
+    per_instance: bool,
+) -> (String, String) {
+    let mut names = Names::default();
+    names.add(&acquiring.lock);
+    for step in cycle {
+        names.add(&step.from.lock);
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "lock order inversion (potential deadlock) in thread `{thread}`"
+    );
+    let _ = writeln!(
+        out,
+        "  acquiring {} with {}() at {}",
+        names.of(&acquiring.lock),
+        acquiring.method,
+        acquiring.site
+    );
+    out.push_str("  while holding:\n");
+    for h in held.iter().rev() {
+        let _ = writeln!(out, "    {}, taken with {}", names.of(&h.lock), taken(h));
+    }
+    out.push_str("  where:\n");
+    names.legend(&mut out);
+    out.push_str("  this closes a cycle in the lock order:\n");
+    for step in cycle {
+        let when = if step.new { "new here" } else { "first seen" };
+        let _ = write!(
+            out,
+            "    {} -> {}  {when} in thread `{}`: {}() at {}, then {}() at {}",
+            names.of(&step.from.lock),
+            names.of(&step.to.lock),
+            step.thread,
+            step.from.method,
+            step.from.site,
+            step.to.method,
+            step.to.site,
+        );
+        if let Some(span) = step.span {
+            let _ = write!(out, " (in span `{span}`)");
+        }
+        out.push('\n');
+        if let Some(bt) = &step.backtrace {
+            out.push_str("      backtrace:\n");
+            for line in bt.lines() {
+                let _ = writeln!(out, "        {line}");
+            }
+        }
+    }
+    out.push_str("  how it deadlocks, if these run at once:\n");
+    for step in cycle {
+        let _ = writeln!(
+            out,
+            "    thread `{}` holds {} (taken at {}) and waits for {} (at {})",
+            step.thread,
+            names.of(&step.from.lock),
+            step.from.site,
+            names.of(&step.to.lock),
+            step.to.site
+        );
+    }
+    out.push_str(if per_instance {
+        "  fix: locks of this class are nested in both orders; take them in one order \
+         everywhere (for example by a key such as an id), or hold only one at a time"
+    } else {
+        "  fix: take these locks in one order everywhere, or release one before taking \
+         the other"
+    });
+    let summary = format!(
+        "lock order inversion: {} taken at {} closes a cycle of {} locks",
+        label(&acquiring.lock),
+        acquiring.site,
+        cycle.len()
+    );
+    (summary, out)
+}
+
+fn self_deadlock(
+    thread: &str,
+    acquiring: &Acquisition,
+    earlier: &Acquisition,
+    held: &[Acquisition],
+    needs_queued_writer: bool,
+) -> (String, String) {
+    let what = if needs_queued_writer {
+        "a writer queued in between makes this block forever"
+    } else {
+        "this blocks forever"
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "recursive locking (self-deadlock) in thread `{thread}`: {what}"
+    );
+    let _ = writeln!(
+        out,
+        "  acquiring {} with {}() at {}",
+        acquiring.lock, acquiring.method, acquiring.site
+    );
+    let _ = writeln!(
+        out,
+        "  which this thread already holds: taken with {}() at {}",
+        earlier.method, earlier.site
+    );
+    out.push_str("  locks held:\n");
+    for h in held.iter().rev() {
+        let _ = writeln!(out, "    {}, taken with {}", h.lock, taken(h));
+    }
+    out.push_str(
+        "  fix: drop the first guard before locking again, pass the guard down instead of \
+         re-locking, or use a reentrant lock (parking_lot `ReentrantMutex`, `read_recursive`)",
+    );
+    let summary = format!(
+        "recursive locking: {} taken again at {} (first at {})",
+        acquiring.lock, acquiring.site, earlier.site
+    );
+    (summary, out)
+}
+
+fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
+    let mut text = format!(
+        "deadlock: {} thread{} blocked in a cycle, each waiting for a lock another holds\n",
+        threads.len(),
+        if threads.len() == 1 { " is" } else { "s are" }
+    );
+    for t in threads {
+        let w = &t.waits_for;
+        let _ = writeln!(
+            text,
+            "  thread `{}` waits for {} in {}() at {}, blocked for {}",
+            t.thread,
+            w.lock,
+            w.method,
+            w.site,
+            ms(w.duration.unwrap_or_default())
+        );
+        for h in t.holds.iter().rev() {
+            let _ = writeln!(text, "    holding {}", hold_line(h));
+        }
+    }
+    text.push_str(
+        "  fix: take these locks in one order everywhere; lockwatch's lock-order report for \
+         them, if any, names the sites",
+    );
+    let names: Vec<String> = threads.iter().map(|t| format!("`{}`", t.thread)).collect();
+    let summary = format!("deadlock between threads {}", names.join(", "));
+    (summary, text)
+}
+
+fn long_hold(
+    thread: &str,
+    hold: &Acquisition,
+    threshold: Duration,
+    held: &[Acquisition],
+    waiting_for: Option<&Acquisition>,
+) -> (String, String) {
+    let held_for = hold.duration.unwrap_or_default();
+    let mut text = format!(
+        "long hold: thread `{thread}` has held {} for {} (threshold {})\n",
+        hold.lock,
+        ms(held_for),
+        ms(threshold)
+    );
+    let _ = writeln!(text, "  taken with {}() at {}", hold.method, hold.site);
+    if held.len() > 1 {
+        text.push_str("  all locks it holds:\n");
+        for other in held.iter().rev() {
+            let _ = writeln!(text, "    {}", hold_line(other));
+        }
+    }
+    if let Some(w) = waiting_for {
+        let _ = writeln!(text, "  and it is now waiting for {} at {}", w.lock, w.site);
+    }
+    text.push_str(
+        "  fix: do the slow work (I/O, sleeps, long computations) outside the lock, or copy \
+         what you need and release it first",
+    );
+    let summary = format!(
+        "long hold: {} taken at {} held for {} in thread `{thread}`",
+        hold.lock,
+        hold.site,
+        ms(held_for)
+    );
+    (summary, text)
+}
+
+fn long_wait(
+    thread: &str,
+    waits_for: &Acquisition,
+    threshold: Duration,
+    holders: &[super::finding::Holder],
+) -> (String, String) {
+    let waited = waits_for.duration.unwrap_or_default();
+    let mut text = format!(
+        "long wait: thread `{thread}` has waited {} for {} (threshold {})\n",
+        ms(waited),
+        waits_for.lock,
+        ms(threshold)
+    );
+    let _ = writeln!(
+        text,
+        "  waiting in {}() at {}",
+        waits_for.method, waits_for.site
+    );
+    if holders.is_empty() {
+        text.push_str("  held by: no thread holds it now (it is being handed over)\n");
+    } else {
+        text.push_str("  held by:\n");
+        for h in holders {
+            let _ = writeln!(text, "    thread `{}`: {}", h.thread, hold_line(&h.hold));
+        }
+    }
+    text.push_str("  fix: shorten what the holder does under the lock, or split the lock");
+    let summary = format!(
+        "long wait: thread `{thread}` waited {} for {} at {}",
+        ms(waited),
+        waits_for.lock,
+        waits_for.site
+    );
+    (summary, text)
+}
+
+/// The line a finished long hold adds: `long hold over: ...`.
+pub(crate) fn hold_over(thread: &str, hold: &Acquisition, total: Duration) -> String {
+    format!(
+        "long hold over: thread `{thread}` released {} (taken at {}) after {}",
+        hold.lock,
+        hold.site,
+        ms(total)
+    )
+}
