@@ -14,9 +14,7 @@ use std::sync::OnceLock;
 
 /// `LOCKWATCH_DIR`, if set and not empty.
 pub(crate) fn base() -> Option<PathBuf> {
-    std::env::var_os("LOCKWATCH_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+    crate::settings::dir()
 }
 
 /// This process's folder's name: the program's file name (without extension) and the pid.

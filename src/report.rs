@@ -325,7 +325,6 @@ mod disabled {
 mod enabled {
     use std::cell::Cell;
     use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::atomic::{AtomicU8, Ordering};
 
     use parking_lot::Mutex as RawMutex;
 
@@ -333,8 +332,6 @@ mod enabled {
 
     static REPORTS: RawMutex<Vec<Report>> = RawMutex::new(Vec::new());
     static POLICY: RawMutex<Option<Policy>> = RawMutex::new(None);
-    /// 0: not read from the environment yet, 1: off, 2: on.
-    static BACKTRACES: AtomicU8 = AtomicU8::new(0);
 
     thread_local! {
         /// Set while this thread runs a report callback, so that reports raised by the
@@ -369,48 +366,28 @@ mod enabled {
     /// Captures a backtrace for every new order edge, shown in reports next to the edge's
     /// site. Also on when the environment variable `LOCKWATCH_BACKTRACE` is `1`.
     pub fn set_backtraces(on: bool) {
-        BACKTRACES.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+        crate::settings::get()
+            .backtraces
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn backtraces_enabled() -> bool {
-        match BACKTRACES.load(Ordering::Relaxed) {
-            0 => {
-                let on = match std::env::var("LOCKWATCH_BACKTRACE").as_deref() {
-                    Ok("1" | "true" | "on") => true,
-                    Ok("0" | "false" | "off" | "") | Err(_) => false,
-                    Ok(other) => {
-                        warn_bad_env("LOCKWATCH_BACKTRACE", other, "0 or 1");
-                        false
-                    }
-                };
-                let _ = BACKTRACES.compare_exchange(
-                    0,
-                    if on { 2 } else { 1 },
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                BACKTRACES.load(Ordering::Relaxed) == 2
-            }
-            state => state == 2,
-        }
+        crate::settings::get()
+            .backtraces
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn policy() -> Policy {
+        use crate::settings::PolicyName;
         let mut guard = POLICY.lock();
         guard
-            .get_or_insert_with(|| match std::env::var("LOCKWATCH_POLICY").as_deref() {
-                Ok("panic") => Policy::Panic,
-                Ok("silent") => Policy::Silent,
-                Ok("log") | Ok("") | Err(_) => Policy::Log,
-                Ok(other) => {
-                    warn_bad_env("LOCKWATCH_POLICY", other, "log, panic or silent");
-                    Policy::Log
-                }
+            .get_or_insert_with(|| match crate::settings::get().policy {
+                PolicyName::Log => Policy::Log,
+                PolicyName::Panic => Policy::Panic,
+                PolicyName::Silent => Policy::Silent,
             })
             .clone()
     }
-
-    pub(crate) use crate::settings::warn_bad_env;
 
     /// Run before a `Policy::Panic` report panics (the panic may abort the process): writes
     /// what `LOCKWATCH_DIR` should hold. Set by the exporter.

@@ -31,17 +31,7 @@
 
 use std::time::Duration;
 
-/// What to do when the watchdog finds an actual deadlock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum OnDeadlock {
-    /// Report it and let the program go on (its deadlocked threads stay blocked).
-    #[default]
-    Report,
-    /// Report it, then abort the process, so that a CI job fails at once instead of hanging
-    /// until its timeout.
-    Abort,
-}
+pub use crate::settings::OnDeadlock;
 
 /// Counters of the watchdog's activity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

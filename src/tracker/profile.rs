@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::panic::Location;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -106,34 +106,15 @@ fn table(which: Which) -> &'static Table {
 
 /// Waits at least this long are always recorded; shorter ones with probability
 /// `wait / rate`, scaled by `rate / wait` (Go's block-profile rule: totals stay unbiased).
-static RATE_NS: AtomicU64 = AtomicU64::new(u64::MAX);
-pub(crate) const DEFAULT_RATE_NS: u64 = 10_000;
-
+/// The rate is `crate::settings`' (`LOCKWATCH_PROFILE_RATE_NS`, `contention::set_sample_rate`).
 fn rate_ns() -> u64 {
-    let rate = RATE_NS.load(Relaxed);
-    if rate != u64::MAX {
-        return rate;
-    }
-    let from_env = match std::env::var("LOCKWATCH_PROFILE_RATE_NS") {
-        Err(_) => DEFAULT_RATE_NS,
-        Ok(text) => match text.trim().parse::<u64>() {
-            Ok(ns) if ns <= 1_000_000_000 => ns,
-            _ => {
-                crate::report::warn_bad_env(
-                    "LOCKWATCH_PROFILE_RATE_NS",
-                    &text,
-                    "nanoseconds from 0 (record every wait) to 1000000000",
-                );
-                DEFAULT_RATE_NS
-            }
-        },
-    };
-    let _ = RATE_NS.compare_exchange(u64::MAX, from_env, Relaxed, Relaxed);
-    RATE_NS.load(Relaxed)
+    crate::settings::get().profile_rate_ns.load(Relaxed)
 }
 
 pub(crate) fn set_rate(rate: Duration) {
-    RATE_NS.store((rate.as_nanos() as u64).min(u64::MAX - 1), Relaxed);
+    crate::settings::get()
+        .profile_rate_ns
+        .store(rate.as_nanos().min(u128::from(u64::MAX)) as u64, Relaxed);
 }
 
 thread_local! {

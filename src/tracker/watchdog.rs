@@ -17,7 +17,7 @@ use super::class::LockClass;
 use super::held::{Held, Mode, FLAGS, REPORTED, WORDS};
 use super::seqlock::SeqRows;
 use crate::report::{Acquisition, BlockedThread, Finding, Holder, Report, Site};
-use crate::watchdog::OnDeadlock;
+use crate::settings::OnDeadlock;
 
 /// Slots published per thread. Locks held deeper than this are tracked for ordering but not
 /// watched for long holds (one warning says so).
@@ -85,61 +85,10 @@ pub(crate) fn deep_stack(thread: &str) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Settings.
+// Settings (owned by `crate::settings`; these apply them).
 
-struct Settings {
-    enabled: AtomicBool,
-    long_hold_ms: AtomicU64,
-    long_wait_ms: AtomicU64,
-    abort_on_deadlock: AtomicBool,
-}
-
-const DEFAULT_LONG_HOLD_MS: u64 = 1_000;
-const DEFAULT_LONG_WAIT_MS: u64 = 1_000;
-/// The longest threshold taken from the environment: a day. Larger is surely a typo.
-const MAX_THRESHOLD_MS: u64 = 86_400_000;
-
-fn settings() -> &'static Settings {
-    static SETTINGS: OnceLock<Settings> = OnceLock::new();
-    SETTINGS.get_or_init(|| Settings {
-        enabled: AtomicBool::new(match std::env::var("LOCKWATCH_WATCHDOG").as_deref() {
-            Ok("off") => false,
-            Ok("on") | Ok("") | Err(_) => true,
-            Ok(other) => {
-                crate::report::warn_bad_env("LOCKWATCH_WATCHDOG", other, "on or off");
-                true
-            }
-        }),
-        long_hold_ms: AtomicU64::new(env_ms("LOCKWATCH_LONG_HOLD_MS", DEFAULT_LONG_HOLD_MS)),
-        long_wait_ms: AtomicU64::new(env_ms("LOCKWATCH_LONG_WAIT_MS", DEFAULT_LONG_WAIT_MS)),
-        abort_on_deadlock: AtomicBool::new(
-            match std::env::var("LOCKWATCH_ON_DEADLOCK").as_deref() {
-                Ok("abort") => true,
-                Ok("report") | Ok("") | Err(_) => false,
-                Ok(other) => {
-                    crate::report::warn_bad_env("LOCKWATCH_ON_DEADLOCK", other, "report or abort");
-                    false
-                }
-            },
-        ),
-    })
-}
-
-fn env_ms(var: &str, default: u64) -> u64 {
-    match std::env::var(var) {
-        Err(_) => default,
-        Ok(text) => match text.trim().parse::<u64>() {
-            Ok(ms) if (1..=MAX_THRESHOLD_MS).contains(&ms) => ms,
-            _ => {
-                crate::report::warn_bad_env(
-                    var,
-                    &text,
-                    "a whole number of milliseconds from 1 to 86400000",
-                );
-                default
-            }
-        },
-    }
+fn settings() -> &'static crate::settings::Settings {
+    crate::settings::get()
 }
 
 pub(crate) fn set_long_hold(d: Duration) {
@@ -155,7 +104,7 @@ pub(crate) fn set_long_wait(d: Duration) {
 }
 
 pub(crate) fn set_enabled(on: bool) {
-    settings().enabled.store(on, Relaxed);
+    settings().watchdog.store(on, Relaxed);
     if on {
         if let Some(t) = shared().thread.get() {
             t.unpark();
@@ -317,7 +266,7 @@ fn run() {
     let mut last_flush = 0;
     let flushing = crate::export::env_dir().is_some();
     loop {
-        if !settings().enabled.load(Relaxed) {
+        if !settings().watchdog.load(Relaxed) {
             // Switched off: no clock, no scans, until switched on again.
             set_sleeping(false);
             std::thread::park();
