@@ -29,8 +29,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
 
 use crate::contention::{self, View};
 use crate::outdir::{self, write_whole};
@@ -48,7 +46,7 @@ use crate::outdir::{self, write_whole};
 /// ```
 pub fn graph_dot() -> String {
     #[cfg(feature = "enabled")]
-    return crate::tracker::graph_dot();
+    return crate::tracker::dot::graph_dot();
     #[cfg(not(feature = "enabled"))]
     String::from("digraph lock_order {\n}\n")
 }
@@ -122,19 +120,19 @@ fn stem(view: View) -> &'static str {
 }
 
 /// The data files (folded profiles and the graph): what the periodic and exit-time writes
-/// produce. No rendering, so it stays cheap.
+/// produce (empty ones without `enabled`).
 fn write_data(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    for view in [View::Waiters, View::Blame, View::CasRetries] {
-        let folded = contention::folded_view(view);
-        written.push(write_whole(
-            dir,
-            &format!("{}.folded", stem(view)),
-            folded.as_bytes(),
-        )?);
+    #[cfg(feature = "enabled")]
+    return crate::tracker::dump::write_data(dir);
+    #[cfg(not(feature = "enabled"))]
+    {
+        let mut written = Vec::new();
+        for view in [View::Waiters, View::Blame, View::CasRetries] {
+            written.push(write_whole(dir, &format!("{}.folded", stem(view)), b"")?);
+        }
+        written.push(write_whole(dir, "lock-graph.dot", graph_dot().as_bytes())?);
+        Ok(written)
     }
-    written.push(write_whole(dir, "lock-graph.dot", graph_dot().as_bytes())?);
-    Ok(written)
 }
 
 /// `LOCKWATCH_DIR`, if set and not empty (each process writes into a folder of its own below
@@ -186,105 +184,23 @@ pub fn process_dir() -> Option<PathBuf> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn flush() -> io::Result<bool> {
-    let Some(dir) = process_dir() else {
-        return Ok(false);
-    };
     #[cfg(feature = "enabled")]
-    {
-        // One writer at a time: the watchdog's periodic write, the exit hook, an abort.
-        static WRITING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
-        let _one = WRITING.lock();
-        write_data(&dir)?;
-    }
+    return crate::tracker::dump::flush();
     #[cfg(not(feature = "enabled"))]
-    let _ = dir;
-    Ok(true)
+    Ok(process_dir().is_some())
 }
 
 /// Sets how often the data files are rewritten while locks are in use (default 5 s; at least
-/// 1 ms).
+/// 1 ms). Without the `enabled` feature it does nothing.
 ///
 /// # Examples
 ///
 /// ```
 /// lockwatch::export::set_flush_interval(std::time::Duration::from_secs(1));
 /// ```
-pub fn set_flush_interval(every: Duration) {
-    FLUSH_EVERY_MS.store((every.as_millis() as u64).max(1), Relaxed);
-}
-
-static FLUSH_EVERY_MS: AtomicU64 = AtomicU64::new(5_000);
-
-/// The watchdog's periodic write (cold: called about every tick while locks are held).
-#[cfg(feature = "enabled")]
-pub(crate) fn periodic(last: &mut u64, now_ms: u64) {
-    if now_ms >= *last + FLUSH_EVERY_MS.load(Relaxed) {
-        *last = now_ms;
-        flush_or_say();
-    }
-}
-
-#[cfg(feature = "enabled")]
-fn flush_or_say() {
-    if let Err(e) = flush() {
-        if let Some(dir) = outdir::process_dir() {
-            outdir::problem(dir, &e);
-        }
-    }
-}
-
-/// Arranges the exit-time write and the write before a `Policy::Panic` panic, and makes the
-/// process folder (so that a problem with it is said now). Cold: once, from the watchdog's
-/// start.
-#[cfg(feature = "enabled")]
-pub(crate) fn install() {
-    if outdir::process_dir().is_none() {
-        return;
-    }
-    crate::report::set_before_panic(flush_or_say);
-    #[cfg(unix)]
-    {
-        extern "C" fn at_exit() {
-            flush_at_exit();
-        }
-        // SAFETY: `at_exit` is a plain `extern "C" fn()` with no captured state, as
-        // `atexit` requires.
-        let registered = unsafe { libc::atexit(at_exit) };
-        if registered != 0 {
-            eprintln!("lockwatch: could not register the exit-time write to LOCKWATCH_DIR");
-        }
-    }
-}
-
-/// Before `LOCKWATCH_ON_DEADLOCK=abort` aborts the process.
-#[cfg(feature = "enabled")]
-pub(crate) fn before_abort() {
-    flush_or_say();
-}
-
-/// The exit-time write, on a thread of its own: the exiting thread's thread-locals (ours, and
-/// those of the crates we call) may already be destroyed. Waits for it a few seconds at most,
-/// polling with plain sleeps (no thread-local is touched here either), so that exit never
-/// hangs.
-#[cfg(all(feature = "enabled", unix))]
-fn flush_at_exit() {
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
-    use std::time::Instant;
-
-    let done = Arc::new(AtomicBool::new(false));
-    let signal = Arc::clone(&done);
-    let spawned = std::thread::Builder::new()
-        .name("lockwatch-exit".into())
-        .spawn(move || {
-            flush_or_say();
-            signal.store(true, std::sync::atomic::Ordering::Release);
-        });
-    if spawned.is_err() {
-        return; // The reports are on disk already; only the last profile data is missing.
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !done.load(std::sync::atomic::Ordering::Acquire) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+pub fn set_flush_interval(every: std::time::Duration) {
+    #[cfg(feature = "enabled")]
+    crate::tracker::dump::set_interval(every);
+    #[cfg(not(feature = "enabled"))]
+    let _ = every;
 }

@@ -7,9 +7,10 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::class::LockClass;
-use super::watchdog::{self, Inventory, SLOTS};
+use super::seqlock::SeqRows;
 
 /// How a lock is held or requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +187,112 @@ fn row_mode(flags: u64) -> Mode {
     Mode::from_u8(((flags >> 1) & 7) as u8)
 }
 
+/// Slots published per thread. Locks held deeper than this are tracked for ordering but not
+/// watched for long holds (one `Limit` report says so).
+pub(crate) const SLOTS: usize = 64;
+
+/// A blocked acquisition, published on the contended path for the watchdog.
+#[derive(Clone, Copy)]
+pub(crate) struct Waiting {
+    pub(crate) id: u64,
+    pub(crate) class: &'static LockClass,
+    pub(crate) mode: Mode,
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) since: Instant,
+}
+
+/// One thread's published held locks and current wait: the stack's storage, which this module
+/// alone writes, and what it offers the watchdog to read.
+pub(crate) struct Inventory {
+    pub(crate) thread: Arc<str>,
+    rows: SeqRows<SLOTS, WORDS>,
+    waiting: parking_lot::Mutex<Option<Waiting>>,
+}
+
+impl Inventory {
+    fn new(thread: Arc<str>) -> Self {
+        Inventory {
+            thread,
+            rows: SeqRows::new(),
+            waiting: parking_lot::Mutex::new(None),
+        }
+    }
+
+    /// The owner's held stack: written only by the owner thread.
+    #[inline(always)]
+    fn stack(&self) -> &SeqRows<SLOTS, WORDS> {
+        &self.rows
+    }
+
+    /// A consistent copy of the held stack (an entry's index is its row), or `None` if the
+    /// owner kept writing.
+    pub(crate) fn snapshot(&self) -> Option<Vec<Held>> {
+        let rows = self.rows.read(64)?;
+        // SAFETY: `read` returns a consistent copy of rows the owner wrote with `Held::encode`
+        // (it retries a torn read), so every row is whole.
+        Some(
+            rows.into_iter()
+                .map_while(|words| unsafe { Held::decode(words) })
+                .collect(),
+        )
+    }
+
+    /// Marks the hold in row `slot` as reported long, so that its release adds its duration.
+    pub(crate) fn mark_reported(&self, slot: usize) {
+        self.rows.set_bits(slot, FLAGS, REPORTED);
+    }
+
+    /// The wait the thread is blocked in now, if any.
+    pub(crate) fn waiting(&self) -> Option<Waiting> {
+        *self.waiting.lock()
+    }
+
+    /// Publishes a blocked acquisition (the contended path).
+    pub(crate) fn begin_wait(&self, wait: Waiting) {
+        *self.waiting.lock() = Some(wait);
+    }
+
+    pub(crate) fn end_wait(&self) {
+        *self.waiting.lock() = None;
+    }
+}
+
+/// Every live thread's inventory, for the watchdog.
+static REGISTRY: parking_lot::Mutex<Vec<Arc<Inventory>>> = parking_lot::Mutex::new(Vec::new());
+
+fn register_inventory(thread: Arc<str>) -> Arc<Inventory> {
+    let inventory = Arc::new(Inventory::new(thread));
+    REGISTRY.lock().push(Arc::clone(&inventory));
+    inventory
+}
+
+fn unregister_inventory(inventory: &Arc<Inventory>) {
+    REGISTRY.lock().retain(|i| !Arc::ptr_eq(i, inventory));
+}
+
+/// The inventories of the threads that have tracking state now.
+pub(crate) fn inventories() -> Vec<Arc<Inventory>> {
+    REGISTRY.lock().clone()
+}
+
+pub(crate) fn thread_count() -> usize {
+    REGISTRY.lock().len()
+}
+
+/// Called (outside any lockwatch borrow) when a thread's held stack grows past [`SLOTS`]: one
+/// `Limit` report for the whole program.
+#[cold]
+fn deep_stack(thread: &str) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SAID.swap(true, Relaxed) {
+        return;
+    }
+    crate::report::deliver(crate::report::Report::new(crate::report::Finding::Limit {
+        thread: thread.to_owned(),
+        held_locks: SLOTS,
+    }));
+}
+
 /// Direct-mapped cache of (target, predecessor) edge keys this thread has seen in the graph.
 /// Fixed size: it never allocates and a collision only costs a trip to the graph.
 const KNOWN_SLOTS: usize = 256;
@@ -221,7 +328,7 @@ impl Drop for ColdState {
             hot.exiting.set(true);
         });
         if let Some(inventory) = self.inventory.get() {
-            watchdog::unregister(inventory);
+            unregister_inventory(inventory);
         }
     }
 }
@@ -271,7 +378,7 @@ impl HotState {
             .try_with(|cold| {
                 let inventory = cold
                     .inventory
-                    .get_or_init(|| watchdog::register(thread_name()));
+                    .get_or_init(|| register_inventory(thread_name()));
                 Arc::as_ptr(inventory)
             })
             .ok()?;
@@ -373,20 +480,19 @@ fn push_deep(entry: Held) {
             .is_ok()
     });
     if pushed == Ok(true) {
-        watchdog::deep_stack(&thread_name());
+        deep_stack(&thread_name());
     }
 }
 
 /// Releases the innermost entry for lock `id` (a guard dropped). The common case, the
 /// innermost lock released first and flagged by no one, is one load of the top row and one
-/// store of the stack's length. Returns the graph node the lock got while held, if any, for
-/// the lock to keep (0 otherwise).
+/// store of the stack's length, and returns `None`. Otherwise the entry is returned for the
+/// caller to finish: a node the lock got while held ([`Held::learned`]) goes to the lock, a
+/// hold the watchdog reported ([`Held::reported`]) gets its final duration.
 #[inline(always)]
-pub(crate) fn release(id: u64) -> u32 {
+pub(crate) fn release(id: u64) -> Option<Held> {
     HOT.try_with(|hot| {
-        let Some(inventory) = hot.registered() else {
-            return 0;
-        };
+        let inventory = hot.registered()?;
         let stack = inventory.stack();
         let top = stack.len().wrapping_sub(1);
         // The full stack may have an overflow above it: that is the cold path's business.
@@ -395,19 +501,12 @@ pub(crate) fn release(id: u64) -> u32 {
             && stack.word(top, FLAGS) & (REPORTED | LEARNED) == 0
         {
             stack.pop();
-            return 0;
+            return None;
         }
-        release_cold(inventory, id)
+        remove_in(inventory, id)
     })
-    .unwrap_or(0)
-}
-
-#[cold]
-#[inline(never)]
-fn release_cold(inventory: &Inventory, id: u64) -> u32 {
-    remove_in(inventory, id)
-        .filter(|entry| entry.learned)
-        .map_or(0, |entry| entry.node)
+    .ok()
+    .flatten()
 }
 
 /// Records that lock `id`, held by this thread, got node `node` in the per-instance graph:
@@ -452,9 +551,6 @@ fn remove_in(inventory: &Inventory, id: u64) -> Option<Held> {
     let at = held.iter().rposition(|h| h.id == id)?;
     let entry = held.remove(at);
     set_all(inventory, &held, at);
-    if entry.reported {
-        watchdog::released_long(inventory, &entry);
-    }
     Some(entry)
 }
 

@@ -7,6 +7,8 @@
 
 pub(crate) mod atomics;
 mod class;
+pub(crate) mod dot;
+pub(crate) mod dump;
 mod explain;
 mod graph;
 mod held;
@@ -23,7 +25,7 @@ use std::sync::Arc;
 
 use class::LockClass;
 pub(crate) use class::{declare_recursive_reads, LockKind};
-use graph::{ById, EdgeType, Evidence, LockRef, OrderGraph, Slot, StepInfo, Witness};
+use graph::{ById, EdgeType, Evidence, OrderGraph, Slot, StepInfo, Witness};
 use held::Held;
 pub(crate) use held::Mode;
 use lazy_id::LazyId;
@@ -219,16 +221,24 @@ impl LockMeta {
         let start = std::time::Instant::now();
         // The inventory's address identifies this waiter; its thread is alive, so it is valid.
         let waiter = held::with_inventory(|inventory| {
-            watchdog::begin_wait(inventory, me.id, me.class, mode, site, start);
+            inventory.begin_wait(held::Waiting {
+                id: me.id,
+                class: me.class,
+                mode,
+                site,
+                since: start,
+            });
             inventory as *const _ as usize
         })
         .unwrap_or(0);
+        // A waiter keeps the watchdog awake, as a hold does.
+        watchdog::stamp();
         let contention = self.contention_state();
         contention.enter(waiter, start);
         let guard = block();
         let waited = start.elapsed();
         contention.leave(waiter);
-        held::with_inventory(watchdog::end_wait);
+        held::with_inventory(held::Inventory::end_wait);
         profile::record_wait(me.class, waited);
         guard
     }
@@ -342,12 +352,20 @@ impl HeldToken {
     /// Takes the entry off the held stack while the lock is released for a while (a condvar
     /// wait, `unlocked`); [`Parked::restore`] puts it back.
     pub(crate) fn suspend(&self) -> Parked {
+        let entry = if self.id == 0 {
+            None
+        } else {
+            held::remove(self.id)
+        };
+        if let Some(entry) = &entry {
+            // The hold ends for the wait: its report (if long) gets the final duration. The
+            // node it may have learned stays with the entry, which comes back.
+            if entry.reported {
+                held::with_inventory(|inventory| watchdog::released_long(inventory, entry));
+            }
+        }
         Parked {
-            entry: if self.id == 0 {
-                None
-            } else {
-                held::remove(self.id)
-            },
+            entry,
             meta: self.meta,
         }
     }
@@ -413,10 +431,22 @@ impl HeldToken {
                 contention.blame(meta.ident().class);
             }
         }
-        let learned = held::release(self.id);
-        if learned != 0 {
-            adopt_node(meta, self.id, learned);
+        if let Some(entry) = held::release(self.id) {
+            finish_hold(meta, &entry);
         }
+    }
+}
+
+/// Finishes a hold that the held stack's fast release could not: the lock keeps the node it
+/// learned while held, and a hold the watchdog reported gets its final duration.
+#[cold]
+#[inline(never)]
+fn finish_hold(meta: &LockMeta, entry: &Held) {
+    if entry.reported {
+        held::with_inventory(|inventory| watchdog::released_long(inventory, entry));
+    }
+    if entry.learned && entry.node != 0 {
+        adopt_node(meta, entry.id, entry.node);
     }
 }
 
@@ -883,55 +913,6 @@ fn forget_instance(id: u64, slot: Slot) {
 
 fn current_span() -> Option<&'static str> {
     tracing::Span::current().metadata().map(|m| m.name())
-}
-
-/// The lock-order graph in Graphviz DOT: classes (and nested instances) as nodes labelled by
-/// name or creation site, edges labelled by the sites where they were first seen, edges on a
-/// reported cycle in red.
-pub(crate) fn graph_dot() -> String {
-    use std::fmt::Write as _;
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    with_graphs(|g| {
-        let mut out = String::from(
-            "digraph lock_order {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
-        );
-        let mut nodes = std::collections::BTreeMap::new();
-        let mut lines = Vec::new();
-        for (instances, graph) in [(false, &g.classes), (true, &g.instances)] {
-            for (from, to, witness) in graph.edges() {
-                let (first, last) = (&witness[0], &witness[witness.len() - 1]);
-                let name = |r: &LockRef| {
-                    if instances {
-                        (format!("i{}", r.id), format!("{} #{}", r.class, r.id))
-                    } else {
-                        (format!("c{}", r.class.id), r.class.to_string())
-                    }
-                };
-                let (from_id, from_label) = name(&first.from());
-                let (to_id, to_label) = name(&last.to());
-                nodes.insert(from_id.clone(), from_label);
-                nodes.insert(to_id.clone(), to_label);
-                let label = format!("{} -> {} ({})", first.from_site, last.to_site, first.thread);
-                let style = if g.cycle_edges.contains_key(&(instances, from, to)) {
-                    ", color=red, fontcolor=red, penwidth=2"
-                } else {
-                    ""
-                };
-                lines.push(format!(
-                    "  {from_id} -> {to_id} [label=\"{}\"{style}];\n",
-                    esc(&label)
-                ));
-            }
-        }
-        for (id, label) in nodes {
-            let _ = writeln!(out, "  {id} [label=\"{}\"];", esc(&label));
-        }
-        for line in lines {
-            out.push_str(&line);
-        }
-        out.push_str("}\n");
-        out
-    })
 }
 
 pub(crate) fn graph_stats() -> crate::GraphStats {

@@ -8,81 +8,13 @@
 //! path, where a lock and a clock read cost nothing next to the wait itself.
 
 use std::collections::{HashMap, HashSet};
-use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::class::LockClass;
-use super::held::{Held, Mode, FLAGS, REPORTED, WORDS};
-use super::seqlock::SeqRows;
+use super::held::{self, Held, Inventory, Mode, Waiting};
 use crate::report::{Acquisition, BlockedThread, Finding, Holder, Report, Site};
 use crate::settings::OnDeadlock;
-
-/// Slots published per thread. Locks held deeper than this are tracked for ordering but not
-/// watched for long holds (one warning says so).
-pub(crate) const SLOTS: usize = 64;
-
-/// A blocked acquisition, published on the contended path.
-#[derive(Clone, Copy)]
-struct Waiting {
-    id: u64,
-    class: &'static LockClass,
-    mode: Mode,
-    site: &'static Location<'static>,
-    since: Instant,
-}
-
-/// One thread's published held locks and current wait.
-pub(crate) struct Inventory {
-    thread: Arc<str>,
-    rows: SeqRows<SLOTS, WORDS>,
-    waiting: parking_lot::Mutex<Option<Waiting>>,
-}
-
-impl Inventory {
-    fn new(thread: Arc<str>) -> Self {
-        Inventory {
-            thread,
-            rows: SeqRows::new(),
-            waiting: parking_lot::Mutex::new(None),
-        }
-    }
-
-    /// The owner's held stack (see `held`): written only by the owner thread.
-    #[inline(always)]
-    pub(crate) fn stack(&self) -> &SeqRows<SLOTS, WORDS> {
-        &self.rows
-    }
-
-    /// A consistent copy of the held slots, or `None` if the owner kept writing.
-    /// A consistent copy of the held stack (an entry's index is its row), or `None` if the
-    /// owner kept writing.
-    fn snapshot(&self) -> Option<Vec<Held>> {
-        let rows = self.rows.read(64)?;
-        // SAFETY: `read` returns a consistent copy of rows the owner wrote with `Held::encode`
-        // (it retries a torn read), so every row is whole.
-        Some(
-            rows.into_iter()
-                .map_while(|words| unsafe { Held::decode(words) })
-                .collect(),
-        )
-    }
-}
-
-/// Called (outside any lockwatch borrow) when a thread's held stack grows past [`SLOTS`]: one
-/// `Limit` report for the whole program.
-#[cold]
-pub(crate) fn deep_stack(thread: &str) {
-    static REPORTED: AtomicBool = AtomicBool::new(false);
-    if REPORTED.swap(true, Relaxed) {
-        return;
-    }
-    crate::report::deliver(Report::new(Finding::Limit {
-        thread: thread.to_owned(),
-        held_locks: SLOTS,
-    }));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Settings (owned by `crate::settings`; these apply them).
@@ -148,7 +80,6 @@ static SCANS: AtomicU64 = AtomicU64::new(0);
 struct Shared {
     epoch: Instant,
     thread: OnceLock<std::thread::Thread>,
-    registry: parking_lot::Mutex<Vec<Arc<Inventory>>>,
 }
 
 fn shared() -> &'static Shared {
@@ -156,7 +87,6 @@ fn shared() -> &'static Shared {
     SHARED.get_or_init(|| Shared {
         epoch: Instant::now(),
         thread: OnceLock::new(),
-        registry: parking_lot::Mutex::new(Vec::new()),
     })
 }
 
@@ -199,7 +129,7 @@ fn start() {
     match spawned {
         Ok(handle) => {
             let _ = shared().thread.set(handle.thread().clone());
-            crate::export::install();
+            super::dump::install();
         }
         Err(e) => {
             eprintln!("lockwatch: could not start the watchdog thread ({e}); long holds, long waits and deadlocks will not be reported");
@@ -207,50 +137,12 @@ fn start() {
     }
 }
 
-/// Registers the calling thread's inventory (cold: once per thread).
-pub(crate) fn register(thread: Arc<str>) -> Arc<Inventory> {
-    let inventory = Arc::new(Inventory::new(thread));
-    shared().registry.lock().push(Arc::clone(&inventory));
-    inventory
-}
-
-/// Forgets an exiting thread's inventory.
-pub(crate) fn unregister(inventory: &Arc<Inventory>) {
-    shared()
-        .registry
-        .lock()
-        .retain(|i| !Arc::ptr_eq(i, inventory));
-}
-
-/// Publishes a blocked acquisition (the contended path).
-pub(crate) fn begin_wait(
-    inventory: &Inventory,
-    id: u64,
-    class: &'static LockClass,
-    mode: Mode,
-    site: &'static Location<'static>,
-    since: Instant,
-) {
-    *inventory.waiting.lock() = Some(Waiting {
-        id,
-        class,
-        mode,
-        site,
-        since,
-    });
-    stamp();
-}
-
-pub(crate) fn end_wait(inventory: &Inventory) {
-    *inventory.waiting.lock() = None;
-}
-
 /// (wake-ups, scans, threads with tracking state) so far.
 pub(crate) fn stats() -> (u64, u64, usize) {
     (
         WAKEUPS.load(Relaxed),
         SCANS.load(Relaxed),
-        shared().registry.lock().len(),
+        held::thread_count(),
     )
 }
 
@@ -264,7 +156,7 @@ fn run() {
     let mut state = ScanState::default();
     let mut last_scan = 0;
     let mut last_flush = 0;
-    let flushing = crate::export::env_dir().is_some();
+    let flushing = crate::settings::dir().is_some();
     loop {
         if !settings().watchdog.load(Relaxed) {
             // Switched off: no clock, no scans, until switched on again.
@@ -276,7 +168,7 @@ fn run() {
         let now = now_ms();
         advance(now);
         if flushing {
-            crate::export::periodic(&mut last_flush, now);
+            super::dump::periodic(&mut last_flush, now);
         }
         if now >= last_scan + SCAN_EVERY_MS {
             last_scan = now;
@@ -337,12 +229,12 @@ struct ThreadView {
 
 /// One pass over every thread. Returns whether anything was held or waited for.
 fn scan(state: &mut ScanState, now: u64) -> bool {
-    let inventories: Vec<Arc<Inventory>> = shared().registry.lock().clone();
+    let inventories: Vec<Arc<Inventory>> = held::inventories();
     let views: Vec<ThreadView> = inventories
         .into_iter()
         .filter_map(|inventory| {
             let held = inventory.snapshot()?;
-            let waiting = *inventory.waiting.lock();
+            let waiting = inventory.waiting();
             Some(ThreadView {
                 key: Arc::as_ptr(&inventory) as usize,
                 inventory,
@@ -362,7 +254,7 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
         crate::report::deliver_from_watchdog(report);
     }
     if deadlocked && settings().abort_on_deadlock.load(Relaxed) {
-        crate::export::before_abort();
+        super::dump::before_abort();
         crate::report::stderr_line("lockwatch: aborting on deadlock (LOCKWATCH_ON_DEADLOCK=abort)");
         std::process::abort();
     }
@@ -416,7 +308,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                 held: v.held.iter().map(|other| hold(other, now)).collect(),
                 waiting_for: v.waiting.as_ref().map(wait),
             });
-            v.inventory.rows.set_bits(slot, FLAGS, REPORTED);
+            v.inventory.mark_reported(slot);
             reported.insert(key, report.clone());
             state.seen_holds.insert(key);
             out.push(report);
