@@ -6,6 +6,7 @@
 //! lockwatch render FOLDED -o OUT.svg       one profile -> flame graph
 //! lockwatch merge DIR|FOLDED... -o ALL     many processes -> one profile (--view blame, ...)
 //! lockwatch diff BEFORE AFTER -o D.svg     differential flame graph (a fix's effect)
+//! lockwatch html DIR -o report.html        one page: reports, lock graph, flame graphs
 //! ```
 //!
 //! Install it with `cargo install --path tools/lockwatch-cli`. A directory argument may be
@@ -18,12 +19,15 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod html;
+
 const USAGE: &str = "usage:
   lockwatch reports DIR|REPORTS.jsonl|-...
   lockwatch render DIR                              (every *.folded below DIR -> *.svg beside it)
   lockwatch render FOLDED|- [-o OUT.svg] [--title TITLE] [--unit UNIT]
   lockwatch merge DIR|FOLDED|-... [--view waiters|blame|cas-retries] [-o OUT.folded]
   lockwatch diff BEFORE AFTER [-o OUT.svg] [--title TITLE] [--view VIEW]
+  lockwatch html DIR... [-o OUT.html]                (default: DIR/report.html)
 (BEFORE and AFTER are folded files or directories; a directory gives the merged --view)";
 
 fn main() -> ExitCode {
@@ -144,6 +148,19 @@ fn run(args: &[String]) -> Result<(), String> {
             }
             let text = pretty_reports(&files)?;
             write_out(args.out.as_deref(), text.as_bytes())
+        }
+        "html" => {
+            let Some(first) = args.positional.first() else {
+                return Err(format!("html takes LOCKWATCH_DIR folders\n{USAGE}"));
+            };
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| Path::new(first).join("report.html").display().to_string());
+            let page = html_page(&args.positional)?;
+            write_out(Some(&out), page.as_bytes())?;
+            println!("{out}");
+            Ok(())
         }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -358,12 +375,15 @@ fn report_files(input: &str) -> Result<Vec<(String, String)>, String> {
     Ok(files)
 }
 
-/// One report as read back: the fields the page shows, and its outcome if one came.
+/// One report as read back: the fields the pages show, and its outcome if one came.
 struct ReadReport {
     kind: String,
     thread: String,
+    summary: String,
     text: String,
     outcome: Option<String>,
+    sites: Vec<String>,
+    finding: serde_json::Value,
 }
 
 fn string_field(v: &serde_json::Value, key: &str, at: &str) -> Result<String, String> {
@@ -410,8 +430,16 @@ fn parse_reports(name: &str, text: &str) -> Result<Vec<ReadReport>, String> {
         reports.push(ReadReport {
             kind: string_field(&v, "kind", &at)?,
             thread: string_field(&v, "thread", &at)?,
+            summary: v["summary"].as_str().unwrap_or_default().to_owned(),
             text: string_field(&v, "text", &at)?,
             outcome: v["outcome"].as_str().map(str::to_owned),
+            sites: v["sites"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(html::site)
+                .collect(),
+            finding: v["finding"].clone(),
         });
     }
     Ok(reports)
@@ -455,4 +483,67 @@ fn pretty_reports(files: &[(String, String)]) -> Result<String, String> {
         }
     ));
     Ok(out)
+}
+
+/// The page of `lockwatch html` for these folders.
+fn html_page(dirs: &[String]) -> Result<String, String> {
+    let mut reports = Vec::new();
+    let mut edges = Vec::new();
+    let mut folded: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for dir in dirs {
+        for process in process_dirs(Path::new(dir))? {
+            let name = process.display().to_string();
+            let file = process.join("reports.jsonl");
+            if file.is_file() {
+                let path = file.display().to_string();
+                for r in parse_reports(&path, &read(&path)?)? {
+                    edges.extend(html::cycle_edges(&r.finding));
+                    let mut text = r.text;
+                    if let Some(outcome) = r.outcome {
+                        text.push_str(&format!("\n  outcome: {outcome}"));
+                    }
+                    reports.push(html::PageReport {
+                        kind: r.kind,
+                        summary: if r.summary.is_empty() {
+                            format!("in thread `{}`", r.thread)
+                        } else {
+                            r.summary
+                        },
+                        text,
+                        sites: r.sites,
+                        process: name.clone(),
+                    });
+                }
+            }
+            let dot = process.join("lock-graph.dot");
+            if dot.is_file() {
+                edges.extend(html::dot_edges(&read(&dot.display().to_string())?));
+            }
+            for view in ["waiters", "blame"] {
+                let f = process.join(format!("{view}.folded"));
+                if f.is_file() {
+                    let path = f.display().to_string();
+                    let text = read(&path)?;
+                    folded.entry(view).or_default().push((path, text));
+                }
+            }
+        }
+    }
+    let mut graphs = Vec::new();
+    for (view, title) in [
+        ("waiters", "Where threads waited"),
+        ("blame", "Who made them wait"),
+    ] {
+        let inputs: Vec<(&str, &str)> = folded
+            .get(view)
+            .into_iter()
+            .flatten()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let merged = merge_named(&inputs)?;
+        let svg = lockwatch::contention::flamegraph_svg(&merged, title, "ns")
+            .map_err(|e| format!("cannot render the {view} profile: {e}"))?;
+        graphs.push((title, svg));
+    }
+    Ok(html::page(&dirs.join(", "), &reports, &edges, &graphs))
 }

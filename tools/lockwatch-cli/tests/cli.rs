@@ -291,3 +291,100 @@ fn real_output_of_the_library_reads_back() {
         "{text}"
     );
 }
+
+/// The page of `lockwatch html`, read as XML: every report, the graph with the cycle's edges
+/// marked, and both flame graphs.
+#[test]
+fn the_html_page_has_every_report_the_graph_with_its_cycle_and_the_flame_graphs() {
+    use lockwatch::sync::Mutex;
+    use quick_xml::events::Event;
+    use std::sync::Arc;
+
+    let dir = temp("html");
+    let _ = std::fs::remove_dir_all(&dir);
+    // A real process folder: an inversion between two accounts of one class (their instance
+    // nodes are gone by the time the page is made: the report keeps the cycle), some waiting.
+    fn account() -> Mutex<i64> {
+        Mutex::new(0)
+    }
+    let (a, b) = (account(), account());
+    drop((a.lock().unwrap(), b.lock().unwrap()));
+    {
+        let _b = b.lock().unwrap();
+        let _a = a.lock().unwrap();
+    }
+    drop((a, b));
+    lockwatch::contention::set_sample_rate(std::time::Duration::ZERO);
+    let journal = Arc::new(Mutex::new(0u64));
+    while lockwatch::contention::folded().is_empty() {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let j = Arc::clone(&journal);
+                std::thread::spawn(move || {
+                    for _ in 0..5_000 {
+                        *j.lock().unwrap() += 1;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+    }
+    let process = dir.join("app-1");
+    lockwatch::export::to_dir(&process).unwrap();
+    let reports = lockwatch::reports().len();
+    assert!(reports >= 1);
+
+    let out = bin().arg("html").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+
+    let mut reader = quick_xml::Reader::from_str(&page);
+    let (mut articles, mut cycle_edges, mut edges, mut flamegraphs, mut graph) =
+        (0, 0, 0, 0, false);
+    let mut kinds = Vec::new();
+    loop {
+        match reader.read_event().expect("the page is well-formed") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                let attr = |name: &str| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == name.as_bytes())
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                };
+                match e.name().as_ref() {
+                    b"article" if attr("class").as_deref() == Some("report") => {
+                        articles += 1;
+                        kinds.push(attr("data-kind").unwrap());
+                    }
+                    b"svg" if attr("id").as_deref() == Some("lock-graph") => graph = true,
+                    b"path" if attr("class").as_deref() == Some("edge cycle") => cycle_edges += 1,
+                    b"path" if attr("class").as_deref() == Some("edge") => edges += 1,
+                    b"img" if attr("class").as_deref() == Some("flamegraph") => {
+                        assert!(attr("src")
+                            .unwrap()
+                            .starts_with("data:image/svg+xml;base64,"));
+                        flamegraphs += 1;
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(articles, reports, "every report");
+    assert!(kinds.iter().any(|k| k == "LockOrder"), "{kinds:?}");
+    assert!(graph, "the lock graph");
+    // Each inversion in this process (other tests of this binary make one too) is a cycle of
+    // two edges between two locks.
+    let inversions = kinds.iter().filter(|k| *k == "LockOrder").count();
+    assert_eq!(
+        cycle_edges,
+        2 * inversions,
+        "the cycles' edges, marked ({edges} others)"
+    );
+    assert_eq!(flamegraphs, 2, "waiters and blame");
+    assert!(page.contains("cli.rs:"), "the sites");
+}
