@@ -39,6 +39,10 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
+mod pprof;
+#[cfg(feature = "enabled")]
+pub(crate) mod profile;
+
 /// Which contention profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -64,16 +68,6 @@ impl View {
         match self {
             View::Waiters | View::Blame => "ns",
             View::CasRetries => "retries",
-        }
-    }
-
-    #[cfg(feature = "enabled")]
-    fn which(self) -> crate::tracker::profile::Which {
-        use crate::tracker::profile::Which;
-        match self {
-            View::Waiters => Which::Waiters,
-            View::Blame => Which::Blame,
-            View::CasRetries => Which::Cas,
         }
     }
 }
@@ -104,7 +98,7 @@ pub fn folded() -> String {
 /// ```
 pub fn folded_view(view: View) -> String {
     #[cfg(feature = "enabled")]
-    return crate::tracker::profile::folded(view.which());
+    return profile::folded(view);
     #[cfg(not(feature = "enabled"))]
     {
         let _ = view;
@@ -203,11 +197,11 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// ```
 pub fn pprof(view: View) -> Vec<u8> {
     #[cfg(feature = "enabled")]
-    return crate::pprof::encode(&crate::tracker::profile::resolved(view.which()));
+    return pprof::encode(&profile::resolved(view));
     #[cfg(not(feature = "enabled"))]
     {
         let _ = view;
-        crate::pprof::encode_empty()
+        pprof::encode_empty()
     }
 }
 
@@ -229,7 +223,7 @@ pub fn write_pprof(view: View, path: impl AsRef<Path>) -> io::Result<()> {
 /// ```
 pub fn set_sample_rate(rate: Duration) {
     #[cfg(feature = "enabled")]
-    crate::tracker::profile::set_rate(rate);
+    profile::set_rate(rate);
     #[cfg(not(feature = "enabled"))]
     let _ = rate;
 }
@@ -244,5 +238,5 @@ pub fn set_sample_rate(rate: Duration) {
 /// ```
 pub fn reset() {
     #[cfg(feature = "enabled")]
-    crate::tracker::profile::reset();
+    profile::reset();
 }

@@ -133,7 +133,6 @@ pub mod lock_api;
 pub mod once_cell;
 mod outdir;
 pub mod parking_lot;
-mod pprof;
 pub mod report;
 mod settings;
 pub mod sync;

@@ -235,5 +235,5 @@ fn lost_update(
 #[cold]
 #[inline(never)]
 fn record_cas_failures(site: &'static Location<'static>, weight: u64) {
-    super::profile::record_cas(site, weight);
+    crate::contention::profile::record_cas(site, weight);
 }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use super::profile::{self, Which};
+use crate::contention::profile;
+use crate::contention::View;
 use crate::outdir::{self, write_whole};
 
 /// How often the data files are rewritten while locks are in use.
@@ -22,9 +23,9 @@ pub(crate) fn set_interval(every: Duration) {
 pub(crate) fn write_data(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (which, name) in [
-        (Which::Waiters, "waiters.folded"),
-        (Which::Blame, "blame.folded"),
-        (Which::Cas, "cas-retries.folded"),
+        (View::Waiters, "waiters.folded"),
+        (View::Blame, "blame.folded"),
+        (View::CasRetries, "cas-retries.folded"),
     ] {
         written.push(write_whole(dir, name, profile::folded(which).as_bytes())?);
     }

@@ -14,7 +14,6 @@ mod graph;
 mod held;
 mod lazy_id;
 mod primitive;
-pub(crate) mod profile;
 mod seqlock;
 pub(crate) mod watchdog;
 
@@ -23,6 +22,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
+use crate::contention::profile::{self, ClassRef, Contention};
 use class::LockClass;
 pub(crate) use class::{declare_recursive_reads, LockKind};
 use graph::{ById, EdgeType, Evidence, OrderGraph, Slot, StepInfo, Witness};
@@ -44,7 +44,7 @@ pub(crate) struct LockMeta {
     known_pred: AtomicU64,
     /// Waiting bookkeeping, allocated on the first contended acquisition; null until then, so
     /// a release checks one relaxed pointer.
-    contention: AtomicPtr<profile::Contention>,
+    contention: AtomicPtr<Contention>,
     /// This lock's node in the per-instance order graph (see `Graphs::pending`), 0 while it
     /// has none. Written under the graph lock.
     node: AtomicU32,
@@ -239,14 +239,14 @@ impl LockMeta {
         let waited = start.elapsed();
         contention.leave(waiter);
         held::with_inventory(held::Inventory::end_wait);
-        profile::record_wait(me.class, waited);
+        profile::record_wait(ClassRef(me.class), waited);
         guard
     }
 
-    fn contention_state(&self) -> &profile::Contention {
+    fn contention_state(&self) -> &Contention {
         let mut state = self.contention.load(Acquire);
         if state.is_null() {
-            let fresh = Box::into_raw(Box::new(profile::Contention::new()));
+            let fresh = Box::into_raw(Box::new(Contention::new()));
             state =
                 match self
                     .contention
@@ -428,7 +428,7 @@ impl HeldToken {
             // SAFETY: Non-null `contention` stays valid until the lock is dropped.
             let contention = unsafe { &*contention };
             if contention.waiters.load(Relaxed) > 0 {
-                contention.blame(meta.ident().class);
+                contention.blame(ClassRef(meta.ident().class));
             }
         }
         if let Some(entry) = held::release(self.id) {

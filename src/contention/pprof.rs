@@ -150,7 +150,7 @@ pub(crate) fn encode_samples<'a>(samples: impl IntoIterator<Item = Sample<'a>>) 
 }
 
 #[cfg(feature = "enabled")]
-pub(crate) fn encode(resolved: &[crate::tracker::profile::Resolved]) -> Vec<u8> {
+pub(crate) fn encode(resolved: &[super::profile::Resolved]) -> Vec<u8> {
     encode_samples(resolved.iter().map(|r| Sample {
         frames: &r.frames,
         leaf: &r.leaf,

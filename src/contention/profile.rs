@@ -15,7 +15,33 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex as RawMutex;
 
-use super::class::LockClass;
+use super::View;
+
+/// A lock class as the profile knows it: something that names it, compared and hashed by
+/// address (classes live for the whole program). The tracker hands its classes in this way,
+/// so that the profiler needs nothing from the tracker.
+#[derive(Clone, Copy)]
+pub(crate) struct ClassRef(pub(crate) &'static (dyn std::fmt::Display + Sync));
+
+impl ClassRef {
+    fn addr(self) -> usize {
+        self.0 as *const (dyn std::fmt::Display + Sync) as *const () as usize
+    }
+}
+
+impl PartialEq for ClassRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.addr() == other.addr()
+    }
+}
+
+impl Eq for ClassRef {}
+
+impl Hash for ClassRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.addr().hash(state);
+    }
+}
 
 /// Deepest stack kept.
 pub(crate) const MAX_DEPTH: usize = 48;
@@ -24,7 +50,7 @@ const SHARDS: usize = 16;
 /// What a profile entry's leaf is.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Leaf {
-    Lock(&'static LockClass),
+    Lock(ClassRef),
     Cas(&'static Location<'static>),
 }
 
@@ -85,19 +111,11 @@ static WAITERS: Table = Table::new();
 static BLAME: Table = Table::new();
 static CAS: Table = Table::new();
 
-/// Which aggregated view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Which {
-    Waiters,
-    Blame,
-    Cas,
-}
-
-fn table(which: Which) -> &'static Table {
-    match which {
-        Which::Waiters => &WAITERS,
-        Which::Blame => &BLAME,
-        Which::Cas => &CAS,
+fn table(view: View) -> &'static Table {
+    match view {
+        View::Waiters => &WAITERS,
+        View::Blame => &BLAME,
+        View::CasRetries => &CAS,
     }
 }
 
@@ -186,7 +204,7 @@ fn now_ns() -> u64 {
 }
 
 /// Records a finished wait of `waited` on a lock of `class`.
-pub(crate) fn record_wait(class: &'static LockClass, waited: Duration) {
+pub(crate) fn record_wait(class: ClassRef, waited: Duration) {
     if let Some(stat) = sample(waited.as_nanos() as u64) {
         let key = Key {
             leaf: Leaf::Lock(class),
@@ -251,7 +269,7 @@ impl Contention {
     /// the last release to the holder's stack.
     #[cold]
     #[inline(never)]
-    pub(crate) fn blame(&self, class: &'static LockClass) {
+    pub(crate) fn blame(&self, class: ClassRef) {
         let now = now_ns();
         let (waited, count) = {
             let mut starts = self.starts.lock();
@@ -346,8 +364,8 @@ fn is_runtime_frame(name: &str) -> bool {
     PREFIXES.iter().any(|p| name.starts_with(p)) || name == "main"
 }
 
-pub(crate) fn resolved(which: Which) -> Vec<Resolved> {
-    let entries = table(which).drain_copy();
+pub(crate) fn resolved(view: View) -> Vec<Resolved> {
+    let entries = table(view).drain_copy();
     let mut cache = symbol_cache().lock();
     let mut out = Vec::with_capacity(entries.len());
     for (key, stat) in entries {
@@ -366,7 +384,7 @@ pub(crate) fn resolved(which: Which) -> Vec<Resolved> {
             names.drain(..runtime);
         }
         let (leaf, lock) = match key.leaf {
-            Leaf::Lock(class) => (format!("[lock] {class}"), class.to_string()),
+            Leaf::Lock(class) => (format!("[lock] {}", class.0), class.0.to_string()),
             Leaf::Cas(site) => (format!("[CAS retry] {site}"), format!("CAS at {site}")),
         };
         out.push(Resolved {
@@ -381,17 +399,17 @@ pub(crate) fn resolved(which: Which) -> Vec<Resolved> {
 }
 
 /// Folded stacks: `root;...;frame;leaf value` per line, merged by identical stacks.
-pub(crate) fn folded(which: Which) -> String {
+pub(crate) fn folded(view: View) -> String {
     let mut merged: Vec<(String, u64)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for r in resolved(which) {
+    for r in resolved(view) {
         let mut line = r.frames.join(";");
         if !line.is_empty() {
             line.push(';');
         }
         line.push_str(&r.leaf);
-        let value = match which {
-            Which::Cas => r.stat.count,
+        let value = match view {
+            View::CasRetries => r.stat.count,
             _ => r.stat.delay_ns,
         }
         .round() as u64;
