@@ -123,12 +123,8 @@ pub mod sync {
             if let Some(value) = self.inner.get() {
                 return value;
             }
-            let site = Location::caller();
-            self.meta.before_init(site);
-            self.inner.get_or_init(|| {
-                let _held = self.meta.initializing(site);
-                f()
-            })
+            let init = self.meta.initializer(Location::caller(), |()| f());
+            self.inner.get_or_init(|| init(()))
         }
 
         /// The value, initializing it with a fallible `f` first if needed.
@@ -145,12 +141,8 @@ pub mod sync {
             if let Some(value) = self.inner.get() {
                 return Ok(value);
             }
-            let site = Location::caller();
-            self.meta.before_init(site);
-            self.inner.get_or_try_init(|| {
-                let _held = self.meta.initializing(site);
-                f()
-            })
+            let init = self.meta.initializer(Location::caller(), |()| f());
+            self.inner.get_or_try_init(|| init(()))
         }
 
         /// Takes the value out, leaving the cell empty.

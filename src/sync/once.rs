@@ -56,12 +56,8 @@ impl Once {
         if self.inner.is_completed() {
             return;
         }
-        let site = Location::caller();
-        self.meta.before_init(site);
-        self.inner.call_once(|| {
-            let _held = self.meta.initializing(site);
-            f()
-        })
+        let init = self.meta.initializer(Location::caller(), |()| f());
+        self.inner.call_once(|| init(()))
     }
 
     /// As [`call_once`](Self::call_once), but runs even if poisoned, telling `f` so.
@@ -79,6 +75,8 @@ impl Once {
         if self.inner.is_completed() {
             return;
         }
+        // By hand: the state is borrowed for any lifetime, which `initializer`'s one argument
+        // type cannot say.
         let site = Location::caller();
         self.meta.before_init(site);
         self.inner.call_once_force(|state| {
@@ -150,8 +148,13 @@ impl<T> OnceLock<T> {
     #[inline]
     #[track_caller]
     pub const fn new() -> OnceLock<T> {
+        OnceLock::of_kind(LockKind::OnceLock, Location::caller())
+    }
+
+    /// A cell that reports call a `kind` (a `LazyLock` is a `OnceLock` inside).
+    const fn of_kind(kind: LockKind, site: &'static Location<'static>) -> OnceLock<T> {
         OnceLock {
-            meta: LockMeta::new(LockKind::OnceLock, Location::caller()),
+            meta: LockMeta::new(kind, site),
             inner: std_sync::OnceLock::new(),
         }
     }
@@ -210,12 +213,8 @@ impl<T> OnceLock<T> {
         if let Some(value) = self.inner.get() {
             return value;
         }
-        let site = Location::caller();
-        self.meta.before_init(site);
-        self.inner.get_or_init(|| {
-            let _held = self.meta.initializing(site);
-            f()
-        })
+        let init = self.meta.initializer(Location::caller(), |()| f());
+        self.inner.get_or_init(|| init(()))
     }
 
     /// Consumes the cell, returning its value if initialized.
@@ -283,8 +282,8 @@ impl<T: Eq> Eq for OnceLock<T> {}
 /// assert_eq!(SQUARES[3], 9);
 /// ```
 pub struct LazyLock<T, F = fn() -> T> {
-    meta: LockMeta,
-    cell: std_sync::OnceLock<T>,
+    /// The tracked cell (of kind `LazyLock`): its initialization is the lazy value's.
+    cell: OnceLock<T>,
     init: std_sync::Mutex<Option<F>>,
 }
 
@@ -294,8 +293,7 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     #[track_caller]
     pub const fn new(f: F) -> LazyLock<T, F> {
         LazyLock {
-            meta: LockMeta::new(LockKind::LazyLock, Location::caller()),
-            cell: std_sync::OnceLock::new(),
+            cell: OnceLock::of_kind(LockKind::LazyLock, Location::caller()),
             init: std_sync::Mutex::new(Some(f)),
         }
     }
@@ -310,7 +308,7 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     ///
     /// `Err(f)` if the value was never initialized.
     pub fn into_inner(this: Self) -> Result<T, F> {
-        let LazyLock { cell, init, .. } = this;
+        let LazyLock { cell, init } = this;
         match cell.into_inner() {
             Some(value) => Ok(value),
             None => match init.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -329,13 +327,7 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     #[inline]
     #[track_caller]
     pub fn force(this: &LazyLock<T, F>) -> &T {
-        if let Some(value) = this.cell.get() {
-            return value;
-        }
-        let site = Location::caller();
-        this.meta.before_init(site);
         this.cell.get_or_init(|| {
-            let _held = this.meta.initializing(site);
             let f = this.init.lock().unwrap_or_else(|e| e.into_inner()).take();
             match f {
                 Some(f) => f(),
@@ -427,6 +419,6 @@ impl<T, F> crate::sealed::Sealed for LazyLock<T, F> {}
 
 impl<T, F> crate::Trackable for LazyLock<T, F> {
     fn set_class_name(&mut self, name: &str) -> bool {
-        self.meta.set_class_name(name)
+        self.cell.meta.set_class_name(name)
     }
 }

@@ -165,6 +165,22 @@ impl LockMeta {
         }
     }
 
+    /// Checks the order for running (or waiting for) this cell's initializer, then gives `f`
+    /// back wrapped so that this thread holds the cell while it runs: the one shape of every
+    /// lazy cell's initialization (`Once`, `OnceLock`, `LazyLock`, once_cell's).
+    #[inline]
+    pub(crate) fn initializer<'a, A, R>(
+        &'a self,
+        site: &'static Location<'static>,
+        f: impl FnOnce(A) -> R + 'a,
+    ) -> impl FnOnce(A) -> R + 'a {
+        self.before_init(site);
+        move |arg| {
+            let _held = self.initializing(site);
+            f(arg)
+        }
+    }
+
     /// While this thread runs the initializer: the cell is held.
     #[inline]
     pub(crate) fn initializing(&self, site: &'static Location<'static>) -> HeldToken {
