@@ -25,7 +25,7 @@ use std::sync::Arc;
 use crate::contention::profile::{self, ClassRef, Contention};
 use class::LockClass;
 pub(crate) use class::{declare_recursive_reads, LockKind};
-use graph::{ById, EdgeType, Evidence, OrderGraph, Slot, StepInfo, Witness};
+use graph::{ById, CycleEdge, EdgeType, Evidence, OrderGraph, Slot, StepInfo, Witness};
 use held::Held;
 pub(crate) use held::Mode;
 use lazy_id::LazyId;
@@ -787,6 +787,96 @@ fn with_graphs<R>(f: impl FnOnce(&mut Graphs) -> R) -> R {
     f(guard.get_or_insert_with(Graphs::default))
 }
 
+/// Where an order edge goes: the class graph between classes, the instance graph within one.
+struct Endpoints {
+    same_class: bool,
+    /// The edge as reports and captures name it.
+    edge: EdgeId,
+    /// Its tail node, 0 for a stale held entry (its lock is gone: nothing to order from).
+    from: Slot,
+    to: Slot,
+}
+
+/// What a cycle-closing edge turned out to be.
+enum CycleSeen {
+    /// A bug not reported before: its report, to deliver.
+    New(crate::report::Report),
+    /// The same bug again (same classes and sites): the report made the first time.
+    Again(crate::report::Report),
+}
+
+impl Graphs {
+    /// The endpoints of the edge from the held lock `h` into the lock being acquired.
+    fn endpoints(&mut self, meta: &LockMeta, me: Ident, h: &Held) -> Endpoints {
+        if h.class.id == me.class.id {
+            me.class.has_instance_edges.store(true, Relaxed);
+            Endpoints {
+                same_class: true,
+                edge: (true, h.id, me.id),
+                from: self.held_node(h).unwrap_or(0),
+                to: self.acquired_node(meta, me.id),
+            }
+        } else {
+            Endpoints {
+                same_class: false,
+                edge: (false, u64::from(h.class.id), u64::from(me.class.id)),
+                from: self.class_node(h.class),
+                to: self.class_node(me.class),
+            }
+        }
+    }
+
+    fn graph(&mut self, same_class: bool) -> &mut OrderGraph {
+        if same_class {
+            &mut self.instances
+        } else {
+            &mut self.classes
+        }
+    }
+
+    /// Records the cycle that `edge` (first seen as `witness`) closes along `path`: a new bug
+    /// is kept with the report `report` makes; a known one gives back its first report.
+    fn note_cycle(
+        &mut self,
+        edge: EdgeId,
+        witness: &Witness,
+        path: &[CycleEdge],
+        report: impl FnOnce() -> crate::report::Report,
+    ) -> CycleSeen {
+        let key = cycle_key(std::iter::once(witness).chain(path.iter().map(|e| &e.witness)));
+        if let Some(&at) = self.reported.get(&key) {
+            return CycleSeen::Again(self.cycles[at].report.clone());
+        }
+        let report = report();
+        let at = self.cycles.len();
+        let edges: Vec<EdgeId> = std::iter::once(edge)
+            .chain(path.iter().map(|e| (edge.0, e.from, e.to)))
+            .collect();
+        for &e in &edges {
+            self.cycle_edges.entry(e).or_default().push(at);
+        }
+        self.cycles.push(ReportedCycle {
+            edges,
+            report: report.clone(),
+        });
+        self.reported.insert(key, at);
+        CycleSeen::New(report)
+    }
+
+    /// The reported cycles through `edge` whose every edge code in this thread's capture has
+    /// now taken: reported before the capture began, shown again inside it.
+    fn cycles_shown_in_capture(&self, edge: EdgeId) -> Vec<crate::report::Report> {
+        self.cycle_edges
+            .get(&edge)
+            .into_iter()
+            .flatten()
+            .map(|&at| &self.cycles[at])
+            .filter(|cycle| crate::report::capture_took(edge, &cycle.edges))
+            .map(|cycle| cycle.report.clone())
+            .collect()
+    }
+}
+
 /// Adds the edges from `held` (innermost last) into `me` (the lock `meta`), reporting each
 /// new strong cycle.
 fn add_edges(
@@ -804,78 +894,46 @@ fn add_edges(
     let mut span = None;
     with_graphs(|g| {
         for (depth, h) in held.iter().rev().enumerate() {
-            let (target, pred) = edge_key(h.id, h.class, h.mode, me, mode);
+            let ends = g.endpoints(meta, me, h);
             let ty = EdgeType::new(h.mode.holds_shared(), mode.enters_recursive());
-            let same_class = h.class.id == me.class.id;
-            let (from_id, to_id, from, to) = if same_class {
-                me.class.has_instance_edges.store(true, Relaxed);
-                // A stale entry has no node to order from: nothing to learn through it.
-                let from = g.held_node(h).unwrap_or(0);
-                (h.id, me.id, from, g.acquired_node(meta, me.id))
-            } else {
-                let from = g.class_node(h.class);
-                let to = g.class_node(me.class);
-                (u64::from(h.class.id), u64::from(me.class.id), from, to)
-            };
-            let graph = if same_class { &g.instances } else { &g.classes };
-            let edge = (same_class, from_id, to_id);
-            if from != 0 && capturing && graph.contains(from, to, ty) {
-                for &at in g.cycle_edges.get(&edge).into_iter().flatten() {
-                    let cycle = &g.cycles[at];
-                    if crate::report::capture_took(edge, &cycle.edges) {
-                        shown_again.push(cycle.report.clone());
-                    }
-                }
-            } else if from != 0 && !graph.contains(from, to, ty) {
-                let info = StepInfo {
-                    from_class: h.class,
-                    to_class: me.class,
-                    from_site: h.site,
-                    to_site: site,
-                    from_mode: h.mode.as_str(),
-                    to_mode: mode.as_str(),
-                    thread: thread.get_or_insert_with(held::thread_name).clone(),
-                    span: *span.get_or_insert_with(current_span),
-                    backtrace: crate::report::backtraces_enabled()
-                        .then(|| ById(Arc::new(std::backtrace::Backtrace::force_capture()))),
-                };
-                let evidence = if same_class {
-                    g.intern(info)
-                } else {
-                    Evidence::direct(Arc::new(info))
-                };
-                let graph = if same_class {
-                    &mut g.instances
-                } else {
-                    &mut g.classes
-                };
-                if let graph::Added::ClosesCycle(path) = graph.add(from, to, ty, evidence.clone()) {
-                    // The new step with the instances' own ids, for the report.
-                    let witness = evidence.witness(h.id, me.id);
-                    let key =
-                        cycle_key(std::iter::once(&witness).chain(path.iter().map(|e| &e.witness)));
-                    match g.reported.get(&key) {
-                        None => {
-                            let report = explain::lock_order(me, mode, site, held, &witness, &path);
-                            let at = g.cycles.len();
-                            let edges: Vec<EdgeId> = std::iter::once(edge)
-                                .chain(path.iter().map(|e| (same_class, e.from, e.to)))
-                                .collect();
-                            for &e in &edges {
-                                g.cycle_edges.entry(e).or_default().push(at);
-                            }
-                            g.cycles.push(ReportedCycle {
-                                edges,
-                                report: report.clone(),
-                            });
-                            g.reported.insert(key, at);
-                            found.push(report);
+            if ends.from != 0 {
+                if !g.graph(ends.same_class).contains(ends.from, ends.to, ty) {
+                    let info = StepInfo {
+                        from_class: h.class,
+                        to_class: me.class,
+                        from_site: h.site,
+                        to_site: site,
+                        from_mode: h.mode.as_str(),
+                        to_mode: mode.as_str(),
+                        thread: thread.get_or_insert_with(held::thread_name).clone(),
+                        span: *span.get_or_insert_with(current_span),
+                        backtrace: crate::report::backtraces_enabled()
+                            .then(|| ById(Arc::new(std::backtrace::Backtrace::force_capture()))),
+                    };
+                    // Instance edges share interned evidence; class edges are few.
+                    let evidence = if ends.same_class {
+                        g.intern(info)
+                    } else {
+                        Evidence::direct(Arc::new(info))
+                    };
+                    let added =
+                        g.graph(ends.same_class)
+                            .add(ends.from, ends.to, ty, evidence.clone());
+                    if let graph::Added::ClosesCycle(path) = added {
+                        // The new step with the instances' own ids, for the report.
+                        let witness = evidence.witness(h.id, me.id);
+                        let report = || explain::lock_order(me, mode, site, held, &witness, &path);
+                        match g.note_cycle(ends.edge, &witness, &path, report) {
+                            CycleSeen::New(report) => found.push(report),
+                            CycleSeen::Again(report) if capturing => shown_again.push(report),
+                            CycleSeen::Again(_) => {}
                         }
-                        Some(&at) if capturing => shown_again.push(g.cycles[at].report.clone()),
-                        Some(_) => {}
                     }
+                } else if capturing {
+                    shown_again.extend(g.cycles_shown_in_capture(ends.edge));
                 }
             }
+            let (target, pred) = edge_key(h.id, h.class, h.mode, me, mode);
             held::remember_edge(target, pred);
             if depth == 0 {
                 meta.known_pred.store(pred, Relaxed);
