@@ -2,7 +2,11 @@
 //!
 //! [`crate::parking_lot`] is built from these, exactly as `parking_lot` is built from
 //! `lock_api`. Use them directly to track other `lock_api` locks (spin locks, for example).
-//! Without the `enabled` feature this module is `pub use lock_api::*`.
+//! The raw-lock traits here are lock_api's own (re-exported). Without the `enabled` feature
+//! this module is `pub use lock_api::*`.
+//!
+//! Not to be confused with `lockwatch::parking_lot::lock_api`, which is the original crate,
+//! untracked, as `parking_lot::lock_api` is (parity with parking_lot's paths).
 
 #[cfg(not(feature = "enabled"))]
 pub use ::user_la::*;

@@ -35,9 +35,13 @@ pub use tracked::*;
 mod tracked {
     // parking_lot's items, shadowed below by the tracked ones.
     pub use ::user_pl::{
-        lock_api, Once, OnceState, RawFairMutex, RawMutex, RawRwLock, RawThreadId,
-        WaitTimeoutResult,
+        Once, OnceState, RawFairMutex, RawMutex, RawRwLock, RawThreadId, WaitTimeoutResult,
     };
+
+    /// The original, untracked `lock_api` crate, exactly as `parking_lot::lock_api` is: for
+    /// its raw-lock traits (`lock_api::RawMutex` and the rest). The *tracked* lock types over
+    /// any raw lock are [`crate::lock_api`]'s.
+    pub use ::user_pl::lock_api;
     #[cfg(feature = "parking_lot_0_13")]
     pub use ::user_pl::{RawCondvar, RawRwLockRecursive};
 

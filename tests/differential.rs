@@ -1,5 +1,6 @@
 //! Differential testing: random lock programs, run through lockwatch, against a brute-force
-//! oracle that applies the DESIGN rules to the same acquisitions.
+//! oracle that applies the rules of the README's "What it reports" table to the same
+//! acquisitions.
 //!
 //! Each program has locks in a few classes, and a few threads of lock / try / read /
 //! read_recursive / write / unlock / `unlocked` steps nested up to depth 6: locks of one class

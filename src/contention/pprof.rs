@@ -48,6 +48,38 @@ impl Message {
     }
 }
 
+/// Field numbers of `profile.proto` (github.com/google/pprof, proto/profile.proto).
+mod field {
+    /// `Profile`.
+    pub(super) const SAMPLE_TYPE: u32 = 1;
+    pub(super) const SAMPLE: u32 = 2;
+    pub(super) const LOCATION: u32 = 4;
+    pub(super) const FUNCTION: u32 = 5;
+    pub(super) const STRING_TABLE: u32 = 6;
+    pub(super) const TIME_NANOS: u32 = 9;
+    pub(super) const PERIOD_TYPE: u32 = 11;
+    pub(super) const PERIOD: u32 = 12;
+    /// `ValueType`.
+    pub(super) const VALUE_TYPE_TYPE: u32 = 1;
+    pub(super) const VALUE_TYPE_UNIT: u32 = 2;
+    /// `Sample`.
+    pub(super) const SAMPLE_LOCATION_ID: u32 = 1;
+    pub(super) const SAMPLE_VALUE: u32 = 2;
+    pub(super) const SAMPLE_LABEL: u32 = 3;
+    /// `Label`.
+    pub(super) const LABEL_KEY: u32 = 1;
+    pub(super) const LABEL_STR: u32 = 2;
+    /// `Location`.
+    pub(super) const LOCATION_ID: u32 = 1;
+    pub(super) const LOCATION_LINE: u32 = 4;
+    /// `Line`.
+    pub(super) const LINE_FUNCTION_ID: u32 = 1;
+    /// `Function`.
+    pub(super) const FUNCTION_ID: u32 = 1;
+    pub(super) const FUNCTION_NAME: u32 = 2;
+    pub(super) const FUNCTION_SYSTEM_NAME: u32 = 3;
+}
+
 /// The string table: index 0 is the empty string, as the format requires.
 struct Strings {
     index: HashMap<String, u64>,
@@ -75,8 +107,8 @@ impl Strings {
 
 fn value_type(strings: &mut Strings, ty: &str, unit: &str) -> Message {
     let mut m = Message::default();
-    m.uint(1, strings.id(ty));
-    m.uint(2, strings.id(unit));
+    m.uint(field::VALUE_TYPE_TYPE, strings.id(ty));
+    m.uint(field::VALUE_TYPE_UNIT, strings.id(unit));
     m
 }
 
@@ -92,8 +124,14 @@ pub(crate) struct Sample<'a> {
 pub(crate) fn encode_samples<'a>(samples: impl IntoIterator<Item = Sample<'a>>) -> Vec<u8> {
     let mut strings = Strings::new();
     let mut profile = Message::default();
-    profile.message(1, value_type(&mut strings, "contentions", "count"));
-    profile.message(1, value_type(&mut strings, "delay", "nanoseconds"));
+    profile.message(
+        field::SAMPLE_TYPE,
+        value_type(&mut strings, "contentions", "count"),
+    );
+    profile.message(
+        field::SAMPLE_TYPE,
+        value_type(&mut strings, "delay", "nanoseconds"),
+    );
     let lock_key = strings.id("lock");
     // One function and one location per distinct frame name; ids start at 1.
     let mut locations: HashMap<String, u64> = HashMap::new();
@@ -112,40 +150,40 @@ pub(crate) fn encode_samples<'a>(samples: impl IntoIterator<Item = Sample<'a>>) 
             ids.push(id);
         }
         let mut s = Message::default();
-        s.packed(1, &ids);
-        s.packed(2, &[sample.count, sample.delay_ns]);
+        s.packed(field::SAMPLE_LOCATION_ID, &ids);
+        s.packed(field::SAMPLE_VALUE, &[sample.count, sample.delay_ns]);
         let mut label = Message::default();
-        label.uint(1, lock_key);
-        label.uint(2, strings.id(sample.lock));
-        s.message(3, label);
-        profile.message(2, s);
+        label.uint(field::LABEL_KEY, lock_key);
+        label.uint(field::LABEL_STR, strings.id(sample.lock));
+        s.message(field::SAMPLE_LABEL, label);
+        profile.message(field::SAMPLE, s);
     }
     for (id, _) in &functions {
         let mut line = Message::default();
-        line.uint(1, *id);
+        line.uint(field::LINE_FUNCTION_ID, *id);
         let mut location = Message::default();
-        location.uint(1, *id);
-        location.message(4, line);
-        profile.message(4, location);
+        location.uint(field::LOCATION_ID, *id);
+        location.message(field::LOCATION_LINE, line);
+        profile.message(field::LOCATION, location);
     }
     for (id, name) in functions {
         let name_id = strings.id(&name);
         let mut function = Message::default();
-        function.uint(1, id);
-        function.uint(2, name_id);
-        function.uint(3, name_id);
-        profile.message(5, function);
+        function.uint(field::FUNCTION_ID, id);
+        function.uint(field::FUNCTION_NAME, name_id);
+        function.uint(field::FUNCTION_SYSTEM_NAME, name_id);
+        profile.message(field::FUNCTION, function);
     }
     let period_type = value_type(&mut strings, "contentions", "count");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     for s in &strings.table {
-        profile.bytes(6, s.as_bytes());
+        profile.bytes(field::STRING_TABLE, s.as_bytes());
     }
-    profile.uint(9, now);
-    profile.message(11, period_type);
-    profile.uint(12, 1);
+    profile.uint(field::TIME_NANOS, now);
+    profile.message(field::PERIOD_TYPE, period_type);
+    profile.uint(field::PERIOD, 1);
     profile.bytes
 }
 

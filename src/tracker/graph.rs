@@ -8,11 +8,12 @@
 //!
 //! Edges carry lockdep's four types (exclusive or shared tail, recursive or not head) and a
 //! cycle is a deadlock only if it is *strong*: nowhere does a path enter a lock as a recursive
-//! reader and leave it as a shared holder. Such graphs may legitimately contain weak cycles,
-//! so no topological order exists to maintain incrementally (Pearce–Kelly, as in petgraph's
-//! `Acyclic`, rejects every cycle); instead each *new* edge runs one bounded breadth-first
-//! search. New edges are rare (each distinct order is seen once), so this stays off the hot
-//! path.
+//! reader and leave it as a shared holder. While the graph (edge types aside) has no cycle at
+//! all, a topological order is kept incrementally (Pearce–Kelly), so an edge that agrees with
+//! it needs no search; once a cycle exists (a weak one is legal, which is why petgraph's
+//! `Acyclic`, rejecting every cycle, does not fit), each *new* edge runs one bounded search
+//! for a strong path back. New edges are rare (each distinct order is seen once), so this
+//! stays off the hot path.
 
 use std::backtrace::Backtrace;
 use std::collections::{HashMap, HashSet, VecDeque};

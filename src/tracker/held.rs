@@ -101,21 +101,22 @@ pub(crate) struct Held {
 pub(crate) const WORDS: usize = 5;
 
 impl Held {
-    /// The published form: `[id, class, site, since << 8 | learned << 5 | trylock << 4 |
-    /// mode << 1 | reported, node]`. `reported` is set by the watchdog once it reported the
-    /// hold, so that the release adds its duration; `learned` once the lock got its graph
-    /// node while held, so that the release tells the lock. The watchdog reads the first four.
+    /// The published form: `[id, class, site, flags, node]`, the flags word laid out as
+    /// `since << SINCE_SHIFT | learned | trylock | mode << MODE_SHIFT | reported` (see the
+    /// constants below). `reported` is set by the watchdog once it reported the hold, so that
+    /// the release adds its duration; `learned` once the lock got its graph node while held,
+    /// so that the release tells the lock. The watchdog reads the first four words.
     #[inline(always)]
     pub(crate) fn encode(&self) -> [u64; WORDS] {
         [
             self.id,
             self.class as *const LockClass as u64,
             self.site as *const Location<'static> as u64,
-            (self.since << 8)
+            (self.since << SINCE_SHIFT)
                 | if self.learned { LEARNED } else { 0 }
                 | if self.reported { REPORTED } else { 0 }
-                | ((self.trylock as u64) << 4)
-                | ((self.mode as u64) << 1),
+                | if self.trylock { TRYLOCK } else { 0 }
+                | ((self.mode as u64) << MODE_SHIFT),
             u64::from(self.node),
         ]
     }
@@ -137,12 +138,12 @@ impl Held {
             class: unsafe { &*(words[1] as *const LockClass) },
             // SAFETY: As above.
             site: unsafe { &*(words[2] as *const Location<'static>) },
-            mode: row_mode(words[3]),
-            trylock: words[3] & (1 << 4) != 0,
-            since: words[3] >> 8,
+            mode: row_mode(words[FLAGS]),
+            trylock: words[FLAGS] & TRYLOCK != 0,
+            since: words[FLAGS] >> SINCE_SHIFT,
             node: words[4] as u32,
-            learned: words[3] & LEARNED != 0,
-            reported: words[3] & REPORTED != 0,
+            learned: words[FLAGS] & LEARNED != 0,
+            reported: words[FLAGS] & REPORTED != 0,
         })
     }
 }
@@ -151,10 +152,20 @@ impl Held {
 /// [`Held::encode`].
 pub(crate) type Row = [AtomicU64; WORDS];
 
-/// The word of a row where the watchdog sets [`REPORTED`] and the owner [`LEARNED`].
+/// The word of a row with the mode, the flags and the tick: the watchdog sets [`REPORTED`]
+/// in it, the owner [`LEARNED`].
 pub(crate) const FLAGS: usize = 3;
+/// Bit 0 of the flags word: the watchdog reported this hold as long.
 pub(crate) const REPORTED: u64 = 1;
+/// Bits 1 to 3: the [`Mode`].
+const MODE_SHIFT: u32 = 1;
+const MODE_MASK: u64 = 0b111;
+/// Bit 4: taken with a try-lock.
+const TRYLOCK: u64 = 1 << 4;
+/// Bit 5: the lock got its graph node while held.
 const LEARNED: u64 = 1 << 5;
+/// Bits 8 and up: the watchdog tick the hold began at.
+const SINCE_SHIFT: u32 = 8;
 /// The word of a row with the lock's graph node.
 const NODE: usize = 4;
 
@@ -184,7 +195,7 @@ pub(crate) fn row_mode_of(row: &Row) -> Mode {
 
 #[inline(always)]
 fn row_mode(flags: u64) -> Mode {
-    Mode::from_u8(((flags >> 1) & 7) as u8)
+    Mode::from_u8(((flags >> MODE_SHIFT) & MODE_MASK) as u8)
 }
 
 /// Slots published per thread. Locks held deeper than this are tracked for ordering but not

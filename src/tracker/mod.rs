@@ -1,9 +1,18 @@
 //! The tracker: lock identity, the per-thread held stack, the order graph and the reports
 //! they produce. Compiled only with the `enabled` feature.
 //!
-//! Facades call three things: [`LockMeta::lock`] (check the order, then block),
-//! [`LockMeta::try_lock`] (no order check: a try never waits) and the [`HeldToken`] they get
-//! back, which a guard carries and which releases the entry when dropped.
+//! Facades reach it through [`LockMeta`], embedded in every lock: `lock` (check the order,
+//! then block), `try_lock` / `try_lock_result` (no order check: a try never waits),
+//! `initializer` / `before_init` / `initializing` (lazy cells), `read_mode` (a raw lock's
+//! read policy), `forget_held` (`force_unlock`) and `set_class_name`; and through the
+//! [`HeldToken`] a guard carries, which releases the entry when dropped and can `suspend` it
+//! (a condvar wait, `unlocked`), `set_mode` (downgrade) or `upgrade`. Atomics go through
+//! `atomics`, lock classes through `class`.
+//!
+//! Submodules: `held` (the per-thread held stack and its published rows), `graph` (the order
+//! graph), `class`, `explain` (findings as data), `watchdog`, `dump` (the data files under
+//! `LOCKWATCH_DIR`), `dot`, `atomics`, `seqlock` and `lazy_id` (the lock-free parts the loom
+//! models check).
 
 pub(crate) mod atomics;
 mod class;

@@ -1,4 +1,5 @@
-// The DESIGN verdict table, written once and included by one test file per lock family.
+// The verdict table of the README's "What it reports" section, written once and included
+// by one test file per lock family.
 // The including file defines `mutex!(name)`, `rwlock!(name)`, `lock!(m)`, `try_lock!(m)`,
 // `read!(l)`, `write!(l)` and `try_write!(l)` for its family.
 

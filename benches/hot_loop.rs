@@ -2,18 +2,20 @@
 //! stay the same from run to run on a noisy machine where timings do not.
 //!
 //! ```text
-//! cargo build --release --example hot_loop --features enabled
-//! valgrind --tool=callgrind target/release/examples/hot_loop lockwatch single 100000
-//! valgrind --tool=callgrind target/release/examples/hot_loop parking_lot pair 100000
+//! cargo bench --no-run --bench hot_loop --features enabled   # prints the binary's path
+//! valgrind --tool=callgrind target/release/deps/hot_loop-<hash> lockwatch single 100000
+//! valgrind --tool=callgrind target/release/deps/hot_loop-<hash> parking_lot pair 100000
+//! LOCKWATCH=off valgrind --tool=callgrind target/release/deps/hot_loop-<hash> lockwatch single 100000
 //! ```
 //!
 //! `single` is one uncontended lock/unlock per iteration, `pair` a nested pair whose order is
 //! known. The difference between a run with N iterations and one with 0, divided by N, is the
 //! instructions per iteration.
 //!
-//! `hot_loop time` times the uncontended loop instead, parking_lot and lockwatch alternating,
-//! and prints parking_lot's ns and lockwatch's ratio for each of 40 rounds, in order: on a
-//! shared machine the ratio can sit in one regime for minutes and then in another.
+//! `cargo bench --bench hot_loop --features enabled -- time` times the uncontended loop
+//! instead, parking_lot and lockwatch alternating, and prints parking_lot's ns and
+//! lockwatch's ratio for each of 40 rounds, in order: on a shared machine the ratio can sit
+//! in one regime for minutes and then in another.
 
 use std::hint::black_box;
 
@@ -70,7 +72,11 @@ fn time_rounds() {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` adds `--bench`.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if args.first().is_some_and(|a| a == "time") {
         time_rounds();
         return;
