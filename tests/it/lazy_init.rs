@@ -1,9 +1,7 @@
 //! Lazy initialization takes part in the lock graph.
 #![cfg(feature = "enabled")]
 
-mod common;
-
-use common::{assert_quiet, assert_reported};
+use crate::common::{assert_quiet, assert_reported};
 use lockwatch::sync::{LazyLock, Mutex, Once, OnceLock};
 use lockwatch::{named, ReportKind};
 

@@ -1,9 +1,7 @@
 //! once_cell's sync cells, tracked like OnceLock (feature `once_cell`).
 #![cfg(all(feature = "enabled", feature = "once_cell"))]
 
-mod common;
-
-use common::assert_reported;
+use crate::common::assert_reported;
 use lockwatch::once_cell::sync::{Lazy, OnceCell};
 use lockwatch::sync::Mutex;
 use lockwatch::{named, ReportKind};

@@ -2,9 +2,7 @@
 // parking_lot 0.13 replaced `read_recursive` with `RecursiveRwLock`: tests/parking_lot_0_13.rs.
 #![cfg(all(feature = "enabled", not(feature = "parking_lot_0_13")))]
 
-mod common;
-
-use common::{assert_quiet, assert_reported};
+use crate::common::{assert_quiet, assert_reported};
 use lockwatch::parking_lot::{
     FairMutex, Mutex, ReentrantMutex, RwLock, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };

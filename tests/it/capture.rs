@@ -219,7 +219,7 @@ fn assert_clean_fails_the_test_with_the_whole_report() {
     assert!(message.contains("lock order inversion"), "{message}");
     assert!(message.contains("`capture-assert-a`"), "{message}");
     assert!(
-        message.contains("tests/capture.rs:"),
+        message.contains("tests/it/capture.rs:"),
         "the sites: {message}"
     );
     // And a clean run returns the closure's value.

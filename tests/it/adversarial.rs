@@ -1,9 +1,7 @@
 //! Adversarial use: what a real program does to its locks, and lockwatch must survive.
 #![cfg(feature = "enabled")]
 
-mod common;
-
-use common::{assert_quiet, assert_reported};
+use crate::common::{assert_quiet, assert_reported};
 use lockwatch::parking_lot::Mutex;
 use lockwatch::{named, ReportKind};
 use std::sync::Arc;

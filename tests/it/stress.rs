@@ -1,9 +1,7 @@
 //! Many threads, many locks, one consistent order: quiet. Then one inversion: one report.
 #![cfg(feature = "enabled")]
 
-mod common;
-
-use common::{assert_quiet, reports_about};
+use crate::common::{assert_quiet, reports_about};
 use lockwatch::parking_lot::Mutex;
 use lockwatch::{named, ReportKind};
 use std::sync::Arc;

@@ -3,9 +3,7 @@
 //! methods carry, and the read rules.
 #![cfg(all(feature = "enabled", feature = "parking_lot_0_13"))]
 
-mod common;
-
-use common::{assert_quiet, assert_reported};
+use crate::common::{assert_quiet, assert_reported};
 use lockwatch::named;
 use lockwatch::parking_lot::{Mutex, RecursiveRwLock, RwLock};
 use lockwatch::ReportKind;
@@ -30,7 +28,7 @@ fn a_second_read_of_a_write_preferring_rwlock_is_reported() {
     assert_reported(
         ReportKind::LockOrder,
         &["pl13-fair"],
-        &["tests/parking_lot_0_13.rs:"],
+        &["tests/it/parking_lot_0_13.rs:"],
     );
 }
 

@@ -94,7 +94,9 @@ fn the_lock_graph_exports_as_dot_with_the_cycle_in_red() {
     for (f, t) in [(&ia, &ib), (&ib, &ia)] {
         let attrs = edge(f, t).expect("cycle edge");
         assert_eq!(attr(&attrs, "color"), Some("red"), "{attrs}");
-        assert!(attr(&attrs, "label").unwrap().contains("tests/export.rs:"));
+        assert!(attr(&attrs, "label")
+            .unwrap()
+            .contains("tests/it/export.rs:"));
     }
     let plain = edge(&ia, &ic).expect("a -> c");
     assert_eq!(attr(&plain, "color"), None, "{plain}");

@@ -1,9 +1,7 @@
 //! Condvar waits release the mutex for the wait; ping-pong is quiet and correct.
 #![cfg(feature = "enabled")]
 
-mod common;
-
-use common::{assert_quiet, assert_reported};
+use crate::common::{assert_quiet, assert_reported};
 use lockwatch::{named, ReportKind};
 use std::sync::Arc;
 

@@ -45,9 +45,10 @@ fn load_then_store_across_a_foreign_write_is_a_lost_update() {
     for site in [&load_site, &store_site, &other_site] {
         assert!(text.contains(site.as_str()), "missing {site} in\n{text}");
     }
+    // The test harness names the test's thread after the test.
     assert_eq!(
         found[0].thread(),
-        "load_then_store_across_a_foreign_write_is_a_lost_update"
+        "atomics::load_then_store_across_a_foreign_write_is_a_lost_update"
     );
 }
 

@@ -4,11 +4,9 @@
 //! it applies to. Every lock of a program is made by one helper: one class.
 #![cfg(feature = "enabled")]
 
-mod common;
-
 use std::time::Duration;
 
-use common::{assert_quiet, assert_reported};
+use crate::common::{assert_quiet, assert_reported};
 use lockwatch::{named, ReportKind};
 
 /// A lock held twice (two recursive reads) nests `r2`; after the inner guard goes, the outer
@@ -40,7 +38,7 @@ fn a_recursive_read_held_twice_keeps_ordering_after_the_inner_guard_goes() {
     assert_reported(
         ReportKind::LockOrder,
         &["ig-rr"],
-        &["tests/instance_graph.rs:"],
+        &["tests/it/instance_graph.rs:"],
     );
 }
 
@@ -71,7 +69,7 @@ fn a_reentrant_mutex_entered_twice_keeps_ordering_after_the_inner_guard_goes() {
     assert_reported(
         ReportKind::LockOrder,
         &["ig-re"],
-        &["tests/instance_graph.rs:"],
+        &["tests/it/instance_graph.rs:"],
     );
 }
 
@@ -114,7 +112,7 @@ fn a_try_locked_std_mutex_retaken_after_a_wait_orders_like_a_lock() {
     assert_reported(
         ReportKind::LockOrder,
         &["ig-cv-std"],
-        &["tests/instance_graph.rs:"],
+        &["tests/it/instance_graph.rs:"],
     );
 }
 
@@ -134,7 +132,7 @@ fn a_try_locked_parking_lot_mutex_retaken_after_a_wait_orders_like_a_lock() {
     assert_reported(
         ReportKind::LockOrder,
         &["ig-cv-pl"],
-        &["tests/instance_graph.rs:"],
+        &["tests/it/instance_graph.rs:"],
     );
 }
 
