@@ -1,7 +1,7 @@
 //! The lock-order graph in Graphviz DOT, from the tracker's graphs.
 
 use super::graph::LockRef;
-use super::with_graphs;
+use super::order::with_graphs;
 
 /// The lock-order graph in Graphviz DOT: classes (and nested instances) as nodes labelled by
 /// name or creation site, edges labelled by the sites where they were first seen, edges on a
