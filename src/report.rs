@@ -24,8 +24,10 @@
 //!   `{"thread","hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
 //!   `written_at`), `Limit` (`held_locks`).
 //!
-//! A later outcome is a line of its own: `{"schema":1,"seq":3,"outcome":"released after
-//! 3.2s"}`. Fields may be added within schema 1; a change of meaning bumps it.
+//! Report lines also carry `occurrences` (1, or more when the same finding came back) and
+//! `longest_ms`. A later outcome is a line of its own: `{"schema":1,"seq":3,"outcome":"released
+//! after 3.2s"}`, and so is a repeat: `{"schema":1,"seq":3,"occurrences":4,"longest_ms":1200}`.
+//! Fields may be added within schema 1; a change of meaning bumps it.
 
 mod finding;
 mod json;
@@ -37,7 +39,8 @@ use std::sync::Arc;
 
 pub use finding::{Acquisition, BlockedThread, Finding, Holder, LockName, OrderStep, Site};
 #[cfg(feature = "enabled")]
-pub(crate) use render::{hold_over, ms};
+pub(crate) use render::hold_over;
+pub(crate) use render::ms;
 
 /// What a [`Report`] is about.
 ///
@@ -99,6 +102,17 @@ struct ReportInner {
     outcome: std::sync::OnceLock<String>,
     /// Its place in [`reports`], from 1; set when it is delivered.
     seq: std::sync::OnceLock<u64>,
+    /// The same finding seen again (the same lock and sites): how often, and the longest.
+    repeats: parking_lot::Mutex<Repeats>,
+}
+
+/// Later occurrences of one report's finding.
+#[derive(Clone, Copy, Default)]
+struct Repeats {
+    /// Occurrences after the first.
+    more: u64,
+    /// The longest duration seen, the first's included.
+    longest: Option<std::time::Duration>,
 }
 
 impl Report {
@@ -112,8 +126,43 @@ impl Report {
                 text,
                 outcome: std::sync::OnceLock::new(),
                 seq: std::sync::OnceLock::new(),
+                repeats: parking_lot::Mutex::new(Repeats::default()),
             }),
         }
+    }
+
+    /// Counts one more occurrence of the same finding (the same lock and sites): one report
+    /// per bug, with a count and the longest duration, rather than one per occurrence.
+    #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+    pub(crate) fn repeat(&self, duration: Option<std::time::Duration>) {
+        let mut r = self.inner.repeats.lock();
+        r.more += 1;
+        if let Some(d) = duration {
+            r.longest = Some(r.longest.map_or(d, |l| l.max(d)));
+        }
+        let (more, longest) = (r.more, r.longest);
+        drop(r);
+        if let Some(seq) = self.inner.seq.get() {
+            crate::outdir::append("reports.jsonl", &json::repeat_line(*seq, more + 1, longest));
+        }
+    }
+
+    /// Records the duration of an occurrence once it is known (a long hold's release).
+    #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+    pub(crate) fn lasted(&self, duration: std::time::Duration) {
+        let mut r = self.inner.repeats.lock();
+        r.longest = Some(r.longest.map_or(duration, |l| l.max(duration)));
+    }
+
+    /// How many times the finding was seen: 1, or more when the same finding (the same
+    /// lock and code sites) came back, as a long hold in every worker of a pool does.
+    pub fn occurrences(&self) -> u64 {
+        1 + self.inner.repeats.lock().more
+    }
+
+    /// The longest duration among the occurrences (long holds and waits), once known.
+    pub fn longest(&self) -> Option<std::time::Duration> {
+        self.inner.repeats.lock().longest
     }
 
     /// Records how the situation ended; shown last by `Display` and by [`Report::outcome`],
@@ -213,6 +262,13 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.text)?;
+        let repeats = *self.inner.repeats.lock();
+        if repeats.more > 0 {
+            write!(f, "\n  seen {} times", repeats.more + 1)?;
+            if let Some(longest) = repeats.longest {
+                write!(f, ", the longest {}", render::ms(longest))?;
+            }
+        }
         if let Some(outcome) = self.inner.outcome.get() {
             write!(f, "\n  outcome: {outcome}")?;
         }

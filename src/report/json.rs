@@ -20,7 +20,8 @@
 //! `waiting_for`), `LongWait` (`waits_for`, `threshold_ms`, `holders`: each `{"thread",
 //! "hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
 //! `written_at`), `Limit` (`held_locks`). An outcome that came later is a line of its own:
-//! `{"schema":1, "seq":3, "outcome":"released after 3.2s"}`.
+//! `{"schema":1, "seq":3, "outcome":"released after 3.2s"}`, and so is a repeat of the same
+//! finding: `{"schema":1, "seq":3, "occurrences":4, "longest_ms":1200}`.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -206,13 +207,16 @@ fn variant(f: &Finding) -> &'static str {
 pub(crate) fn report_line(r: &Report, seq: Option<u64>, text: &str) -> String {
     format!(
         "{{\"schema\":{SCHEMA},\"seq\":{},\"kind\":{},\"thread\":{},\"summary\":{},\"text\":{},\
-         \"outcome\":{},\"pid\":{},\"locks\":{},\"sites\":{},\"finding\":{}}}\n",
+         \"outcome\":{},\"occurrences\":{},\"longest_ms\":{},\"pid\":{},\"locks\":{},\"sites\":{},\
+         \"finding\":{}}}\n",
         seq.map_or_else(|| "null".to_owned(), |s| s.to_string()),
         string(&format!("{:?}", r.kind())),
         string(r.thread()),
         string(r.summary()),
         string(text),
         opt_string(r.outcome()),
+        r.occurrences(),
+        millis(r.longest()),
         std::process::id(),
         list(&r.locks(), |l| lock(l)),
         list(&r.sites(), site),
@@ -225,5 +229,13 @@ pub(crate) fn outcome_line(seq: u64, outcome: &str) -> String {
     format!(
         "{{\"schema\":{SCHEMA},\"seq\":{seq},\"outcome\":{}}}\n",
         string(outcome)
+    )
+}
+
+/// The line that counts report `seq`'s occurrences (the same finding seen again).
+pub(crate) fn repeat_line(seq: u64, occurrences: u64, longest: Option<Duration>) -> String {
+    format!(
+        "{{\"schema\":{SCHEMA},\"seq\":{seq},\"occurrences\":{occurrences},\"longest_ms\":{}}}\n",
+        millis(longest)
     )
 }

@@ -284,6 +284,28 @@ fn self_deadlock(
 }
 
 fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
+    if let [t] = threads {
+        // A cycle of one: the thread waits for a lock it holds itself.
+        let w = &t.waits_for;
+        let mut text = format!(
+            "self-deadlock: thread `{}` waits for {} in {}() at {}, which it holds itself, \
+             blocked for {}\n",
+            t.thread,
+            w.lock,
+            w.method,
+            w.site,
+            ms(w.duration.unwrap_or_default())
+        );
+        for h in t.holds.iter().rev() {
+            let _ = writeln!(text, "    holding {}", hold_line(h));
+        }
+        text.push_str(
+            "  fix: drop the first guard before locking again, pass the guard down instead of \
+             re-locking, or use a reentrant lock (parking_lot `ReentrantMutex`, `read_recursive`)",
+        );
+        let summary = format!("self-deadlock in thread `{}` on {}", t.thread, w.lock);
+        return (summary, text);
+    }
     let mut text = format!(
         "deadlock: {} thread{} blocked in a cycle, each waiting for a lock another holds\n",
         threads.len(),

@@ -39,7 +39,7 @@ use graph::{ById, CycleEdge, EdgeType, Evidence, OrderGraph, Slot, StepInfo, Wit
 use held::Held;
 pub(crate) use held::Mode;
 use lazy_id::LazyId;
-use order::{add_edges, adopt_node, forget_instance, with_graphs, PENDING};
+use order::{add_edges, adopt_node, forget_instance, site_key, with_graphs, SiteKey, PENDING};
 
 /// Tracking state embedded in every lock. `const`-constructible so that locks work in
 /// `static`s: the id and class are assigned on first use.
@@ -640,11 +640,64 @@ fn check_order_cold(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Locat
     let held = held::snapshot();
     if let Some(h) = held.iter().rev().find(|h| h.id == me.id) {
         if mode.self_deadlocks_over(h.mode) {
-            crate::report::deliver(explain::self_deadlock(me, mode, site, h, &held));
+            self_deadlock(me, mode, site, h, &held);
         }
         return;
     }
     add_edges(meta, me, mode, site, &held);
+}
+
+/// A self-deadlock, by what identifies the bug: the class, the first acquisition's site and
+/// the second's.
+type SelfDeadlockKey = (u32, SiteKey, SiteKey);
+
+/// Self-deadlocks reported, one report per bug: the same one in a loop (a lock re-taken for
+/// every key of a map) is one report, counted.
+static SELF_DEADLOCKS: parking_lot::Mutex<Option<HashMap<SelfDeadlockKey, crate::report::Report>>> =
+    parking_lot::Mutex::new(None);
+
+#[cold]
+fn self_deadlock(
+    me: Ident,
+    mode: Mode,
+    site: &'static Location<'static>,
+    earlier: &Held,
+    held: &[Held],
+) {
+    let key = (me.class.id, site_key(earlier.site), site_key(site));
+    let known = SELF_DEADLOCKS
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .get(&key)
+        .cloned();
+    match known {
+        Some(report) => {
+            report.repeat(None);
+            crate::report::recapture(&report);
+        }
+        None => {
+            let report = explain::self_deadlock(me, mode, site, earlier, held);
+            SELF_DEADLOCKS
+                .lock()
+                .get_or_insert_with(HashMap::new)
+                .insert(key, report.clone());
+            crate::report::deliver(report);
+        }
+    }
+}
+
+/// The self-deadlock report for a thread that holds a lock of `class` taken at `held_site`
+/// and now waits for it at `wait_site`, if one was made: the watchdog folds the hang into it.
+pub(crate) fn self_deadlock_report(
+    class: &LockClass,
+    held_site: &'static Location<'static>,
+    wait_site: &'static Location<'static>,
+) -> Option<crate::report::Report> {
+    SELF_DEADLOCKS
+        .lock()
+        .as_ref()?
+        .get(&(class.id, site_key(held_site), site_key(wait_site)))
+        .cloned()
 }
 
 pub(crate) fn graph_stats() -> crate::GraphStats {

@@ -124,9 +124,9 @@ struct ReportedCycle {
 /// Instances are left out, so the same inversion between other locks of the same classes
 /// (the next pair of accounts) is the same bug.
 type CycleStep = (u32, u32, SiteKey, SiteKey);
-type SiteKey = (&'static str, u32, u32);
+pub(super) type SiteKey = (&'static str, u32, u32);
 
-fn site_key(l: &'static Location<'static>) -> SiteKey {
+pub(super) fn site_key(l: &'static Location<'static>) -> SiteKey {
     (l.file(), l.line(), l.column())
 }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::class::LockClass;
 use super::held::{self, Held, Inventory, Mode, Waiting};
 use crate::report::{Acquisition, BlockedThread, Finding, Holder, Report, Site};
 use crate::settings::OnDeadlock;
@@ -196,8 +197,59 @@ fn run() {
 
 /// Holds reported as long and not yet released: (inventory, lock id, since) -> the report.
 /// The watchdog adds; the owner's release takes the entry out and adds the final duration.
-static LONG_HOLDS: parking_lot::Mutex<Option<HashMap<HoldKey, Report>>> =
+static LONG_HOLDS: parking_lot::Mutex<Option<HashMap<HoldKey, (Report, Occurrence)>>> =
     parking_lot::Mutex::new(None);
+
+/// Whether a reported hold made its report or repeated an earlier one's finding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Occurrence {
+    First,
+    Repeat,
+}
+
+/// Long holds and long waits reported, by (class, site): the same finding again (every worker
+/// of a pool holding the job queue's lock while it waits for a job) is counted in the first
+/// report instead of making another.
+static REPEATS: parking_lot::Mutex<Option<HashMap<RepeatKey, Report>>> =
+    parking_lot::Mutex::new(None);
+
+/// A long hold or wait finding, by (kind, class address, site address).
+type RepeatKey = (crate::ReportKind, usize, usize);
+
+/// The report already made for this kind of finding on a lock of `class` at `site`, counted
+/// once more; `None` if this is the first.
+fn repeated(
+    kind: crate::ReportKind,
+    class: &LockClass,
+    site: &'static std::panic::Location<'static>,
+    duration: Duration,
+) -> Option<Report> {
+    let key = (
+        kind,
+        class as *const LockClass as usize,
+        site as *const _ as usize,
+    );
+    let report = REPEATS.lock().as_ref()?.get(&key).cloned()?;
+    report.repeat(Some(duration));
+    Some(report)
+}
+
+fn remember(
+    kind: crate::ReportKind,
+    class: &LockClass,
+    site: &'static std::panic::Location<'static>,
+    report: &Report,
+) {
+    let key = (
+        kind,
+        class as *const LockClass as usize,
+        site as *const _ as usize,
+    );
+    REPEATS
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(key, report.clone());
+}
 
 /// One hold of one lock by one thread, as the watchdog and the releasing owner both name it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,6 +270,10 @@ struct ScanState {
     /// Wait-for cycles seen at the previous scan, and those already reported.
     suspected: HashSet<Vec<(usize, Instant)>>,
     reported_cycles: HashSet<Vec<(usize, Instant)>>,
+    /// The threads and locks of the deadlocks reported: their long holds and long waits are
+    /// part of those reports, not new ones.
+    deadlocked_threads: HashSet<usize>,
+    deadlocked_locks: HashSet<u64>,
 }
 
 struct ThreadView {
@@ -301,17 +357,28 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
             {
                 continue;
             }
-            let report = Report::new(Finding::LongHold {
-                thread: v.inventory.thread.to_string(),
-                hold: hold(h, now),
-                threshold: ticks(threshold),
-                held: v.held.iter().map(|other| hold(other, now)).collect(),
-                waiting_for: v.waiting.as_ref().map(wait),
-            });
-            v.inventory.mark_reported(slot);
-            reported.insert(key, report.clone());
             state.seen_holds.insert(key);
-            out.push(report);
+            if state.deadlocked_threads.contains(&v.key) || state.deadlocked_locks.contains(&h.id) {
+                continue; // Part of a deadlock already reported.
+            }
+            let kind = crate::ReportKind::LongHold;
+            let (report, occurrence) = match repeated(kind, h.class, h.site, ticks(held_for)) {
+                Some(report) => (report, Occurrence::Repeat),
+                None => {
+                    let report = Report::new(Finding::LongHold {
+                        thread: v.inventory.thread.to_string(),
+                        hold: hold(h, now),
+                        threshold: ticks(threshold),
+                        held: v.held.iter().map(|other| hold(other, now)).collect(),
+                        waiting_for: v.waiting.as_ref().map(wait),
+                    });
+                    remember(kind, h.class, h.site, &report);
+                    out.push(report.clone());
+                    (report, Occurrence::First)
+                }
+            };
+            v.inventory.mark_reported(slot);
+            reported.insert(key, (report, occurrence));
         }
     }
     // Holds that ended (or whose thread exited) are forgotten.
@@ -329,18 +396,21 @@ pub(crate) fn released_long(inventory: &Inventory, held: &Held) {
         since: held.since,
     };
     let report = LONG_HOLDS.lock().as_mut().and_then(|m| m.remove(&key));
-    if let Some(report) = report {
+    if let Some((report, occurrence)) = report {
         let total = ticks(now_ms().saturating_sub(held.since));
-        let line = crate::report::hold_over(
-            &inventory.thread,
-            &super::explain::held(held, false, None),
-            total,
-        );
-        crate::report::follow_up(
-            &report,
-            format!("released after {}", crate::report::ms(total)),
-            &line,
-        );
+        report.lasted(total);
+        if occurrence == Occurrence::First {
+            let line = crate::report::hold_over(
+                &inventory.thread,
+                &super::explain::held(held, false, None),
+                total,
+            );
+            crate::report::follow_up(
+                &report,
+                format!("released after {}", crate::report::ms(total)),
+                &line,
+            );
+        }
     }
 }
 
@@ -363,7 +433,13 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
             continue;
         }
         state.long_waits.insert(key);
-        out.push(Report::new(Finding::LongWait {
+        if state.deadlocked_threads.contains(&v.key) || state.deadlocked_locks.contains(&w.id) {
+            continue; // Part of a deadlock already reported.
+        }
+        if repeated(crate::ReportKind::LongWait, w.class, w.site, waited).is_some() {
+            continue;
+        }
+        let report = Report::new(Finding::LongWait {
             thread: v.inventory.thread.to_string(),
             waits_for: wait(&w),
             threshold,
@@ -374,7 +450,9 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                     hold: hold(&h, now),
                 })
                 .collect(),
-        }));
+        });
+        remember(crate::ReportKind::LongWait, w.class, w.site, &report);
+        out.push(report);
     }
     state.long_waits.retain(|k| waiting_now.contains(k));
 }
@@ -441,12 +519,44 @@ fn deadlocks(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Ve
         // A cycle must be seen by two scans in a row (the same waits) before it is reported:
         // one snapshot of several threads is not atomic.
         if state.suspected.contains(&key) && state.reported_cycles.insert(key.clone()) {
-            out.push(deadlock_report(views, &cycle, now));
+            for &i in &cycle {
+                let v = &views[i];
+                state.deadlocked_threads.insert(v.key);
+                state.deadlocked_locks.extend(v.held.iter().map(|h| h.id));
+                state.deadlocked_locks.extend(v.waiting.map(|w| w.id));
+            }
+            match self_deadlock_hang(views, &cycle) {
+                // A thread blocked on itself: the self-deadlock reported before it blocked
+                // says so; the hang is its outcome, not a second report.
+                Some((report, line)) => {
+                    crate::report::follow_up(&report, "it hung".to_owned(), &line);
+                }
+                None => out.push(deadlock_report(views, &cycle, now)),
+            }
             any = true;
         }
     }
     state.suspected = cycles;
     any
+}
+
+/// For a one-thread cycle (a thread waiting for a lock it holds), the self-deadlock report
+/// made before it blocked, and the line that says it hung.
+fn self_deadlock_hang(views: &[ThreadView], cycle: &[usize]) -> Option<(Report, String)> {
+    let [i] = cycle else { return None };
+    let v = &views[*i];
+    let w = v.waiting?;
+    let held = v.held.iter().rev().find(|h| h.id == w.id)?;
+    let report = super::self_deadlock_report(w.class, held.site, w.site)?;
+    let line = format!(
+        "self-deadlock hung: thread `{}` is blocked for good in {}() at {}, on {} it took at {}",
+        v.inventory.thread,
+        w.mode.as_str(),
+        w.site,
+        w.class,
+        held.site
+    );
+    Some((report, line))
 }
 
 /// A cycle through `start` in the wait-for graph, as view indices, if there is one.

@@ -384,6 +384,9 @@ struct ReadReport {
     outcome: Option<String>,
     sites: Vec<String>,
     finding: serde_json::Value,
+    /// How often the finding was seen (1 unless it came back), and the longest duration.
+    occurrences: u64,
+    longest_ms: Option<u64>,
 }
 
 fn string_field(v: &serde_json::Value, key: &str, at: &str) -> Result<String, String> {
@@ -416,12 +419,17 @@ fn parse_reports(name: &str, text: &str) -> Result<Vec<ReadReport>, String> {
         }
         let seq = v["seq"].as_u64();
         if v.get("kind").is_none() {
-            let outcome = string_field(&v, "outcome", &at)?;
-            let seq = seq.ok_or_else(|| format!("{at}: an outcome without \"seq\""))?;
+            // An update of an earlier report: its outcome, or how often it was seen.
+            let seq = seq.ok_or_else(|| format!("{at}: an update without \"seq\""))?;
             let i = *by_seq.get(&seq).ok_or_else(|| {
-                format!("{at}: an outcome for report {seq}, which is not in the file")
+                format!("{at}: an update for report {seq}, which is not in the file")
             })?;
-            reports[i].outcome = Some(outcome);
+            if let Some(n) = v["occurrences"].as_u64() {
+                reports[i].occurrences = n;
+                reports[i].longest_ms = v["longest_ms"].as_u64();
+            } else {
+                reports[i].outcome = Some(string_field(&v, "outcome", &at)?);
+            }
             continue;
         }
         if let Some(seq) = seq {
@@ -440,6 +448,8 @@ fn parse_reports(name: &str, text: &str) -> Result<Vec<ReadReport>, String> {
                 .map(html::site)
                 .collect(),
             finding: v["finding"].clone(),
+            occurrences: v["occurrences"].as_u64().unwrap_or(1),
+            longest_ms: v["longest_ms"].as_u64(),
         });
     }
     Ok(reports)
@@ -462,6 +472,13 @@ fn pretty_reports(files: &[(String, String)]) -> Result<String, String> {
                 "#{n} {} in thread `{}`\n{}\n",
                 r.kind, r.thread, r.text
             ));
+            if r.occurrences > 1 {
+                out.push_str(&format!("  seen {} times", r.occurrences));
+                if let Some(ms) = r.longest_ms {
+                    out.push_str(&format!(", the longest {ms}ms"));
+                }
+                out.push('\n');
+            }
             if let Some(outcome) = r.outcome {
                 out.push_str(&format!("  outcome: {outcome}\n"));
             }
@@ -499,6 +516,9 @@ fn html_page(dirs: &[String]) -> Result<String, String> {
                 for r in parse_reports(&path, &read(&path)?)? {
                     edges.extend(html::cycle_edges(&r.finding));
                     let mut text = r.text;
+                    if r.occurrences > 1 {
+                        text.push_str(&format!("\n  seen {} times", r.occurrences));
+                    }
                     if let Some(outcome) = r.outcome {
                         text.push_str(&format!("\n  outcome: {outcome}"));
                     }
