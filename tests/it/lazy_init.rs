@@ -60,8 +60,8 @@ fn lazy_lock_and_once_initializers_hold_their_cell() {
         .iter()
         .filter(|r| {
             let text = r.to_string();
-            text.contains("LazyLock created at tests/lazy_init.rs")
-                || text.contains("Once created at tests/lazy_init.rs")
+            text.contains(&format!("LazyLock created at {}", file!()))
+                || text.contains(&format!("Once created at {}", file!()))
         })
         .count();
     assert_eq!(n, 0, "a consistent order through initializers is quiet");
