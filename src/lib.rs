@@ -37,9 +37,9 @@
 //!
 //! # What is reported
 //!
-//! - **Classes.** Locks created at one site (or given one name with [`named`]) are one class;
-//!   an order between two classes holds for all their instances: `a1 → b1` in one place and
-//!   `b2 → a2` in another is an inversion.
+//! - **Classes.** Locks created at one site for one protected type (or given one name with
+//!   [`named`]) are one class; an order between two classes holds for all their instances:
+//!   `a1 → b1` in one place and `b2 → a2` in another is an inversion.
 //! - **Instances of one class** nested in each other are ordered per instance: `x1 → x2`,
 //!   `x2 → x3`, `x1 → x3` is fine, `x1 → x2` then `x2 → x1` is reported.
 //! - **Re-locking** a non-reentrant lock the thread holds is reported before it blocks.

@@ -47,7 +47,7 @@ pub mod sync {
         #[track_caller]
         const fn of_kind(kind: LockKind) -> OnceCell<T> {
             OnceCell {
-                meta: LockMeta::new(kind, Location::caller()),
+                meta: LockMeta::new(kind, Location::caller(), std::any::type_name::<T>),
                 inner: ::once_cell::sync::OnceCell::new(),
             }
         }
@@ -57,7 +57,11 @@ pub mod sync {
         #[track_caller]
         pub const fn with_value(value: T) -> OnceCell<T> {
             OnceCell {
-                meta: LockMeta::new(LockKind::OnceCell, Location::caller()),
+                meta: LockMeta::new(
+                    LockKind::OnceCell,
+                    Location::caller(),
+                    std::any::type_name::<T>,
+                ),
                 inner: ::once_cell::sync::OnceCell::with_value(value),
             }
         }

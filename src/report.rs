@@ -37,10 +37,11 @@ mod render;
 use std::fmt;
 use std::sync::Arc;
 
+#[cfg(feature = "enabled")]
+pub(crate) use finding::kind_of;
 pub use finding::{Acquisition, BlockedThread, Finding, Holder, LockName, OrderStep, Site};
 #[cfg(feature = "enabled")]
-pub(crate) use render::hold_over;
-pub(crate) use render::ms;
+pub(crate) use render::{hold_over, ms};
 
 /// What a [`Report`] is about.
 ///

@@ -109,7 +109,7 @@ fn recursive_once_lock_initialization_is_reported_before_it_hangs() {
         .into_iter()
         .filter(|r| {
             r.to_string()
-                .contains("OnceLock created at tests/self_deadlock.rs")
+                .contains("OnceLock<u32> created at tests/self_deadlock.rs")
         })
         .collect();
     assert_eq!(found.len(), 1, "{found:#?}");
@@ -125,7 +125,7 @@ fn recursive_lazy_lock_and_once_are_reported() {
     static ONCE: lockwatch::sync::Once = lockwatch::sync::Once::new();
     assert!(panics(|| ONCE.call_once(|| ONCE.call_once(|| ()))));
     for what in [
-        "LazyLock created at tests/self_deadlock.rs",
+        "LazyLock<u32> created at tests/self_deadlock.rs",
         "Once created at tests/self_deadlock.rs",
     ] {
         assert!(
@@ -147,6 +147,6 @@ fn recursive_once_cell_initialization_is_reported() {
     }));
     assert!(lockwatch::reports().iter().any(|r| r
         .to_string()
-        .contains("OnceCell created at tests/self_deadlock.rs")
+        .contains("OnceCell<u32> created at tests/self_deadlock.rs")
         && r.to_string().contains("initialize()")));
 }

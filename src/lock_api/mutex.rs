@@ -54,7 +54,11 @@ impl<R: RawMutex, T> Mutex<R, T> {
     #[track_caller]
     pub const fn new(val: T) -> Mutex<R, T> {
         Mutex {
-            meta: LockMeta::new(LockKind::Mutex, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::Mutex,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: user_la::Mutex::new(val),
         }
     }
@@ -89,7 +93,11 @@ impl<R, T> Mutex<R, T> {
     #[track_caller]
     pub const fn from_raw(raw_mutex: R, val: T) -> Mutex<R, T> {
         Mutex {
-            meta: LockMeta::new(LockKind::Mutex, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::Mutex,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: user_la::Mutex::from_raw(raw_mutex, val),
         }
     }

@@ -77,7 +77,11 @@ impl<R: RawMutex, G: GetThreadId, T> ReentrantMutex<R, G, T> {
     #[track_caller]
     pub const fn new(val: T) -> ReentrantMutex<R, G, T> {
         ReentrantMutex {
-            meta: LockMeta::new(LockKind::ReentrantMutex, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::ReentrantMutex,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: user_la::ReentrantMutex::new(val),
         }
     }
@@ -103,7 +107,11 @@ impl<R, G, T> ReentrantMutex<R, G, T> {
     #[track_caller]
     pub const fn from_raw(raw_mutex: R, get_thread_id: G, val: T) -> ReentrantMutex<R, G, T> {
         ReentrantMutex {
-            meta: LockMeta::new(LockKind::ReentrantMutex, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::ReentrantMutex,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: user_la::ReentrantMutex::from_raw(raw_mutex, get_thread_id, val),
         }
     }
@@ -123,7 +131,11 @@ impl<R: RawMutex, G, T> ReentrantMutex<R, G, T> {
     #[track_caller]
     pub const fn from_raw(raw_mutex: R, get_thread_id: G, val: T) -> ReentrantMutex<R, G, T> {
         ReentrantMutex {
-            meta: LockMeta::new(LockKind::ReentrantMutex, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::ReentrantMutex,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: user_la::ReentrantMutex::from_raw(raw_mutex, get_thread_id, val),
         }
     }

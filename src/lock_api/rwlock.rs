@@ -88,7 +88,11 @@ impl<R: RawRwLock, T> RwLock<R, T> {
     #[track_caller]
     pub const fn new(val: T) -> RwLock<R, T> {
         RwLock {
-            meta: LockMeta::new(LockKind::RwLock, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::RwLock,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: user_la::RwLock::new(val),
         }
     }
@@ -113,7 +117,11 @@ impl<R, T> RwLock<R, T> {
     #[track_caller]
     pub const fn from_raw(raw_rwlock: R, val: T) -> RwLock<R, T> {
         RwLock {
-            meta: LockMeta::new(LockKind::RwLock, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::RwLock,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: user_la::RwLock::from_raw(raw_rwlock, val),
         }
     }

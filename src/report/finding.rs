@@ -56,6 +56,9 @@ pub struct LockName {
     pub kind: &'static str,
     /// The class name given with [`crate::named`], if any.
     pub name: Option<&'static str>,
+    /// The protected data's type, as `std::any::type_name` gives it (empty for a `Once`):
+    /// unnamed locks made at one site for different types are different classes.
+    pub data: &'static str,
     /// Where the class's first lock was created.
     pub created: Site,
     /// This lock's instance number, when the report tells instances of one class apart.
@@ -63,13 +66,41 @@ pub struct LockName {
 }
 
 impl fmt::Display for LockName {
-    /// The class: "Mutex `account`", or "Mutex created at src/bank.rs:12:5".
+    /// The class: "Mutex `account`", or "Mutex<Users> created at src/bank.rs:12:5".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.name {
             Some(name) => write!(f, "{} `{}`", self.kind, name),
-            None => write!(f, "{} created at {}", self.kind, self.created),
+            None => write!(
+                f,
+                "{} created at {}",
+                kind_of(self.kind, self.data),
+                self.created
+            ),
         }
     }
+}
+
+/// `Mutex<Users>`: the kind of lock with its data type, paths shortened to their last segment
+/// (`alloc::vec::Vec<u64>` reads `Vec<u64>`); the kind alone when there is no data type.
+pub(crate) fn kind_of(kind: &str, data: &str) -> String {
+    if data.is_empty() {
+        return kind.to_owned();
+    }
+    let mut short = String::with_capacity(data.len());
+    let mut segment = 0; // where the current path segment starts in `short`
+    let mut chars = data.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            short.truncate(segment);
+        } else {
+            short.push(c);
+            if !(c.is_alphanumeric() || c == '_') {
+                segment = short.len();
+            }
+        }
+    }
+    format!("{kind}<{short}>")
 }
 
 /// One acquisition of a lock: which lock, by which method, where, and (in the watchdog's

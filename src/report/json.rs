@@ -72,9 +72,10 @@ fn site(s: &Site) -> String {
 
 fn lock(l: &LockName) -> String {
     format!(
-        "{{\"kind\":{},\"name\":{},\"created\":{},\"instance\":{}}}",
+        "{{\"kind\":{},\"name\":{},\"data\":{},\"created\":{},\"instance\":{}}}",
         string(l.kind),
         opt_string(l.name),
+        string(l.data),
         site(&l.created),
         l.instance
             .map_or_else(|| "null".to_owned(), |i| i.to_string())

@@ -58,7 +58,11 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub const fn new(t: T) -> Mutex<T> {
         Mutex {
-            meta: LockMeta::new(LockKind::Mutex, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::Mutex,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: std_sync::Mutex::new(t),
         }
     }

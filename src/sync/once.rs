@@ -40,7 +40,7 @@ impl Once {
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Once {
         Once {
-            meta: LockMeta::new(LockKind::Once, Location::caller()),
+            meta: LockMeta::new(LockKind::Once, Location::caller(), crate::tracker::no_data),
             inner: std_sync::Once::new(),
         }
     }
@@ -154,7 +154,7 @@ impl<T> OnceLock<T> {
     /// A cell that reports call a `kind` (a `LazyLock` is a `OnceLock` inside).
     const fn of_kind(kind: LockKind, site: &'static Location<'static>) -> OnceLock<T> {
         OnceLock {
-            meta: LockMeta::new(kind, site),
+            meta: LockMeta::new(kind, site, std::any::type_name::<T>),
             inner: std_sync::OnceLock::new(),
         }
     }

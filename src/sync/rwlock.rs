@@ -61,7 +61,11 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub const fn new(t: T) -> RwLock<T> {
         RwLock {
-            meta: LockMeta::new(LockKind::RwLock, Location::caller()),
+            meta: LockMeta::new(
+                LockKind::RwLock,
+                Location::caller(),
+                std::any::type_name::<T>,
+            ),
             inner: std_sync::RwLock::new(t),
         }
     }

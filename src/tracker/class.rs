@@ -39,7 +39,8 @@ impl LockKind {
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum ClassKey {
-    Site(&'static Location<'static>),
+    /// Unnamed: the creation site and the protected data's type.
+    Site(&'static Location<'static>, &'static str),
     Name(&'static str),
 }
 
@@ -51,6 +52,8 @@ pub(crate) struct LockClass {
     /// Where the first lock of the class was created.
     pub(crate) site: &'static Location<'static>,
     pub(crate) name: Option<&'static str>,
+    /// The protected data's type (`type_name`), empty for a lock with none (`Once`).
+    pub(crate) data: &'static str,
     /// Set once two locks of this class have been nested, so that dropping one of them
     /// must clean the per-instance order graph. Classes never nested drop for free.
     pub(crate) has_instance_edges: AtomicBool,
@@ -69,7 +72,12 @@ impl fmt::Display for LockClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.name {
             Some(name) => write!(f, "{} `{}`", self.kind.as_str(), name),
-            None => write!(f, "{} created at {}", self.kind.as_str(), self.site),
+            None => write!(
+                f,
+                "{} created at {}",
+                crate::report::kind_of(self.kind.as_str(), self.data),
+                self.site
+            ),
         }
     }
 }
@@ -100,9 +108,12 @@ pub(crate) fn lookup(
     kind: LockKind,
     site: &'static Location<'static>,
     name: Option<&'static str>,
+    data: fn() -> &'static str,
 ) -> &'static LockClass {
     let site_key = site as *const Location<'static> as usize;
-    let name_key = name.map_or(0, |n| n.as_ptr() as usize);
+    // A name makes the class; without one, the site and the data type do (the function's
+    // address stands for its type: one per monomorphization).
+    let name_key = name.map_or(data as usize, |n| n.as_ptr() as usize);
     let slot = (site_key >> 3) % CACHE_SLOTS;
     let cached = CACHE
         .try_with(|c| c[slot].get())
@@ -112,7 +123,7 @@ pub(crate) fn lookup(
     if let Some((_, _, class)) = cached {
         return class;
     }
-    let class = intern(kind, site, name);
+    let class = intern(kind, site, name, data());
     let _ = CACHE.try_with(|c| c[slot].set(Some((site_key, name_key, class))));
     class
 }
@@ -123,10 +134,11 @@ pub(crate) fn intern(
     kind: LockKind,
     site: &'static Location<'static>,
     name: Option<&'static str>,
+    data: &'static str,
 ) -> &'static LockClass {
     let key = match name {
         Some(name) => ClassKey::Name(name),
-        None => ClassKey::Site(site),
+        None => ClassKey::Site(site, data),
     };
     with_table(|table| {
         let next_id = table.by_key.len() as u32 + 1;
@@ -136,6 +148,7 @@ pub(crate) fn intern(
                 kind,
                 site,
                 name,
+                data,
                 has_instance_edges: AtomicBool::new(false),
                 node: AtomicU32::new(0),
             }))

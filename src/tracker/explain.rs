@@ -15,6 +15,7 @@ pub(super) fn lock_name(class: &LockClass, instance: Option<u64>) -> LockName {
     LockName {
         kind: class.kind.as_str(),
         name: class.name,
+        data: class.data,
         created: Site::of(class.site),
         instance,
     }

@@ -646,6 +646,7 @@ mod tests {
                 super::super::class::LockKind::Mutex,
                 Location::caller(),
                 Some("graph-test"),
+                "",
             )
         });
         Evidence::direct(Arc::new(StepInfo {

@@ -45,6 +45,9 @@ use order::{add_edges, adopt_node, forget_instance, site_key, with_graphs, SiteK
 /// `static`s: the id and class are assigned on first use.
 pub(crate) struct LockMeta {
     site: &'static Location<'static>,
+    /// The protected data's type name (`std::any::type_name::<T>`), read once, at first use:
+    /// locks made at one site for different types (a generic helper) are different classes.
+    data: fn() -> &'static str,
     name: Option<&'static str>,
     kind: LockKind,
     /// Instance id, 0 until first use. Ids are never reused.
@@ -72,9 +75,14 @@ pub(crate) struct Ident {
 
 impl LockMeta {
     #[inline]
-    pub(crate) const fn new(kind: LockKind, site: &'static Location<'static>) -> Self {
+    pub(crate) const fn new(
+        kind: LockKind,
+        site: &'static Location<'static>,
+        data: fn() -> &'static str,
+    ) -> Self {
         LockMeta {
             site,
+            data,
             name: None,
             kind,
             ident: LazyId::from_parts(primitive::AtomicU64::new(0), primitive::AtomicU64::new(0)),
@@ -135,7 +143,7 @@ impl LockMeta {
     #[cold]
     #[inline(never)]
     fn first_use(&self) -> Ident {
-        let class = class::lookup(self.kind, self.site, self.name);
+        let class = class::lookup(self.kind, self.site, self.name, self.data);
         let (id, _) = self
             .ident
             .init(ids::next(), class as *const LockClass as u64);
@@ -537,6 +545,11 @@ impl Drop for Parked {
     fn drop(&mut self) {
         self.put_back();
     }
+}
+
+/// The data type of a lock that protects none (`Once`).
+pub(crate) fn no_data() -> &'static str {
+    ""
 }
 
 /// Instance ids, handed out in per-thread blocks so that creating locks does not contend on

@@ -12,6 +12,7 @@ mod adversarial;
 mod atomics;
 mod atomics_parity;
 mod capture;
+mod classes;
 mod condvar;
 mod export;
 mod instance_graph;
