@@ -22,6 +22,7 @@ mod once_cell;
 mod parity;
 mod parking_lot_0_13;
 mod parking_lot_reads;
+mod reader_preferring;
 mod readme;
 mod std_surface;
 mod stress;
