@@ -61,9 +61,12 @@ macro_rules! tracked_try {
         pub fn $name(&self, $($arg: $ty),*) -> Option<$ret> {
             let held = self
                 .meta
-                .try_lock(self.mode_of($mode), Location::caller(), || {
-                    self.inner.$name($($arg),*)
-                })?;
+                .try_lock(
+                    self.mode_of($mode),
+                    crate::tracker::method!(stringify!($name)),
+                    Location::caller(),
+                    || self.inner.$name($($arg),*),
+                )?;
             Some(self.$make(held))
         }
     };
@@ -80,6 +83,7 @@ macro_rules! tracked_lock {
         pub fn $name(&self) -> $ret {
             self.$make(self.meta.lock(
                 self.mode_of($mode),
+                crate::tracker::method!(stringify!($name)),
                 Location::caller(),
                 || self.inner.$try(),
                 || self.inner.$name(),
@@ -99,7 +103,8 @@ macro_rules! tracked_unchecked {
         #[inline]
         #[track_caller]
         pub unsafe fn $name(&self $(, #[cfg(feature = "parking_lot_0_13")] $state: $sty)?) -> $ret {
-            let held = self.meta.try_lock(self.mode_of($mode), Location::caller(), || {
+            let method = crate::tracker::method!(stringify!($name));
+            let held = self.meta.try_lock(self.mode_of($mode), method, Location::caller(), || {
                 // SAFETY: Forwarded from the caller, who holds the lock as required.
                 Some(unsafe { self.inner.$name($(#[cfg(feature = "parking_lot_0_13")] $state)?) })
             });

@@ -77,7 +77,8 @@ pub mod sync {
         #[track_caller]
         pub fn wait(&self) -> &T {
             if self.inner.get().is_none() {
-                self.meta.before_init(Location::caller());
+                self.meta
+                    .before_init(crate::tracker::method!("wait"), Location::caller());
             }
             self.inner.wait()
         }
@@ -127,7 +128,11 @@ pub mod sync {
             if let Some(value) = self.inner.get() {
                 return value;
             }
-            let init = self.meta.initializer(Location::caller(), |()| f());
+            let init = self.meta.initializer(
+                crate::tracker::method!("get_or_init"),
+                Location::caller(),
+                |()| f(),
+            );
             self.inner.get_or_init(|| init(()))
         }
 
@@ -145,7 +150,11 @@ pub mod sync {
             if let Some(value) = self.inner.get() {
                 return Ok(value);
             }
-            let init = self.meta.initializer(Location::caller(), |()| f());
+            let init = self.meta.initializer(
+                crate::tracker::method!("get_or_try_init"),
+                Location::caller(),
+                |()| f(),
+            );
             self.inner.get_or_try_init(|| init(()))
         }
 

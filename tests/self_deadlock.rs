@@ -113,7 +113,7 @@ fn recursive_once_lock_initialization_is_reported_before_it_hangs() {
         })
         .collect();
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert!(found[0].to_string().contains("initialize()"));
+    assert!(found[0].to_string().contains("get_or_init()"));
 }
 
 #[test]
@@ -148,5 +148,5 @@ fn recursive_once_cell_initialization_is_reported() {
     assert!(lockwatch::reports().iter().any(|r| r
         .to_string()
         .contains("OnceCell<u32> created at tests/self_deadlock.rs")
-        && r.to_string().contains("initialize()")));
+        && r.to_string().contains("get_or_init()")));
 }

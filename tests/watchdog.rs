@@ -214,7 +214,7 @@ fn a_three_thread_rwlock_deadlock_is_reported() {
     for i in 0..3 {
         assert!(
             text.contains(&format!(
-                "thread `dl3-t{i}` waits for RwLock `dl3` in lock()"
+                "thread `dl3-t{i}` waits for RwLock `dl3` in write()"
             )),
             "{text}"
         );

@@ -86,6 +86,25 @@ pub(crate) fn render(finding: &Finding) -> (String, String) {
     }
 }
 
+/// The fix for taking again what this thread holds, by the kind of primitive.
+fn self_deadlock_fix(kind: &str) -> &'static str {
+    match kind {
+        "Once" | "OnceLock" | "LazyLock" | "OnceCell" | "Lazy" => {
+            "  fix: an initializer must not wait for the cell it initializes: compute what it \
+             needs without touching the cell, or split the value into two cells"
+        }
+        "RwLock" => {
+            "  fix: drop the first guard before locking again, or pass the guard down; for two \
+             reads in one thread, parking_lot's `read_recursive` (or a reader-preferring lock, \
+             `lock_api::declare_recursive_reads`) never waits for a queued writer"
+        }
+        _ => {
+            "  fix: drop the first guard before locking again, pass the guard down instead of \
+             re-locking, or use a reentrant lock (parking_lot `ReentrantMutex`)"
+        }
+    }
+}
+
 /// A duration as the reports write it: `254ms`, or `3.2s` from a second on.
 pub(crate) fn ms(d: Duration) -> String {
     let d = d.as_millis() as u64;
@@ -141,10 +160,9 @@ fn letter(i: usize) -> String {
     }
 }
 
-/// `try_lock() at site`, as a held lock is listed.
+/// `try_lock() at site`, as a held lock is listed (the method says whether it was a try).
 fn taken(a: &Acquisition) -> String {
-    let how = if a.trylock { "try_" } else { "" };
-    format!("{how}{}() at {}", a.method, a.site)
+    format!("{}() at {}", a.method, a.site)
 }
 
 /// `Mutex `x`, taken with lock() at site, held for 20ms`, as the watchdog lists a hold.
@@ -272,10 +290,7 @@ fn self_deadlock(
     for h in held.iter().rev() {
         let _ = writeln!(out, "    {}, taken with {}", h.lock, taken(h));
     }
-    out.push_str(
-        "  fix: drop the first guard before locking again, pass the guard down instead of \
-         re-locking, or use a reentrant lock (parking_lot `ReentrantMutex`, `read_recursive`)",
-    );
+    out.push_str(self_deadlock_fix(acquiring.lock.kind));
     let summary = format!(
         "recursive locking: {} taken again at {} (first at {})",
         acquiring.lock, acquiring.site, earlier.site
@@ -299,10 +314,7 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         for h in t.holds.iter().rev() {
             let _ = writeln!(text, "    holding {}", hold_line(h));
         }
-        text.push_str(
-            "  fix: drop the first guard before locking again, pass the guard down instead of \
-             re-locking, or use a reentrant lock (parking_lot `ReentrantMutex`, `read_recursive`)",
-        );
+        text.push_str(self_deadlock_fix(w.lock.kind));
         let summary = format!("self-deadlock in thread `{}` on {}", t.thread, w.lock);
         return (summary, text);
     }

@@ -93,6 +93,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let (result, token) = self.meta.lock(
             Mode::Exclusive,
+            crate::tracker::method!("lock"),
             Location::caller(),
             || try_std(self.inner.try_lock()),
             || self.inner.lock(),
@@ -125,6 +126,7 @@ impl<T: ?Sized> Mutex<T> {
         wrap_try(
             &self.meta,
             Mode::Exclusive,
+            crate::tracker::method!("try_lock"),
             Location::caller(),
             || self.inner.try_lock(),
             |inner, token| MutexGuard { inner, token },

@@ -11,7 +11,7 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::{self as std_sync, OnceState};
 
-use crate::tracker::{LockKind, LockMeta};
+use crate::tracker::{method, LockKind, LockMeta};
 
 /// A synchronization primitive that runs a one-time initialization, tracked:
 /// [`std::sync::Once`] with its exact API.
@@ -56,7 +56,9 @@ impl Once {
         if self.inner.is_completed() {
             return;
         }
-        let init = self.meta.initializer(Location::caller(), |()| f());
+        let init = self
+            .meta
+            .initializer(method!("call_once"), Location::caller(), |()| f());
         self.inner.call_once(|| init(()))
     }
 
@@ -77,10 +79,10 @@ impl Once {
         }
         // By hand: the state is borrowed for any lifetime, which `initializer`'s one argument
         // type cannot say.
-        let site = Location::caller();
-        self.meta.before_init(site);
+        let (method, site) = (method!("call_once_force"), Location::caller());
+        self.meta.before_init(method, site);
         self.inner.call_once_force(|state| {
-            let _held = self.meta.initializing(site);
+            let _held = self.meta.initializing(method, site);
             f(state)
         })
     }
@@ -102,7 +104,7 @@ impl Once {
     #[track_caller]
     pub fn wait(&self) {
         if !self.inner.is_completed() {
-            self.meta.before_init(Location::caller());
+            self.meta.before_init(method!("wait"), Location::caller());
         }
         self.inner.wait()
     }
@@ -114,7 +116,8 @@ impl Once {
     #[track_caller]
     pub fn wait_force(&self) {
         if !self.inner.is_completed() {
-            self.meta.before_init(Location::caller());
+            self.meta
+                .before_init(method!("wait_force"), Location::caller());
         }
         self.inner.wait_force()
     }
@@ -178,7 +181,7 @@ impl<T> OnceLock<T> {
     #[track_caller]
     pub fn wait(&self) -> &T {
         if self.inner.get().is_none() {
-            self.meta.before_init(Location::caller());
+            self.meta.before_init(method!("wait"), Location::caller());
         }
         self.inner.wait()
     }
@@ -210,10 +213,20 @@ impl<T> OnceLock<T> {
     #[inline]
     #[track_caller]
     pub fn get_or_init<F: FnOnce() -> T>(&self, f: F) -> &T {
+        self.init_by(method!("get_or_init"), Location::caller(), f)
+    }
+
+    /// `get_or_init`, as called by `method` (a `LazyLock`'s `force`) at `site`.
+    fn init_by<F: FnOnce() -> T>(
+        &self,
+        method: crate::tracker::Method,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> &T {
         if let Some(value) = self.inner.get() {
             return value;
         }
-        let init = self.meta.initializer(Location::caller(), |()| f());
+        let init = self.meta.initializer(method, site, |()| f());
         self.inner.get_or_init(|| init(()))
     }
 
@@ -327,7 +340,7 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     #[inline]
     #[track_caller]
     pub fn force(this: &LazyLock<T, F>) -> &T {
-        this.cell.get_or_init(|| {
+        this.cell.init_by(method!("force"), Location::caller(), || {
             let f = this.init.lock().unwrap_or_else(|e| e.into_inner()).take();
             match f {
                 Some(f) => f(),

@@ -3,7 +3,7 @@
 use std::panic::Location;
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
-use crate::tracker::{HeldToken, LockMeta, Mode};
+use crate::tracker::{HeldToken, LockMeta, Method, Mode};
 
 /// std's try-result as "acquired (maybe poisoned)" or "would block".
 pub(super) fn try_std<G>(r: TryLockResult<G>) -> Option<LockResult<G>> {
@@ -30,12 +30,13 @@ pub(super) fn wrap<G, W>(
 pub(super) fn wrap_try<G, W>(
     meta: &LockMeta,
     mode: Mode,
+    method: Method,
     site: &'static Location<'static>,
     attempt: impl FnOnce() -> TryLockResult<G>,
     make: impl FnOnce(G, HeldToken) -> W,
 ) -> TryLockResult<W> {
     let mut poisoned = false;
-    let (inner, token) = meta.try_lock_result(mode, site, || match attempt() {
+    let (inner, token) = meta.try_lock_result(mode, method, site, || match attempt() {
         Ok(guard) => Ok(guard),
         Err(TryLockError::Poisoned(e)) => {
             poisoned = true;

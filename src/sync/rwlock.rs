@@ -89,6 +89,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let (result, token) = self.meta.lock(
             Mode::Read,
+            crate::tracker::method!("read"),
             Location::caller(),
             || try_std(self.inner.try_read()),
             || self.inner.read(),
@@ -121,6 +122,7 @@ impl<T: ?Sized> RwLock<T> {
         wrap_try(
             &self.meta,
             Mode::Read,
+            crate::tracker::method!("try_read"),
             Location::caller(),
             || self.inner.try_read(),
             |inner, token| RwLockReadGuard {
@@ -148,6 +150,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let (result, token) = self.meta.lock(
             Mode::Exclusive,
+            crate::tracker::method!("write"),
             Location::caller(),
             || try_std(self.inner.try_write()),
             || self.inner.write(),
@@ -179,6 +182,7 @@ impl<T: ?Sized> RwLock<T> {
         wrap_try(
             &self.meta,
             Mode::Exclusive,
+            crate::tracker::method!("try_write"),
             Location::caller(),
             || self.inner.try_write(),
             |inner, token| RwLockWriteGuard { inner, token },

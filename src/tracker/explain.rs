@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::class::LockClass;
 use super::graph::{CycleEdge, LockRef, Step, Witness};
-use super::held::{thread_name, Held, Mode};
+use super::held::{thread_name, Held, Method, Mode};
 use super::Ident;
 use crate::report::{Acquisition, Finding, LockName, OrderStep, Report, Site};
 
@@ -25,7 +25,7 @@ pub(super) fn lock_name(class: &LockClass, instance: Option<u64>) -> LockName {
 pub(super) fn held(h: &Held, per_instance: bool, duration: Option<Duration>) -> Acquisition {
     Acquisition {
         lock: lock_name(h.class, per_instance.then_some(h.id)),
-        method: h.mode.as_str(),
+        method: h.method.as_str(),
         site: Site::of(h.site),
         trylock: h.trylock,
         duration,
@@ -52,7 +52,7 @@ fn step(s: &Step, new: bool, per_instance: bool) -> OrderStep {
 
 pub(super) fn lock_order(
     me: Ident,
-    mode: Mode,
+    method: Method,
     site: &'static Location<'static>,
     held_now: &[Held],
     new_edge: &Witness,
@@ -71,7 +71,7 @@ pub(super) fn lock_order(
         thread: thread_name().to_string(),
         acquiring: Acquisition {
             lock: lock_name(me.class, per_instance.then_some(me.id)),
-            method: mode.as_str(),
+            method: method.as_str(),
             site: Site::of(site),
             trylock: false,
             duration: None,
@@ -88,6 +88,7 @@ pub(super) fn lock_order(
 pub(super) fn self_deadlock(
     me: Ident,
     mode: Mode,
+    method: Method,
     site: &'static Location<'static>,
     earlier: &Held,
     held_now: &[Held],
@@ -101,7 +102,7 @@ pub(super) fn self_deadlock(
         thread: thread_name().to_string(),
         acquiring: Acquisition {
             lock: lock_name(me.class, None),
-            method: mode.as_str(),
+            method: method.as_str(),
             site: Site::of(site),
             trylock: false,
             duration: None,

@@ -64,18 +64,96 @@ impl Mode {
             Mode::Read | Mode::Exclusive | Mode::Upgradable | Mode::Init => true,
         }
     }
+}
+
+/// The method an acquisition was made with, as reports name it (`write`, `try_read_for`,
+/// `get_or_init`): an index into [`METHODS`], so that it fits a held row's flags word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Method(u8);
+
+/// Every method name a report can show.
+const METHODS: &[&str] = &[
+    "lock",
+    "read",
+    "write",
+    "read_recursive",
+    "upgradable_read",
+    "try_lock",
+    "try_read",
+    "try_write",
+    "try_lock_for",
+    "try_lock_until",
+    "try_read_for",
+    "try_read_until",
+    "try_write_for",
+    "try_write_until",
+    "try_read_recursive",
+    "try_read_recursive_for",
+    "try_read_recursive_until",
+    "try_upgradable_read",
+    "try_upgradable_read_for",
+    "try_upgradable_read_until",
+    "make_guard_unchecked",
+    "make_read_guard_unchecked",
+    "make_write_guard_unchecked",
+    "make_upgradable_guard_unchecked",
+    "upgrade",
+    "call_once",
+    "call_once_force",
+    "get_or_init",
+    "get_or_try_init",
+    "force",
+    "wait",
+    "wait_force",
+    "deref",
+];
+
+impl Method {
+    /// The method called `name`; a name missing from [`METHODS`] fails to compile where this
+    /// is evaluated in a `const`.
+    pub(crate) const fn named(name: &str) -> Method {
+        let mut i = 0;
+        while i < METHODS.len() {
+            if str_eq(METHODS[i], name) {
+                return Method(i as u8);
+            }
+            i += 1;
+        }
+        panic!("a lock method lockwatch does not name");
+    }
 
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Mode::Exclusive => "lock",
-            Mode::Read => "read",
-            Mode::RecursiveRead => "read_recursive",
-            Mode::Upgradable => "upgradable_read",
-            Mode::Reentrant => "lock",
-            Mode::Init => "initialize",
-        }
+        METHODS.get(usize::from(self.0)).copied().unwrap_or("lock")
+    }
+
+    fn from_u8(v: u8) -> Method {
+        Method(v)
     }
 }
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `Method::named` evaluated at compile time.
+macro_rules! method {
+    ($name:expr) => {{
+        const M: $crate::tracker::Method = $crate::tracker::Method::named($name);
+        M
+    }};
+}
+pub(crate) use method;
 
 /// One entry of a thread's held-lock stack.
 #[derive(Clone, Copy)]
@@ -83,6 +161,8 @@ pub(crate) struct Held {
     pub(crate) id: u64,
     pub(crate) class: &'static LockClass,
     pub(crate) mode: Mode,
+    /// The method it was taken with, for reports.
+    pub(crate) method: Method,
     /// Taken with a try-lock: orders later acquisitions but was never waited for.
     pub(crate) trylock: bool,
     pub(crate) site: &'static Location<'static>,
@@ -102,8 +182,8 @@ pub(crate) const WORDS: usize = 5;
 
 impl Held {
     /// The published form: `[id, class, site, flags, node]`, the flags word laid out as
-    /// `since << SINCE_SHIFT | learned | trylock | mode << MODE_SHIFT | reported` (see the
-    /// constants below). `reported` is set by the watchdog once it reported the hold, so that
+    /// `since << SINCE_SHIFT | method << METHOD_SHIFT | learned | trylock | mode << MODE_SHIFT
+    /// | reported` (see the constants below). `reported` is set by the watchdog once it reported the hold, so that
     /// the release adds its duration; `learned` once the lock got its graph node while held,
     /// so that the release tells the lock. The watchdog reads the first four words.
     #[inline(always)]
@@ -113,6 +193,7 @@ impl Held {
             self.class as *const LockClass as u64,
             self.site as *const Location<'static> as u64,
             (self.since << SINCE_SHIFT)
+                | (u64::from(self.method.0) << METHOD_SHIFT)
                 | if self.learned { LEARNED } else { 0 }
                 | if self.reported { REPORTED } else { 0 }
                 | if self.trylock { TRYLOCK } else { 0 }
@@ -139,6 +220,7 @@ impl Held {
             // SAFETY: As above.
             site: unsafe { &*(words[2] as *const Location<'static>) },
             mode: row_mode(words[FLAGS]),
+            method: Method::from_u8((words[FLAGS] >> METHOD_SHIFT) as u8),
             trylock: words[FLAGS] & TRYLOCK != 0,
             since: words[FLAGS] >> SINCE_SHIFT,
             node: words[4] as u32,
@@ -164,8 +246,10 @@ const MODE_MASK: u64 = 0b111;
 const TRYLOCK: u64 = 1 << 4;
 /// Bit 5: the lock got its graph node while held.
 const LEARNED: u64 = 1 << 5;
-/// Bits 8 and up: the watchdog tick the hold began at.
-const SINCE_SHIFT: u32 = 8;
+/// Bits 8 to 15: the [`Method`].
+const METHOD_SHIFT: u32 = 8;
+/// Bits 16 and up: the watchdog tick the hold began at.
+const SINCE_SHIFT: u32 = 16;
 /// The word of a row with the lock's graph node.
 const NODE: usize = 4;
 
@@ -208,6 +292,7 @@ pub(crate) struct Waiting {
     pub(crate) id: u64,
     pub(crate) class: &'static LockClass,
     pub(crate) mode: Mode,
+    pub(crate) method: Method,
     pub(crate) site: &'static Location<'static>,
     pub(crate) since: Instant,
 }

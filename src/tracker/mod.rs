@@ -37,7 +37,7 @@ use class::LockClass;
 pub(crate) use class::{declare_recursive_reads, LockKind};
 use graph::{ById, CycleEdge, EdgeType, Evidence, OrderGraph, Slot, StepInfo, Witness};
 use held::Held;
-pub(crate) use held::Mode;
+pub(crate) use held::{method, Method, Mode};
 use lazy_id::LazyId;
 use order::{add_edges, adopt_node, forget_instance, site_key, with_graphs, SiteKey, PENDING};
 
@@ -157,6 +157,7 @@ impl LockMeta {
     pub(crate) fn lock<G>(
         &self,
         mode: Mode,
+        method: Method,
         site: &'static Location<'static>,
         try_fast: impl FnOnce() -> Option<G>,
         block: impl FnOnce() -> G,
@@ -166,21 +167,21 @@ impl LockMeta {
             return (block(), self.untracked());
         }
         let me = self.ident();
-        check_order(self, me, mode, site);
+        check_order(self, me, mode, method, site);
         let guard = match try_fast() {
             Some(guard) => guard,
-            None => self.contended(me, mode, site, block),
+            None => self.contended(me, mode, method, site, block),
         };
-        (guard, self.token(me, mode, false, site))
+        (guard, self.token(me, mode, method, false, site))
     }
 
     /// Before running or waiting for a lazy initializer: checks the order like a blocking
     /// acquisition (initializing waits for whoever initializes), and reports recursive
     /// initialization before it deadlocks.
     #[inline]
-    pub(crate) fn before_init(&self, site: &'static Location<'static>) {
+    pub(crate) fn before_init(&self, method: Method, site: &'static Location<'static>) {
         if crate::settings::tracking() {
-            check_order(self, self.ident(), Mode::Init, site);
+            check_order(self, self.ident(), Mode::Init, method, site);
         }
     }
 
@@ -190,23 +191,28 @@ impl LockMeta {
     #[inline]
     pub(crate) fn initializer<'a, A, R>(
         &'a self,
+        method: Method,
         site: &'static Location<'static>,
         f: impl FnOnce(A) -> R + 'a,
     ) -> impl FnOnce(A) -> R + 'a {
-        self.before_init(site);
+        self.before_init(method, site);
         move |arg| {
-            let _held = self.initializing(site);
+            let _held = self.initializing(method, site);
             f(arg)
         }
     }
 
     /// While this thread runs the initializer: the cell is held.
     #[inline]
-    pub(crate) fn initializing(&self, site: &'static Location<'static>) -> HeldToken {
+    pub(crate) fn initializing(
+        &self,
+        method: Method,
+        site: &'static Location<'static>,
+    ) -> HeldToken {
         if !crate::settings::tracking() {
             return self.untracked();
         }
-        self.token(self.ident(), Mode::Init, false, site)
+        self.token(self.ident(), Mode::Init, method, false, site)
     }
 
     /// The token of an acquisition made while tracking is switched off: nothing is pushed,
@@ -221,6 +227,7 @@ impl LockMeta {
         &self,
         me: Ident,
         mode: Mode,
+        method: Method,
         trylock: bool,
         site: &'static Location<'static>,
     ) -> HeldToken {
@@ -228,6 +235,7 @@ impl LockMeta {
             id: me.id,
             class: me.class,
             mode,
+            method,
             trylock,
             site,
             since: watchdog::stamp(),
@@ -249,6 +257,7 @@ impl LockMeta {
         &self,
         me: Ident,
         mode: Mode,
+        method: Method,
         site: &'static Location<'static>,
         block: impl FnOnce() -> G,
     ) -> G {
@@ -260,6 +269,7 @@ impl LockMeta {
                 id: me.id,
                 class: me.class,
                 mode,
+                method,
                 site,
                 since: start,
             });
@@ -305,6 +315,7 @@ impl LockMeta {
     pub(crate) fn try_lock<G>(
         &self,
         mode: Mode,
+        method: Method,
         site: &'static Location<'static>,
         attempt: impl FnOnce() -> Option<G>,
     ) -> Option<(G, HeldToken)> {
@@ -313,7 +324,7 @@ impl LockMeta {
         }
         let me = self.ident();
         let guard = attempt()?;
-        Some((guard, self.token(me, mode, true, site)))
+        Some((guard, self.token(me, mode, method, true, site)))
     }
 
     /// Like `try_lock`, for attempts whose failure still hands back a value (std's
@@ -322,6 +333,7 @@ impl LockMeta {
     pub(crate) fn try_lock_result<G, E>(
         &self,
         mode: Mode,
+        method: Method,
         site: &'static Location<'static>,
         attempt: impl FnOnce() -> Result<G, E>,
     ) -> Result<(G, HeldToken), E> {
@@ -330,7 +342,7 @@ impl LockMeta {
         }
         let me = self.ident();
         let guard = attempt()?;
-        Ok((guard, self.token(me, mode, true, site)))
+        Ok((guard, self.token(me, mode, method, true, site)))
     }
 }
 
@@ -435,7 +447,14 @@ impl HeldToken {
                     class: entry.class,
                 };
                 // SAFETY: See the type's `Send` impl: the lock outlives its guard's token.
-                add_edges(unsafe { &*self.meta }, me, Mode::Exclusive, site, after);
+                add_edges(
+                    unsafe { &*self.meta },
+                    me,
+                    Mode::Exclusive,
+                    method!("upgrade"),
+                    site,
+                    after,
+                );
             }
         }
         held::set_mode(self.id, Mode::Exclusive);
@@ -505,7 +524,13 @@ impl Parked {
                 class: entry.class,
             };
             // SAFETY: The guard that parked this entry borrows the lock.
-            check_order(unsafe { &*self.meta }, me, entry.mode, entry.site);
+            check_order(
+                unsafe { &*self.meta },
+                me,
+                entry.mode,
+                entry.method,
+                entry.site,
+            );
         }
     }
 
@@ -606,17 +631,29 @@ fn edge_key(
 /// The hot check before a blocking acquisition: nothing held, a compatible re-entry, or every
 /// needed edge already known means no global lock and no allocation.
 #[inline(always)]
-fn check_order(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Location<'static>) {
+fn check_order(
+    meta: &LockMeta,
+    me: Ident,
+    mode: Mode,
+    method: Method,
+    site: &'static Location<'static>,
+) {
     if held::holds_nothing() {
         return;
     }
-    check_order_nested(meta, me, mode, site);
+    check_order_nested(meta, me, mode, method, site);
 }
 
 /// The order check when this thread holds something: every edge into `me` is looked up in
 /// the caches first.
 #[inline(never)]
-fn check_order_nested(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Location<'static>) {
+fn check_order_nested(
+    meta: &LockMeta,
+    me: Ident,
+    mode: Mode,
+    method: Method,
+    site: &'static Location<'static>,
+) {
     let known = held::with_rows(|rows, cache_of_thread| {
         // Every held lock gets its own edge. lockdep links only the innermost one and relies
         // on transitivity, but that loses edge types across the class / instance split (a
@@ -643,21 +680,27 @@ fn check_order_nested(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Loc
     // Inside a capture even known edges go to the graph: they may be on a cycle reported
     // before the capture began, which the capture must see in its own code.
     if !known || crate::report::capturing() {
-        check_order_cold(meta, me, mode, site);
+        check_order_cold(meta, me, mode, method, site);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn check_order_cold(meta: &LockMeta, me: Ident, mode: Mode, site: &'static Location<'static>) {
+fn check_order_cold(
+    meta: &LockMeta,
+    me: Ident,
+    mode: Mode,
+    method: Method,
+    site: &'static Location<'static>,
+) {
     let held = held::snapshot();
     if let Some(h) = held.iter().rev().find(|h| h.id == me.id) {
         if mode.self_deadlocks_over(h.mode) {
-            self_deadlock(me, mode, site, h, &held);
+            self_deadlock(me, mode, method, site, h, &held);
         }
         return;
     }
-    add_edges(meta, me, mode, site, &held);
+    add_edges(meta, me, mode, method, site, &held);
 }
 
 /// A self-deadlock, by what identifies the bug: the class, the first acquisition's site and
@@ -673,6 +716,7 @@ static SELF_DEADLOCKS: parking_lot::Mutex<Option<HashMap<SelfDeadlockKey, crate:
 fn self_deadlock(
     me: Ident,
     mode: Mode,
+    method: Method,
     site: &'static Location<'static>,
     earlier: &Held,
     held: &[Held],
@@ -689,7 +733,7 @@ fn self_deadlock(
             crate::report::recapture(&report);
         }
         None => {
-            let report = explain::self_deadlock(me, mode, site, earlier, held);
+            let report = explain::self_deadlock(me, mode, method, site, earlier, held);
             SELF_DEADLOCKS
                 .lock()
                 .get_or_insert_with(HashMap::new)

@@ -250,6 +250,7 @@ pub(super) fn add_edges(
     meta: &LockMeta,
     me: Ident,
     mode: Mode,
+    method: Method,
     site: &'static Location<'static>,
     held: &[Held],
 ) {
@@ -270,8 +271,8 @@ pub(super) fn add_edges(
                         to_class: me.class,
                         from_site: h.site,
                         to_site: site,
-                        from_mode: h.mode.as_str(),
-                        to_mode: mode.as_str(),
+                        from_mode: h.method.as_str(),
+                        to_mode: method.as_str(),
                         thread: thread.get_or_insert_with(held::thread_name).clone(),
                         span: *span.get_or_insert_with(current_span),
                         backtrace: crate::report::backtraces_enabled()
@@ -289,7 +290,8 @@ pub(super) fn add_edges(
                     if let graph::Added::ClosesCycle(path) = added {
                         // The new step with the instances' own ids, for the report.
                         let witness = evidence.witness(h.id, me.id);
-                        let report = || explain::lock_order(me, mode, site, held, &witness, &path);
+                        let report =
+                            || explain::lock_order(me, method, site, held, &witness, &path);
                         match g.note_cycle(ends.edge, &witness, &path, report) {
                             CycleSeen::New(report) => found.push(report),
                             CycleSeen::Again(report) if capturing => shown_again.push(report),

@@ -330,7 +330,7 @@ fn ticks(ms: u64) -> Duration {
 fn wait(w: &Waiting) -> Acquisition {
     Acquisition {
         lock: super::explain::lock_name(w.class, None),
-        method: w.mode.as_str(),
+        method: w.method.as_str(),
         site: Site::of(w.site),
         trylock: false,
         duration: Some(w.since.elapsed()),
@@ -551,7 +551,7 @@ fn self_deadlock_hang(views: &[ThreadView], cycle: &[usize]) -> Option<(Report, 
     let line = format!(
         "self-deadlock hung: thread `{}` is blocked for good in {}() at {}, on {} it took at {}",
         v.inventory.thread,
-        w.mode.as_str(),
+        w.method.as_str(),
         w.site,
         w.class,
         held.site

@@ -26,7 +26,7 @@ fn an_initializer_taking_a_lock_that_a_waiter_holds_is_reported() {
         &["init-cell", "init-a"],
         &[&wait_site],
     );
-    assert!(report.to_string().contains("initialize()"), "{report}");
+    assert!(report.to_string().contains("get_or_init()"), "{report}");
     let _ = init_site;
 }
 

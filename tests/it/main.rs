@@ -16,6 +16,7 @@ mod classes;
 mod condvar;
 mod export;
 mod instance_graph;
+mod labels;
 mod lazy_init;
 mod module_graph;
 mod once_cell;
