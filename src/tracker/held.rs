@@ -709,13 +709,23 @@ pub(crate) fn remember_edge(target: u64, pred: u64) {
     let _ = HOT.try_with(|hot| hot.known[i].set(key));
 }
 
-/// This thread's name for reports: its name, or its id when it has none.
+/// This thread's name for reports, made once: its name; with the OS thread id (the one
+/// debuggers and `top -H` show) when another live thread already goes by that name (a pool's
+/// workers often share one); `unnamed thread (tid N)` when it has none.
 pub(crate) fn thread_name() -> Arc<str> {
     let compute = || -> Arc<str> {
         let current = std::thread::current();
+        let tid = os_thread_id();
         match current.name() {
-            Some(name) => Arc::from(name),
-            None => Arc::from(format!("{:?}", current.id()).as_str()),
+            Some(name) if !name_in_use(name) => Arc::from(name),
+            Some(name) => Arc::from(match tid {
+                Some(tid) => format!("{name} (tid {tid})"),
+                None => format!("{name} ({:?})", current.id()),
+            }),
+            None => Arc::from(match tid {
+                Some(tid) => format!("unnamed thread (tid {tid})"),
+                None => format!("unnamed thread ({:?})", current.id()),
+            }),
         }
     };
     COLD.try_with(|st| match st.name.try_borrow_mut() {
@@ -723,4 +733,21 @@ pub(crate) fn thread_name() -> Arc<str> {
         Err(_) => compute(),
     })
     .unwrap_or_else(|_| Arc::from("<exiting thread>"))
+}
+
+/// Whether a live thread with tracking state goes by `name` already.
+fn name_in_use(name: &str) -> bool {
+    REGISTRY.lock().iter().any(|i| &*i.thread == name)
+}
+
+/// The kernel's id for this thread, where there is one to show.
+fn os_thread_id() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `gettid` has no preconditions and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        u64::try_from(tid).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }

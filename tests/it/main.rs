@@ -27,3 +27,4 @@ mod reader_preferring;
 mod readme;
 mod std_surface;
 mod stress;
+mod thread_names;
