@@ -20,7 +20,7 @@
 //!   `{"from":ACQ,"to":ACQ,"thread":..,"new":..,"span":..}`, `per_instance`), `SelfDeadlock`
 //!   (`acquiring`, `earlier`, `held`, `needs_queued_writer`), `Deadlock` (`threads` of
 //!   `{"thread","waits_for":ACQ,"holds":ACQs}`), `LongHold` (`hold`, `threshold_ms`, `held`,
-//!   `waiting_for`), `LongWait` (`waits_for`, `threshold_ms`, `holders` of
+//!   `doing`: `{"state":"running"|"waiting"|"condvar",...}`), `LongWait` (`waits_for`, `threshold_ms`, `holders` of
 //!   `{"thread","hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
 //!   `written_at`), `Limit` (`held_locks`).
 //!
@@ -39,7 +39,9 @@ use std::sync::Arc;
 
 #[cfg(feature = "enabled")]
 pub(crate) use finding::kind_of;
-pub use finding::{Acquisition, BlockedThread, Finding, Holder, LockName, OrderStep, Site};
+pub use finding::{
+    Acquisition, BlockedThread, Doing, Finding, Holder, LockName, Notifier, OrderStep, Site,
+};
 #[cfg(feature = "enabled")]
 pub(crate) use render::{hold_over, ms};
 

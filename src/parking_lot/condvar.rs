@@ -1,4 +1,5 @@
 use std::fmt;
+use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use ::user_pl::WaitTimeoutResult;
@@ -60,7 +61,9 @@ impl Condvar {
     /// assert!(!cv.notify_one());
     /// ```
     #[inline]
+    #[track_caller]
     pub fn notify_one(&self) -> bool {
+        crate::tracker::notified(self as *const Condvar as usize);
         self.inner.notify_one()
     }
 
@@ -73,16 +76,22 @@ impl Condvar {
     /// assert_eq!(cv.notify_all(), 0);
     /// ```
     #[inline]
+    #[track_caller]
     pub fn notify_all(&self) -> usize {
+        crate::tracker::notified(self as *const Condvar as usize);
         self.inner.notify_all()
     }
 
     /// Runs one parking_lot wait with the guard's held entry set aside.
+    #[track_caller]
     fn waiting<T: ?Sized, R>(
+        &self,
+        timed: bool,
         guard: &mut MutexGuard<'_, T>,
         wait: impl FnOnce(&mut ::user_pl::MutexGuard<'_, T>) -> R,
     ) -> R {
         let parked = guard.token.suspend();
+        parked.park_on(self as *const Condvar as usize, timed, Location::caller());
         let out = wait(&mut guard.inner);
         parked.check_resume();
         parked.restore();
@@ -95,8 +104,9 @@ impl Condvar {
     ///
     /// See the [type-level example](Condvar).
     #[inline]
+    #[track_caller]
     pub fn wait<T: ?Sized>(&self, mutex_guard: &mut MutexGuard<'_, T>) {
-        Self::waiting(mutex_guard, |g| self.inner.wait(g))
+        self.waiting(false, mutex_guard, |g| self.inner.wait(g))
     }
 
     /// Blocks until notified or until `timeout` is reached.
@@ -113,12 +123,13 @@ impl Condvar {
     /// assert!(r.timed_out());
     /// ```
     #[inline]
+    #[track_caller]
     pub fn wait_until<T: ?Sized>(
         &self,
         mutex_guard: &mut MutexGuard<'_, T>,
         timeout: Instant,
     ) -> WaitTimeoutResult {
-        Self::waiting(mutex_guard, |g| self.inner.wait_until(g, timeout))
+        self.waiting(true, mutex_guard, |g| self.inner.wait_until(g, timeout))
     }
 
     /// Blocks until notified or until `timeout` has passed.
@@ -134,12 +145,13 @@ impl Condvar {
     /// assert!(cv.wait_for(&mut g, Duration::from_millis(1)).timed_out());
     /// ```
     #[inline]
+    #[track_caller]
     pub fn wait_for<T: ?Sized>(
         &self,
         mutex_guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        Self::waiting(mutex_guard, |g| self.inner.wait_for(g, timeout))
+        self.waiting(true, mutex_guard, |g| self.inner.wait_for(g, timeout))
     }
 
     /// Blocks while `condition` returns true.
@@ -161,16 +173,18 @@ impl Condvar {
     /// assert_eq!(*g, 2);
     /// ```
     #[inline]
+    #[track_caller]
     pub fn wait_while<T, F>(&self, mutex_guard: &mut MutexGuard<'_, T>, condition: F)
     where
         T: ?Sized,
         F: FnMut(&mut T) -> bool,
     {
-        Self::waiting(mutex_guard, |g| self.inner.wait_while(g, condition))
+        self.waiting(false, mutex_guard, |g| self.inner.wait_while(g, condition))
     }
 
     /// Blocks while `condition` returns true, until `timeout` is reached.
     #[inline]
+    #[track_caller]
     pub fn wait_while_until<T, F>(
         &self,
         mutex_guard: &mut MutexGuard<'_, T>,
@@ -181,7 +195,7 @@ impl Condvar {
         T: ?Sized,
         F: FnMut(&mut T) -> bool,
     {
-        Self::waiting(mutex_guard, |g| {
+        self.waiting(true, mutex_guard, |g| {
             self.inner.wait_while_until(g, condition, timeout)
         })
     }
@@ -200,6 +214,7 @@ impl Condvar {
     /// assert!(r.timed_out());
     /// ```
     #[inline]
+    #[track_caller]
     pub fn wait_while_for<T: ?Sized, F>(
         &self,
         mutex_guard: &mut MutexGuard<'_, T>,
@@ -209,7 +224,7 @@ impl Condvar {
     where
         F: FnMut(&mut T) -> bool,
     {
-        Self::waiting(mutex_guard, |g| {
+        self.waiting(true, mutex_guard, |g| {
             self.inner.wait_while_for(g, condition, timeout)
         })
     }

@@ -145,10 +145,37 @@ pub struct OrderStep {
 pub struct BlockedThread {
     /// The thread's name.
     pub thread: String,
-    /// The lock it is blocked on (`duration`: how long).
+    /// The lock it is blocked on (`duration`: how long); for a thread parked in a condvar
+    /// wait, the condvar's mutex (released) and the wait's site.
     pub waits_for: Acquisition,
     /// The locks it holds, innermost last (`duration`: how long each).
     pub holds: Vec<Acquisition>,
+    /// Parked in a condvar wait: the threads known to notify that condvar, and where, all
+    /// blocked too.
+    pub condvar_notifiers: Option<Vec<Notifier>>,
+}
+
+/// A thread known to notify a condvar, and where it did.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Notifier {
+    /// The thread's name.
+    pub thread: String,
+    /// Where it called `notify_one` / `notify_all`.
+    pub site: Site,
+}
+
+/// What a thread is doing now, as a report about a lock it holds says.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Doing {
+    /// Running (not blocked in a lockwatch primitive).
+    Running,
+    /// Blocked waiting for a lock.
+    WaitingFor(Acquisition),
+    /// Parked in a condvar wait at `wait.site` for `wait.duration`, with the condvar's mutex
+    /// (`wait.lock`) released: it cannot release what it holds until the condvar is notified.
+    ParkedInCondvarWait(Acquisition),
 }
 
 /// A thread holding a lock another thread waits for.
@@ -159,6 +186,8 @@ pub struct Holder {
     pub thread: String,
     /// Its hold of the lock (`duration`: how long).
     pub hold: Acquisition,
+    /// What it is doing now.
+    pub doing: Doing,
 }
 
 /// What a [`Report`](crate::Report) found. Each variant is the data its text is made from.
@@ -225,8 +254,9 @@ pub enum Finding {
         threshold: Duration,
         /// Every lock the thread holds, innermost last (`duration`: how long each).
         held: Vec<Acquisition>,
-        /// What the holder is waiting for now, if anything.
-        waiting_for: Option<Acquisition>,
+        /// What the holder is doing now: running, blocked on a lock, or parked in a condvar
+        /// wait.
+        doing: Doing,
     },
     /// A thread waiting for a lock longer than the threshold ([`crate::ReportKind::LongWait`]).
     #[non_exhaustive]
@@ -324,14 +354,13 @@ impl Finding {
                 }
             }
             Finding::LongHold {
-                hold,
-                held,
-                waiting_for,
-                ..
+                hold, held, doing, ..
             } => {
                 out.push(hold);
                 out.extend(held.iter().rev());
-                out.extend(waiting_for);
+                if let Doing::WaitingFor(w) | Doing::ParkedInCondvarWait(w) = doing {
+                    out.push(w);
+                }
             }
             Finding::LongWait {
                 waits_for, holders, ..

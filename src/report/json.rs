@@ -17,7 +17,7 @@
 //! "thread":"teller-1", "new":false, "span":null}`. The other findings: `SelfDeadlock`
 //! (`acquiring`, `earlier`, `held`, `needs_queued_writer`), `Deadlock` (`threads`: each
 //! `{"thread", "waits_for":ACQ, "holds":[ACQ]}`), `LongHold` (`hold`, `threshold_ms`, `held`,
-//! `waiting_for`), `LongWait` (`waits_for`, `threshold_ms`, `holders`: each `{"thread",
+//! `doing`), `LongWait` (`waits_for`, `threshold_ms`, `holders`: each `{"thread",
 //! "hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
 //! `written_at`), `Limit` (`held_locks`). An outcome that came later is a line of its own:
 //! `{"schema":1, "seq":3, "outcome":"released after 3.2s"}`, and so is a repeat of the same
@@ -26,7 +26,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::finding::{Acquisition, Finding, LockName, Site};
+use super::finding::{Acquisition, Doing, Finding, LockName, Site};
 use super::Report;
 
 /// The version of the line format.
@@ -134,26 +134,32 @@ fn finding(f: &Finding) -> String {
         Finding::Deadlock { threads } => format!(
             "\"threads\":{}",
             list(threads, |t| format!(
-                "{{\"thread\":{},\"waits_for\":{},\"holds\":{}}}",
+                "{{\"thread\":{},\"waits_for\":{},\"holds\":{},\"condvar_notifiers\":{}}}",
                 string(&t.thread),
                 acquisition(&t.waits_for),
-                list(&t.holds, acquisition)
+                list(&t.holds, acquisition),
+                t.condvar_notifiers.as_ref().map_or_else(
+                    || "null".to_owned(),
+                    |ns| list(ns, |n| format!(
+                        "{{\"thread\":{},\"site\":{}}}",
+                        string(&n.thread),
+                        site(&n.site)
+                    ))
+                )
             ))
         ),
         Finding::LongHold {
             hold,
             threshold,
             held,
-            waiting_for,
+            doing,
             ..
         } => format!(
-            "\"hold\":{},\"threshold_ms\":{},\"held\":{},\"waiting_for\":{}",
+            "\"hold\":{},\"threshold_ms\":{},\"held\":{},\"doing\":{}",
             acquisition(hold),
             threshold.as_millis(),
             list(held, acquisition),
-            waiting_for
-                .as_ref()
-                .map_or_else(|| "null".to_owned(), acquisition)
+            json_doing(doing)
         ),
         Finding::LongWait {
             waits_for,
@@ -165,9 +171,10 @@ fn finding(f: &Finding) -> String {
             acquisition(waits_for),
             threshold.as_millis(),
             list(holders, |h| format!(
-                "{{\"thread\":{},\"hold\":{}}}",
+                "{{\"thread\":{},\"hold\":{},\"doing\":{}}}",
                 string(&h.thread),
-                acquisition(&h.hold)
+                acquisition(&h.hold),
+                json_doing(&h.doing)
             ))
         ),
         Finding::LostUpdate {
@@ -190,6 +197,16 @@ fn finding(f: &Finding) -> String {
         Finding::Limit { held_locks, .. } => format!("\"held_locks\":{held_locks}"),
     };
     format!("{{\"type\":{},{body}}}", string(variant(f)))
+}
+
+fn json_doing(d: &Doing) -> String {
+    match d {
+        Doing::Running => "{\"state\":\"running\"}".to_owned(),
+        Doing::WaitingFor(w) => format!("{{\"state\":\"waiting\",\"for\":{}}}", acquisition(w)),
+        Doing::ParkedInCondvarWait(w) => {
+            format!("{{\"state\":\"condvar\",\"wait\":{}}}", acquisition(w))
+        }
+    }
 }
 
 fn variant(f: &Finding) -> &'static str {

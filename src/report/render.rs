@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::finding::{Acquisition, Finding, LockName};
+use super::finding::{Acquisition, Doing, Finding, LockName};
 
 /// `(summary, text)` of a finding.
 pub(crate) fn render(finding: &Finding) -> (String, String) {
@@ -29,8 +29,8 @@ pub(crate) fn render(finding: &Finding) -> (String, String) {
             hold,
             threshold,
             held,
-            waiting_for,
-        } => long_hold(thread, hold, *threshold, held, waiting_for.as_ref()),
+            doing,
+        } => long_hold(thread, hold, *threshold, held, doing),
         Finding::LongWait {
             thread,
             waits_for,
@@ -318,30 +318,74 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         let summary = format!("self-deadlock in thread `{}` on {}", t.thread, w.lock);
         return (summary, text);
     }
-    let mut text = format!(
-        "deadlock: {} thread{} blocked in a cycle, each waiting for a lock another holds\n",
-        threads.len(),
-        if threads.len() == 1 { " is" } else { "s are" }
-    );
+    let mut text = if threads.iter().any(|t| t.condvar_notifiers.is_some()) {
+        format!(
+            "deadlock: {} threads are stuck, each waiting for a lock another holds or for a \
+             notify another would send\n",
+            threads.len()
+        )
+    } else {
+        format!(
+            "deadlock: {} thread{} blocked in a cycle, each waiting for a lock another holds\n",
+            threads.len(),
+            if threads.len() == 1 { " is" } else { "s are" }
+        )
+    };
+    let mut through_condvar = false;
     for t in threads {
         let w = &t.waits_for;
-        let _ = writeln!(
-            text,
-            "  thread `{}` waits for {} in {}() at {}, blocked for {}",
-            t.thread,
-            w.lock,
-            w.method,
-            w.site,
-            ms(w.duration.unwrap_or_default())
-        );
+        match &t.condvar_notifiers {
+            None => {
+                let _ = writeln!(
+                    text,
+                    "  thread `{}` waits for {} in {}() at {}, blocked for {}",
+                    t.thread,
+                    w.lock,
+                    w.method,
+                    w.site,
+                    ms(w.duration.unwrap_or_default())
+                );
+            }
+            Some(notifiers) => {
+                through_condvar = true;
+                let _ = writeln!(
+                    text,
+                    "  thread `{}` is parked in Condvar::wait at {} for {} (with {} released), \
+                     waiting to be notified",
+                    t.thread,
+                    w.site,
+                    ms(w.duration.unwrap_or_default()),
+                    w.lock
+                );
+                let who: Vec<String> = notifiers
+                    .iter()
+                    .map(|n| format!("`{}` (at {})", n.thread, n.site))
+                    .collect();
+                let _ = writeln!(
+                    text,
+                    "    only {} notif{} that condvar, and {} blocked below",
+                    who.join(", "),
+                    if notifiers.len() == 1 { "ies" } else { "y" },
+                    if notifiers.len() == 1 {
+                        "it is"
+                    } else {
+                        "they are all"
+                    }
+                );
+            }
+        }
         for h in t.holds.iter().rev() {
             let _ = writeln!(text, "    holding {}", hold_line(h));
         }
     }
-    text.push_str(
+    text.push_str(if through_condvar {
+        "  fix: a thread must not wait on a condvar while holding a lock its notifier needs \
+         (release it before waiting, or notify without it), and a notifier must not block on \
+         what the waiter holds"
+    } else {
         "  fix: take these locks in one order everywhere; lockwatch's lock-order report for \
-         them, if any, names the sites",
-    );
+         them, if any, names the sites"
+    });
     let names: Vec<String> = threads.iter().map(|t| format!("`{}`", t.thread)).collect();
     let summary = format!("deadlock between threads {}", names.join(", "));
     (summary, text)
@@ -352,7 +396,7 @@ fn long_hold(
     hold: &Acquisition,
     threshold: Duration,
     held: &[Acquisition],
-    waiting_for: Option<&Acquisition>,
+    doing: &Doing,
 ) -> (String, String) {
     let held_for = hold.duration.unwrap_or_default();
     let mut text = format!(
@@ -368,8 +412,19 @@ fn long_hold(
             let _ = writeln!(text, "    {}", hold_line(other));
         }
     }
-    if let Some(w) = waiting_for {
-        let _ = writeln!(text, "  and it is now waiting for {} at {}", w.lock, w.site);
+    match doing {
+        Doing::Running => {}
+        Doing::WaitingFor(w) => {
+            let _ = writeln!(text, "  and it is now waiting for {} at {}", w.lock, w.site);
+        }
+        Doing::ParkedInCondvarWait(w) => {
+            let _ = writeln!(
+                text,
+                "  and it is now parked in Condvar::wait at {} (with {} released), holding this \
+                 lock until that condvar is notified",
+                w.site, w.lock
+            );
+        }
     }
     text.push_str(
         "  fix: do the slow work (I/O, sleeps, long computations) outside the lock, or copy \
@@ -408,9 +463,37 @@ fn long_wait(
         text.push_str("  held by:\n");
         for h in holders {
             let _ = writeln!(text, "    thread `{}`: {}", h.thread, hold_line(&h.hold));
+            match &h.doing {
+                Doing::Running => text.push_str("      it is running\n"),
+                Doing::WaitingFor(w) => {
+                    let _ = writeln!(
+                        text,
+                        "      it is blocked waiting for {} in {}() at {}",
+                        w.lock, w.method, w.site
+                    );
+                }
+                Doing::ParkedInCondvarWait(w) => {
+                    let _ = writeln!(
+                        text,
+                        "      it is parked in Condvar::wait at {} for {} (with {} released): \
+                         it cannot release this lock until someone notifies that condvar",
+                        w.site,
+                        ms(w.duration.unwrap_or_default()),
+                        w.lock
+                    );
+                }
+            }
         }
     }
-    text.push_str("  fix: shorten what the holder does under the lock, or split the lock");
+    let parked = holders
+        .iter()
+        .any(|h| matches!(h.doing, Doing::ParkedInCondvarWait(_)));
+    text.push_str(if parked {
+        "  fix: do not hold a lock across a condvar wait that others need meanwhile (release \
+         it before waiting), or make sure the condvar is notified"
+    } else {
+        "  fix: shorten what the holder does under the lock, or split the lock"
+    });
     let summary = format!(
         "long wait: thread `{thread}` waited {} for {} at {}",
         ms(waited),

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::panic::Location;
 use std::sync::{self as std_sync, LockResult, PoisonError, WaitTimeoutResult};
 use std::time::Duration;
 
@@ -36,13 +37,18 @@ pub struct Condvar {
     inner: std_sync::Condvar,
 }
 
-/// Runs a std wait on the guard's inner std guard, with the held entry set aside.
+/// Runs a std wait on the guard's inner std guard, with the held entry set aside and the
+/// thread published as parked on `condvar` (timed or not) at `site`.
 fn waiting<'a, T: ?Sized, R>(
+    condvar: &Condvar,
+    timed: bool,
+    site: &'static Location<'static>,
     guard: MutexGuard<'a, T>,
     wait: impl FnOnce(std_sync::MutexGuard<'a, T>) -> LockResult<(std_sync::MutexGuard<'a, T>, R)>,
 ) -> LockResult<(MutexGuard<'a, T>, R)> {
     let MutexGuard { inner, token } = guard;
     let parked = token.suspend();
+    parked.park_on(condvar as *const Condvar as usize, timed, site);
     let result = wait(inner);
     // std re-took the mutex inside `wait`; the order is checked right after.
     parked.check_resume();
@@ -88,11 +94,18 @@ impl Condvar {
     /// # Examples
     ///
     /// See the [type-level example](Condvar).
+    #[track_caller]
     pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
-        first(waiting(guard, |g| match self.inner.wait(g) {
-            Ok(g) => Ok((g, ())),
-            Err(e) => Err(PoisonError::new((e.into_inner(), ()))),
-        }))
+        first(waiting(
+            self,
+            false,
+            Location::caller(),
+            guard,
+            |g| match self.inner.wait(g) {
+                Ok(g) => Ok((g, ())),
+                Err(e) => Err(PoisonError::new((e.into_inner(), ()))),
+            },
+        ))
     }
 
     /// Blocks while `condition` returns true.
@@ -115,6 +128,7 @@ impl Condvar {
     /// let guard = pair.1.wait_while(pair.0.lock().unwrap(), |n| *n < 3).unwrap();
     /// assert_eq!(*guard, 3);
     /// ```
+    #[track_caller]
     pub fn wait_while<'a, T, F>(
         &self,
         guard: MutexGuard<'a, T>,
@@ -123,12 +137,16 @@ impl Condvar {
     where
         F: FnMut(&mut T) -> bool,
     {
-        first(waiting(guard, |g| {
-            match self.inner.wait_while(g, condition) {
+        first(waiting(
+            self,
+            false,
+            Location::caller(),
+            guard,
+            |g| match self.inner.wait_while(g, condition) {
                 Ok(g) => Ok((g, ())),
                 Err(e) => Err(PoisonError::new((e.into_inner(), ()))),
-            }
-        }))
+            },
+        ))
     }
 
     /// Blocks until notified or until `dur` has passed.
@@ -148,12 +166,15 @@ impl Condvar {
     /// let (_g, timeout) = cv.wait_timeout(m.lock().unwrap(), Duration::from_millis(1)).unwrap();
     /// assert!(timeout.timed_out());
     /// ```
+    #[track_caller]
     pub fn wait_timeout<'a, T>(
         &self,
         guard: MutexGuard<'a, T>,
         dur: Duration,
     ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
-        waiting(guard, |g| self.inner.wait_timeout(g, dur))
+        waiting(self, true, Location::caller(), guard, |g| {
+            self.inner.wait_timeout(g, dur)
+        })
     }
 
     /// Blocks while `condition` returns true, for at most `dur`.
@@ -176,6 +197,7 @@ impl Condvar {
     /// assert!(t.timed_out());
     /// assert!(!*g);
     /// ```
+    #[track_caller]
     pub fn wait_timeout_while<'a, T, F>(
         &self,
         guard: MutexGuard<'a, T>,
@@ -185,7 +207,9 @@ impl Condvar {
     where
         F: FnMut(&mut T) -> bool,
     {
-        waiting(guard, |g| self.inner.wait_timeout_while(g, dur, condition))
+        waiting(self, true, Location::caller(), guard, |g| {
+            self.inner.wait_timeout_while(g, dur, condition)
+        })
     }
 
     /// Wakes up one thread blocked on this condvar.
@@ -197,7 +221,9 @@ impl Condvar {
     /// cv.notify_one(); // nobody waits: nothing happens
     /// ```
     #[inline]
+    #[track_caller]
     pub fn notify_one(&self) {
+        crate::tracker::notified(self as *const Condvar as usize);
         self.inner.notify_one()
     }
 
@@ -210,7 +236,9 @@ impl Condvar {
     /// cv.notify_all();
     /// ```
     #[inline]
+    #[track_caller]
     pub fn notify_all(&self) {
+        crate::tracker::notified(self as *const Condvar as usize);
         self.inner.notify_all()
     }
 }

@@ -293,8 +293,17 @@ pub(crate) struct Waiting {
     pub(crate) class: &'static LockClass,
     pub(crate) mode: Mode,
     pub(crate) method: Method,
+    /// For a thread parked in a condvar wait (its mutex, `id`, released): the condvar.
+    pub(crate) condvar: Option<CondvarWait>,
     pub(crate) site: &'static Location<'static>,
     pub(crate) since: Instant,
+}
+
+/// A condvar wait: which condvar (its address) and whether it times out by itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CondvarWait {
+    pub(crate) condvar: usize,
+    pub(crate) timed: bool,
 }
 
 /// One thread's published held locks and current wait: the stack's storage, which this module
@@ -350,6 +359,11 @@ impl Inventory {
 
     pub(crate) fn end_wait(&self) {
         *self.waiting.lock() = None;
+    }
+
+    /// This inventory's key: its address, unique while its thread lives.
+    pub(crate) fn key(&self) -> usize {
+        self as *const Inventory as usize
     }
 }
 

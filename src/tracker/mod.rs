@@ -270,6 +270,7 @@ impl LockMeta {
                 class: me.class,
                 mode,
                 method,
+                condvar: None,
                 site,
                 since: start,
             });
@@ -519,6 +520,8 @@ impl Parked {
     /// re-acquisition, or right after when the re-acquisition is not ours to split).
     pub(crate) fn check_resume(&self) {
         if let Some(entry) = self.entry {
+            // No longer parked (if it was): re-taking the lock is a wait of its own.
+            held::with_inventory(held::Inventory::end_wait);
             let me = Ident {
                 id: entry.id,
                 class: entry.class,
@@ -532,6 +535,26 @@ impl Parked {
                 entry.site,
             );
         }
+    }
+
+    /// Publishes this thread as parked in a wait on `condvar` (its address) at `site`, with
+    /// the parked lock released: the watchdog's deadlock analysis follows it to the threads
+    /// that notify that condvar. Ends with [`Parked::check_resume`].
+    pub(crate) fn park_on(&self, condvar: usize, timed: bool, site: &'static Location<'static>) {
+        let Some(entry) = self.entry else { return };
+        held::with_inventory(|inventory| {
+            inventory.begin_wait(held::Waiting {
+                id: entry.id,
+                class: entry.class,
+                mode: entry.mode,
+                method: method!("wait"),
+                condvar: Some(held::CondvarWait { condvar, timed }),
+                site,
+                since: std::time::Instant::now(),
+            });
+        });
+        // A parked thread keeps the watchdog awake.
+        watchdog::stamp();
     }
 
     /// The lock will be taken back in `mode`, not the one it was held in (a read guard's
@@ -569,6 +592,41 @@ impl Parked {
 impl Drop for Parked {
     fn drop(&mut self) {
         self.put_back();
+    }
+}
+
+/// Records that this thread notifies the condvar at `condvar` (its address): the threads
+/// parked on it wait for this one. A thread-local list makes a repeated notify cheap.
+#[inline]
+#[track_caller]
+pub(crate) fn notified(condvar: usize) {
+    if !crate::settings::tracking() {
+        return;
+    }
+    let site = Location::caller();
+    let _ = NOTIFIED.try_with(|seen| {
+        if seen.borrow().contains(&condvar) {
+            return;
+        }
+        learn_notifier(condvar, site);
+        let mut seen = seen.borrow_mut();
+        if seen.len() == 64 {
+            seen.clear();
+        }
+        seen.push(condvar);
+    });
+}
+
+thread_local! {
+    /// The condvars this thread is already known to notify.
+    static NOTIFIED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cold]
+#[inline(never)]
+fn learn_notifier(condvar: usize, site: &'static Location<'static>) {
+    if let Some(key) = held::with_inventory(held::Inventory::key) {
+        watchdog::notifies(condvar, key, site);
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::class::LockClass;
 use super::held::{self, Held, Inventory, Mode, Waiting};
-use crate::report::{Acquisition, BlockedThread, Finding, Holder, Report, Site};
+use crate::report::{Acquisition, BlockedThread, Doing, Finding, Holder, Notifier, Report, Site};
 use crate::settings::OnDeadlock;
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +200,25 @@ fn run() {
 static LONG_HOLDS: parking_lot::Mutex<Option<HashMap<HoldKey, (Report, Occurrence)>>> =
     parking_lot::Mutex::new(None);
 
+/// The threads known to notify each condvar (by address): (inventory key, notify site).
+static NOTIFIERS: parking_lot::Mutex<Option<HashMap<usize, Vec<NotifiedBy>>>> =
+    parking_lot::Mutex::new(None);
+
+/// A known notifier of a condvar: its thread's inventory key, and where it notified.
+type NotifiedBy = (usize, &'static std::panic::Location<'static>);
+
+/// Records that the thread of inventory `key` notifies `condvar` (cold: once per pair).
+pub(crate) fn notifies(condvar: usize, key: usize, site: &'static std::panic::Location<'static>) {
+    let mut map = NOTIFIERS.lock();
+    let list = map
+        .get_or_insert_with(HashMap::new)
+        .entry(condvar)
+        .or_default();
+    if !list.iter().any(|(k, _)| *k == key) {
+        list.push((key, site));
+    }
+}
+
 /// Whether a reported hold made its report or repeated an earlier one's finding.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Occurrence {
@@ -274,6 +293,9 @@ struct ScanState {
     /// part of those reports, not new ones.
     deadlocked_threads: HashSet<usize>,
     deadlocked_locks: HashSet<u64>,
+    /// Knots through condvar waits seen at the previous scan, and those already reported.
+    suspected_knots: HashSet<Vec<(usize, Instant)>>,
+    reported_knots: HashSet<Vec<(usize, Instant)>>,
 }
 
 struct ThreadView {
@@ -305,7 +327,8 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
     let mut reports = Vec::new();
     long_holds(state, &views, now, &mut reports);
     long_waits(state, &views, now, &mut reports);
-    let deadlocked = deadlocks(state, &views, now, &mut reports);
+    let deadlocked =
+        deadlocks(state, &views, now, &mut reports) | knots(state, &views, now, &mut reports);
     for report in reports {
         crate::report::deliver_from_watchdog(report);
     }
@@ -324,6 +347,15 @@ fn hold(h: &Held, now: u64) -> Acquisition {
 
 fn ticks(ms: u64) -> Duration {
     Duration::from_millis(ms)
+}
+
+/// What the thread of `v` is doing now, for a report about a lock it holds.
+fn doing(v: &ThreadView) -> Doing {
+    match v.waiting {
+        None => Doing::Running,
+        Some(w) if w.condvar.is_some() => Doing::ParkedInCondvarWait(wait(&w)),
+        Some(w) => Doing::WaitingFor(wait(&w)),
+    }
 }
 
 /// A published wait as report data.
@@ -370,7 +402,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                         hold: hold(h, now),
                         threshold: ticks(threshold),
                         held: v.held.iter().map(|other| hold(other, now)).collect(),
-                        waiting_for: v.waiting.as_ref().map(wait),
+                        doing: doing(v),
                     });
                     remember(kind, h.class, h.site, &report);
                     out.push(report.clone());
@@ -426,6 +458,9 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
     let mut waiting_now = HashSet::new();
     for v in views {
         let Some(w) = v.waiting else { continue };
+        if w.condvar.is_some() {
+            continue; // a condvar wait is not a wait for a lock (no long-wait report)
+        }
         let key = (v.key, w.since);
         waiting_now.insert(key);
         let waited = w.since.elapsed();
@@ -448,6 +483,7 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                 .map(|(o, h)| Holder {
                     thread: o.inventory.thread.to_string(),
                     hold: hold(&h, now),
+                    doing: doing(o),
                 })
                 .collect(),
         });
@@ -469,6 +505,9 @@ fn waits_for(views: &[ThreadView], v: &ThreadView) -> Vec<usize> {
     let Some(w) = v.waiting else {
         return Vec::new();
     };
+    if w.condvar.is_some() {
+        return Vec::new(); // parked on a condvar: see `knots`
+    }
     let owners = holders(views, w.id);
     let mut targets: Vec<usize> = owners
         .iter()
@@ -540,6 +579,167 @@ fn deadlocks(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Ve
     any
 }
 
+/// Deadlocks through condvar waits: a thread parked on a condvar waits for the threads known to
+/// notify it, and is stuck when every one of them is stuck; a thread waiting for a lock is
+/// stuck when a thread it waits for is. The stuck set is the largest one closed under these
+/// rules (a knot): everything in it waits only on threads in it. The evidence required, so
+/// that an idle pool is never reported: the condvar has a known notifier (a thread that
+/// called `notify_*` on it), alive; timed waits are never stuck (they wake by themselves); a
+/// thread that is running, or blocked outside lockwatch, is never stuck. Knots with no
+/// condvar wait in them are the lock cycles `deadlocks` reports already. Seen by two scans in
+/// a row before it is reported, as cycles are.
+fn knots(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Vec<Report>) -> bool {
+    let notifiers = NOTIFIERS.lock().clone().unwrap_or_default();
+    let index: HashMap<usize, usize> = views.iter().enumerate().map(|(i, v)| (v.key, i)).collect();
+    let known_notifiers = |v: &ThreadView, condvar: usize| -> Vec<usize> {
+        notifiers
+            .get(&condvar)
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != v.key)
+            .filter_map(|(k, _)| index.get(k).copied())
+            .collect()
+    };
+    let mut stuck: Vec<bool> = views
+        .iter()
+        .map(|v| match v.waiting {
+            None => false,
+            Some(w) => match w.condvar {
+                None => true,
+                Some(c) => !c.timed && !known_notifiers(v, c.condvar).is_empty(),
+            },
+        })
+        .collect();
+    loop {
+        let mut changed = false;
+        for (i, v) in views.iter().enumerate() {
+            if !stuck[i] {
+                continue;
+            }
+            let Some(w) = v.waiting else { continue };
+            let still = match w.condvar {
+                // Parked: woken by any notifier that is not stuck.
+                Some(c) => known_notifiers(v, c.condvar).iter().all(|&n| stuck[n]),
+                // Blocked on a lock: stuck while one it waits for is.
+                None => waits_for(views, v)
+                    .iter()
+                    .any(|k| index.get(k).is_some_and(|&n| stuck[n])),
+            };
+            if !still {
+                stuck[i] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // The stuck threads, split into the knots they form (joined by what each waits for).
+    let targets = |i: usize| -> Vec<usize> {
+        let v = &views[i];
+        match v.waiting.and_then(|w| w.condvar) {
+            Some(c) => known_notifiers(v, c.condvar),
+            None => waits_for(views, v)
+                .iter()
+                .filter_map(|k| index.get(k).copied())
+                .collect(),
+        }
+    };
+    let mut component = vec![usize::MAX; views.len()];
+    let mut knots: Vec<Vec<usize>> = Vec::new();
+    for start in (0..views.len()).filter(|&i| stuck[i]) {
+        if component[start] != usize::MAX {
+            continue;
+        }
+        let mut members = vec![start];
+        component[start] = knots.len();
+        let mut next = 0;
+        while next < members.len() {
+            let i = members[next];
+            next += 1;
+            let linked: Vec<usize> = targets(i)
+                .into_iter()
+                .chain((0..views.len()).filter(|&j| stuck[j] && targets(j).contains(&i)))
+                .collect();
+            for j in linked {
+                if stuck[j] && component[j] == usize::MAX {
+                    component[j] = knots.len();
+                    members.push(j);
+                }
+            }
+        }
+        knots.push(members);
+    }
+    let mut suspected = HashSet::new();
+    let mut any = false;
+    for knot in knots {
+        let through_condvar = knot
+            .iter()
+            .any(|&i| views[i].waiting.is_some_and(|w| w.condvar.is_some()));
+        if !through_condvar {
+            continue; // a lock cycle: `deadlocks` reports it
+        }
+        let mut key: Vec<(usize, Instant)> = knot
+            .iter()
+            .filter_map(|&i| views[i].waiting.map(|w| (views[i].key, w.since)))
+            .collect();
+        key.sort();
+        suspected.insert(key.clone());
+        if !state.suspected_knots.contains(&key) || !state.reported_knots.insert(key) {
+            continue;
+        }
+        for &i in &knot {
+            let v = &views[i];
+            state.deadlocked_threads.insert(v.key);
+            state.deadlocked_locks.extend(v.held.iter().map(|h| h.id));
+        }
+        out.push(knot_report(views, &knot, &notifiers, &index, now));
+        any = true;
+    }
+    state.suspected_knots = suspected;
+    any
+}
+
+/// The Deadlock report of a knot through condvar waits.
+fn knot_report(
+    views: &[ThreadView],
+    knot: &[usize],
+    notifiers: &HashMap<usize, Vec<NotifiedBy>>,
+    index: &HashMap<usize, usize>,
+    now: u64,
+) -> Report {
+    let mut ordered = knot.to_vec();
+    ordered.sort_by_key(|&i| views[i].inventory.thread.clone());
+    let threads = ordered
+        .iter()
+        .filter_map(|&i| {
+            let v = &views[i];
+            let w = v.waiting?;
+            let condvar_notifiers = w.condvar.map(|c| {
+                notifiers
+                    .get(&c.condvar)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, site)| {
+                        let n = &views[*index.get(k)?];
+                        Some(Notifier {
+                            thread: n.inventory.thread.to_string(),
+                            site: Site::of(site),
+                        })
+                    })
+                    .collect()
+            });
+            Some(BlockedThread {
+                thread: v.inventory.thread.to_string(),
+                waits_for: wait(&w),
+                holds: v.held.iter().map(|h| hold(h, now)).collect(),
+                condvar_notifiers,
+            })
+        })
+        .collect();
+    Report::new(Finding::Deadlock { threads })
+}
+
 /// For a one-thread cycle (a thread waiting for a lock it holds), the self-deadlock report
 /// made before it blocked, and the line that says it hung.
 fn self_deadlock_hang(views: &[ThreadView], cycle: &[usize]) -> Option<(Report, String)> {
@@ -603,6 +803,7 @@ fn deadlock_report(views: &[ThreadView], cycle: &[usize], now: u64) -> Report {
                 thread: v.inventory.thread.to_string(),
                 waits_for: wait(w),
                 holds: v.held.iter().map(|h| hold(h, now)).collect(),
+                condvar_notifiers: None,
             })
         })
         .collect();
