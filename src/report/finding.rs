@@ -163,6 +163,8 @@ pub struct Notifier {
     pub thread: String,
     /// Where it called `notify_one` / `notify_all`.
     pub site: Site,
+    /// It has exited: it will notify no more.
+    pub exited: bool,
 }
 
 /// What a thread is doing now, as a report about a lock it holds says.

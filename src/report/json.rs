@@ -141,9 +141,10 @@ fn finding(f: &Finding) -> String {
                 t.condvar_notifiers.as_ref().map_or_else(
                     || "null".to_owned(),
                     |ns| list(ns, |n| format!(
-                        "{{\"thread\":{},\"site\":{}}}",
+                        "{{\"thread\":{},\"site\":{},\"exited\":{}}}",
                         string(&n.thread),
-                        site(&n.site)
+                        site(&n.site),
+                        n.exited
                     ))
                 )
             ))

@@ -299,7 +299,11 @@ fn self_deadlock(
 }
 
 fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
-    if let [t] = threads {
+    if let [t @ super::finding::BlockedThread {
+        condvar_notifiers: None,
+        ..
+    }] = threads
+    {
         // A cycle of one: the thread waits for a lock it holds itself.
         let w = &t.waits_for;
         let mut text = format!(
@@ -320,9 +324,10 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
     }
     let mut text = if threads.iter().any(|t| t.condvar_notifiers.is_some()) {
         format!(
-            "deadlock: {} threads are stuck, each waiting for a lock another holds or for a \
-             notify another would send\n",
-            threads.len()
+            "deadlock: {} thread{} stuck, each waiting for a lock another holds or for a \
+             notify no thread is left to send\n",
+            threads.len(),
+            if threads.len() == 1 { " is" } else { "s are" }
         )
     } else {
         format!(
@@ -359,18 +364,16 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
                 );
                 let who: Vec<String> = notifiers
                     .iter()
-                    .map(|n| format!("`{}` (at {})", n.thread, n.site))
+                    .map(|n| {
+                        let state = if n.exited { ", exited since" } else { "" };
+                        format!("`{}` (at {}{state})", n.thread, n.site)
+                    })
                     .collect();
                 let _ = writeln!(
                     text,
-                    "    only {} notif{} that condvar, and {} blocked below",
+                    "    only {} notif{} that condvar, and none of them can any more",
                     who.join(", "),
                     if notifiers.len() == 1 { "ies" } else { "y" },
-                    if notifiers.len() == 1 {
-                        "it is"
-                    } else {
-                        "they are all"
-                    }
                 );
             }
         }

@@ -625,9 +625,7 @@ thread_local! {
 #[cold]
 #[inline(never)]
 fn learn_notifier(condvar: usize, site: &'static Location<'static>) {
-    if let Some(key) = held::with_inventory(held::Inventory::key) {
-        watchdog::notifies(condvar, key, site);
-    }
+    held::with_inventory(|inventory| watchdog::notifies(condvar, inventory, site));
 }
 
 /// The data type of a lock that protects none (`Once`).

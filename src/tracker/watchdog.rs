@@ -204,18 +204,23 @@ static LONG_HOLDS: parking_lot::Mutex<Option<HashMap<HoldKey, (Report, Occurrenc
 static NOTIFIERS: parking_lot::Mutex<Option<HashMap<usize, Vec<NotifiedBy>>>> =
     parking_lot::Mutex::new(None);
 
-/// A known notifier of a condvar: its thread's inventory key, and where it notified.
-type NotifiedBy = (usize, &'static std::panic::Location<'static>);
+/// A known notifier of a condvar: its thread's inventory key, where it notified, its name.
+type NotifiedBy = (usize, &'static std::panic::Location<'static>, Arc<str>);
 
 /// Records that the thread of inventory `key` notifies `condvar` (cold: once per pair).
-pub(crate) fn notifies(condvar: usize, key: usize, site: &'static std::panic::Location<'static>) {
+pub(crate) fn notifies(
+    condvar: usize,
+    inventory: &Inventory,
+    site: &'static std::panic::Location<'static>,
+) {
+    let key = inventory.key();
     let mut map = NOTIFIERS.lock();
     let list = map
         .get_or_insert_with(HashMap::new)
         .entry(condvar)
         .or_default();
-    if !list.iter().any(|(k, _)| *k == key) {
-        list.push((key, site));
+    if !list.iter().any(|(k, _, _)| *k == key) {
+        list.push((key, site, Arc::clone(&inventory.thread)));
     }
 }
 
@@ -296,6 +301,8 @@ struct ScanState {
     /// Knots through condvar waits seen at the previous scan, and those already reported.
     suspected_knots: HashSet<Vec<(usize, Instant)>>,
     reported_knots: HashSet<Vec<(usize, Instant)>>,
+    /// The waits of an every-thread-blocked report already made.
+    reported_all_blocked: HashSet<Vec<(usize, Instant)>>,
 }
 
 struct ThreadView {
@@ -327,8 +334,9 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
     let mut reports = Vec::new();
     long_holds(state, &views, now, &mut reports);
     long_waits(state, &views, now, &mut reports);
-    let deadlocked =
-        deadlocks(state, &views, now, &mut reports) | knots(state, &views, now, &mut reports);
+    let deadlocked = deadlocks(state, &views, now, &mut reports)
+        | knots(state, &views, now, &mut reports)
+        | all_blocked(state, &views, now, &mut reports);
     for report in reports {
         crate::report::deliver_from_watchdog(report);
     }
@@ -596,8 +604,8 @@ fn knots(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Vec<Re
             .get(&condvar)
             .into_iter()
             .flatten()
-            .filter(|(k, _)| *k != v.key)
-            .filter_map(|(k, _)| index.get(k).copied())
+            .filter(|(k, _, _)| *k != v.key)
+            .filter_map(|(k, _, _)| index.get(k).copied())
             .collect()
     };
     let mut stuck: Vec<bool> = views
@@ -700,6 +708,58 @@ fn knots(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut Vec<Re
     any
 }
 
+/// The last resort, as Go's runtime has it: every thread with tracking state is blocked in
+/// lockwatch's primitives (a lock wait, or an untimed wait on a condvar that some thread has
+/// notified before, even one that has exited since) for longer than the long-wait threshold,
+/// so none is left to wake another: a lost wake-up, or the last notifier gone without
+/// `notify_all`. Reported once per set of waits; waits that `deadlocks` and `knots` reported
+/// already are not reported again.
+fn all_blocked(
+    state: &mut ScanState,
+    views: &[ThreadView],
+    now: u64,
+    out: &mut Vec<Report>,
+) -> bool {
+    let threshold = Duration::from_millis(settings().long_wait_ms.load(Relaxed));
+    let notifiers = NOTIFIERS.lock().clone().unwrap_or_default();
+    let mut through_condvar = false;
+    for v in views {
+        let Some(w) = v.waiting else { return false };
+        if w.since.elapsed() < threshold {
+            return false;
+        }
+        if let Some(c) = w.condvar {
+            if c.timed || notifiers.get(&c.condvar).map_or(true, |n| n.is_empty()) {
+                return false;
+            }
+            through_condvar = true;
+        }
+    }
+    if !through_condvar
+        || views
+            .iter()
+            .all(|v| state.deadlocked_threads.contains(&v.key))
+    {
+        return false;
+    }
+    let mut key: Vec<(usize, Instant)> = views
+        .iter()
+        .filter_map(|v| v.waiting.map(|w| (v.key, w.since)))
+        .collect();
+    key.sort();
+    if !state.reported_all_blocked.insert(key) {
+        return false;
+    }
+    for v in views {
+        state.deadlocked_threads.insert(v.key);
+        state.deadlocked_locks.extend(v.held.iter().map(|h| h.id));
+    }
+    let index: HashMap<usize, usize> = views.iter().enumerate().map(|(i, v)| (v.key, i)).collect();
+    let all: Vec<usize> = (0..views.len()).collect();
+    out.push(knot_report(views, &all, &notifiers, &index, now));
+    true
+}
+
 /// The Deadlock report of a knot through condvar waits.
 fn knot_report(
     views: &[ThreadView],
@@ -720,12 +780,10 @@ fn knot_report(
                     .get(&c.condvar)
                     .into_iter()
                     .flatten()
-                    .filter_map(|(k, site)| {
-                        let n = &views[*index.get(k)?];
-                        Some(Notifier {
-                            thread: n.inventory.thread.to_string(),
-                            site: Site::of(site),
-                        })
+                    .map(|(k, site, name)| Notifier {
+                        thread: name.to_string(),
+                        site: Site::of(site),
+                        exited: !index.contains_key(k),
                     })
                     .collect()
             });
