@@ -15,6 +15,33 @@
 //!   cycle, seen by two scans in a row: each thread, the lock it waits for and where, and the
 //!   locks it holds and where it took them. Reported within about 20 ms of forming.
 //!
+//! **Condvar waits are waits.** A thread parked in `Condvar::wait` (std's and parking_lot's,
+//! every variant) is published with the condvar, its mutex (released) and the wait site, and
+//! each `notify_*` teaches which threads notify which condvar. A parked thread waits for those
+//! notifiers. The evidence for a deadlock through condvars, so that an idle pool is never
+//! reported, is exactly this:
+//!
+//! - a *knot*: a set of threads each of which is blocked on a lock held (or, for a read, ahead
+//!   of it) by a thread in the set, or parked in an untimed wait on a condvar whose known
+//!   notifiers (threads that called `notify_*` on it and are alive) are all in the set, and at
+//!   least one of them; reported as a Deadlock naming the waiters, the notifiers and their
+//!   notify sites;
+//! - or *every* thread with tracking state blocked in lockwatch's primitives longer than the
+//!   long-wait threshold, the condvar waits among them on condvars that someone has notified
+//!   before (a lost wake-up, or the last notifier exited without `notify_all`), as Go's runtime
+//!   reports "all goroutines are asleep".
+//!
+//! A timed wait, a condvar that was never notified, or a notifier that is running (or blocked
+//! outside lockwatch) is never evidence: workers idle in a wait for work that does not come are
+//! quiet, however long. There is no long-wait report for condvar waits.
+//!
+//! **One bug, one report.** The long holds and waits of threads and locks in a reported
+//! deadlock belong to it and are not reported again; a thread that hangs on a lock it holds
+//! itself is the outcome of its self-deadlock report; the same long hold or long wait at one
+//! site again (every worker of a pool) counts in the first report
+//! ([`Report::occurrences`](crate::Report::occurrences)). Any report that names a holder says
+//! what it is doing now: running, blocked on a lock, or parked in a condvar wait.
+//!
 //! When nothing is held the watchdog sleeps (an acquisition wakes it; it also looks by
 //! itself once a second).
 //!
