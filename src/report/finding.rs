@@ -66,7 +66,7 @@ pub struct LockName {
 }
 
 impl fmt::Display for LockName {
-    /// The class: "Mutex `account`", or "Mutex<Users> created at src/bank.rs:12:5".
+    /// The class: "Mutex `account`", or "`Mutex<Users>` created at src/bank.rs:12:5".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.name {
             Some(name) => write!(f, "{} `{}`", self.kind, name),
