@@ -371,9 +371,10 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
                     .collect();
                 let _ = writeln!(
                     text,
-                    "    only {} notif{} that condvar, and none of them can any more",
+                    "    only {} {} that condvar, and {} any more",
                     who.join(", "),
-                    if notifiers.len() == 1 { "ies" } else { "y" },
+                    if notifiers.len() == 1 { "notifies" } else { "notify" },
+                    if notifiers.len() == 1 { "it cannot" } else { "none of them can" },
                 );
             }
         }
