@@ -61,7 +61,11 @@ fn main() {
             .iter()
             .find(|r| r.kind() == lockwatch::ReportKind::Deadlock)
         {
-            println!("found {:?} after the hang began: {}", start.elapsed(), r.summary());
+            println!(
+                "found {:?} after the hang began: {}",
+                start.elapsed(),
+                r.summary()
+            );
             return; // the two threads stay stuck; the process exits
         }
         thread::sleep(Duration::from_millis(10));

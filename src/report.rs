@@ -12,13 +12,16 @@
 //! ```
 //!
 //! - `SITE` is `{"file":"src/bank.rs","line":48,"col":35}`;
-//! - `LOCK` is `{"kind":"Mutex","name":"account" or null,"created":SITE,"instance":1 or null}`;
+//! - `LOCK` is `{"kind":"Mutex","name":"account" or null,"data":"u64","created":SITE,
+//!   "instance":1 or null,"label":"Mutex `account`"}` (`label` names the class as the text and
+//!   `lock-graph.dot` do);
 //! - an acquisition `ACQ` is `{"lock":LOCK,"method":"lock","site":SITE,"trylock":false,
-//!   "duration_ms":null}`;
+//!   "duration_ms":null,"called_from":null}` (`called_from`: with `LOCKWATCH_BACKTRACE`, the
+//!   line in the user's code behind a lock taken in a helper or a dependency);
 //! - `finding` holds the [`Finding`]'s fields by name, with `"type"` its variant:
 //!   `LockOrder` (`acquiring` ACQ, `held` ACQs, `cycle` of
-//!   `{"from":ACQ,"to":ACQ,"thread":..,"new":..,"span":..}`, `per_instance`), `SelfDeadlock`
-//!   (`acquiring`, `earlier`, `held`, `needs_queued_writer`), `Deadlock` (`threads` of
+//!   `{"from":ACQ,"to":ACQ,"thread":..,"new":..,"span":..,"backtrace":..}`, `per_instance`),
+//!   `SelfDeadlock` (`acquiring`, `earlier`, `held`, `needs_queued_writer`, `backtrace`), `Deadlock` (`threads` of
 //!   `{"thread","waits_for":ACQ,"holds":ACQs}`), `LongHold` (`hold`, `threshold_ms`, `held`,
 //!   `doing`: `{"state":"running"|"waiting"|"condvar",...}`), `LongWait` (`waits_for`, `threshold_ms`, `holders` of
 //!   `{"thread","hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
@@ -422,15 +425,18 @@ mod enabled {
         *POLICY.lock() = Some(policy);
     }
 
-    /// Captures a backtrace for every new order edge, shown in reports next to the edge's
-    /// site. Also on when the environment variable `LOCKWATCH_BACKTRACE` is `1`.
+    /// Captures a backtrace for every new order edge and every self-deadlock, shown in reports
+    /// trimmed to the user's frames, and names the line in the user's code behind a lock taken
+    /// in a helper or a dependency. Also on when the environment variable
+    /// `LOCKWATCH_BACKTRACE` is `1` (`full` keeps lockwatch's and the runtime's frames).
     pub fn set_backtraces(on: bool) {
         crate::settings::get()
             .backtraces
-            .store(on, std::sync::atomic::Ordering::Relaxed);
+            .store(u8::from(on), std::sync::atomic::Ordering::Relaxed);
     }
 
-    pub(crate) fn backtraces_enabled() -> bool {
+    /// 0 off, 1 trimmed to the user's frames, 2 full (`LOCKWATCH_BACKTRACE=full`).
+    pub(crate) fn backtrace_level() -> u8 {
         crate::settings::get()
             .backtraces
             .load(std::sync::atomic::Ordering::Relaxed)

@@ -111,8 +111,9 @@ pub(crate) struct Settings {
     pub(crate) long_wait_ms: AtomicU64,
     /// `LOCKWATCH_ON_DEADLOCK=abort`, `watchdog::set_on_deadlock`.
     pub(crate) abort_on_deadlock: AtomicBool,
-    /// `LOCKWATCH_BACKTRACE`, `set_backtraces`.
-    pub(crate) backtraces: AtomicBool,
+    /// `LOCKWATCH_BACKTRACE` (`1` trimmed to the user's frames, `full`), `set_backtraces`:
+    /// 0 off, 1 trimmed, 2 full.
+    pub(crate) backtraces: AtomicU8,
     /// `LOCKWATCH_PROFILE_RATE_NS`, `contention::set_sample_rate`.
     pub(crate) profile_rate_ns: AtomicU64,
     /// `LOCKWATCH_POLICY` (the report module keeps the `Policy` itself, callbacks and all).
@@ -150,18 +151,19 @@ pub(crate) fn get() -> &'static Settings {
                 false,
                 "report or abort",
             )),
-            backtraces: AtomicBool::new(env_choice(
+            backtraces: AtomicU8::new(env_choice(
                 "LOCKWATCH_BACKTRACE",
                 &[
-                    ("1", true),
-                    ("true", true),
-                    ("on", true),
-                    ("0", false),
-                    ("false", false),
-                    ("off", false),
+                    ("1", 1),
+                    ("true", 1),
+                    ("on", 1),
+                    ("full", 2),
+                    ("0", 0),
+                    ("false", 0),
+                    ("off", 0),
                 ],
-                false,
-                "0 or 1",
+                0,
+                "0, 1 or full",
             )),
             profile_rate_ns: AtomicU64::new(env_number(
                 "LOCKWATCH_PROFILE_RATE_NS",

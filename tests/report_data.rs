@@ -57,6 +57,9 @@ fn check_acquisition(v: &Value, a: &Acquisition) {
         site_tuple(&a.lock.created)
     );
     assert_eq!(v["lock"]["instance"].as_u64(), a.lock.instance);
+    assert_eq!(v["lock"]["data"], a.lock.data);
+    assert_eq!(v["lock"]["label"], a.lock.to_string());
+    assert_eq!(v["called_from"].as_str(), a.called_from.as_deref());
     assert_eq!(
         v["duration_ms"].as_u64(),
         a.duration.map(|d| d.as_millis() as u64)

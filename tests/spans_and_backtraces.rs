@@ -32,3 +32,84 @@ fn reports_name_the_span_of_each_edge_and_its_backtrace() {
     assert!(text.contains("backtrace:"), "{text}");
     assert!(text.contains("transfer_in_span"), "{text}");
 }
+
+/// A helper that takes the lock on one line for every caller, as wrappers do.
+fn lock_in_helper(m: &Mutex<()>) -> lockwatch::sync::MutexGuard<'_, ()> {
+    m.lock().unwrap()
+}
+
+fn first_frame(text: &str) -> &str {
+    let at = text.find("backtrace:").expect("a backtrace");
+    text[at..].lines().nth(1).expect("a frame").trim()
+}
+
+#[test]
+fn backtraces_are_trimmed_to_the_users_frames_and_name_the_callers_of_helpers() {
+    lockwatch::set_backtraces(true);
+    let a = named(Mutex::new(()), "helper-a");
+    let b = named(Mutex::new(()), "helper-b");
+    let forward = {
+        let _a = lock_in_helper(&a);
+        let (_b, forward) = (lock_in_helper(&b), line!());
+        forward
+    };
+    let reverse = {
+        let _b = lock_in_helper(&b);
+        let (_a, reverse) = (lock_in_helper(&a), line!());
+        reverse
+    };
+    let report = assert_reported(ReportKind::LockOrder, &["helper-a", "helper-b"], &[]);
+    let text = report.to_string();
+    let file = file!();
+    // Every site is the helper's line; the callers' lines tell the two orders apart.
+    let forward = format!("(called from {file}:{forward}:");
+    let reverse = format!("(called from {file}:{reverse}:");
+    assert!(
+        text.contains(&forward),
+        "no caller for the first order:\n{text}"
+    );
+    assert!(
+        text.contains(&reverse),
+        "no caller for the second order:\n{text}"
+    );
+    assert!(
+        text.contains("in spans_and_backtraces::backtraces_are_trimmed"),
+        "{text}"
+    );
+    // Trimmed: the innermost frame shown is the user's helper, not lockwatch's code, and
+    // the harness's frames below the test are gone.
+    let first = first_frame(&text);
+    assert!(
+        first.starts_with("spans_and_backtraces::lock_in_helper"),
+        "{text}"
+    );
+    assert!(!text.contains("lockwatch::tracker"), "{text}");
+    assert!(!text.contains("std::rt::"), "{text}");
+    assert!(!text.contains("test::run_test"), "{text}");
+    // The data carries the caller too.
+    let lockwatch::report::Finding::LockOrder { cycle, .. } = report.finding() else {
+        panic!("not a lock-order finding: {text}");
+    };
+    assert!(cycle.iter().all(|s| s.to.called_from.is_some()), "{text}");
+}
+
+#[test]
+fn a_self_deadlock_carries_its_backtrace() {
+    lockwatch::set_backtraces(true);
+    let lock = named(lockwatch::sync::RwLock::new(()), "twice-read");
+    let _first = lock.read().unwrap();
+    let (_second, call) = (read_again(&lock), line!());
+    let report = assert_reported(ReportKind::LockOrder, &["twice-read"], &[]);
+    let text = report.to_string();
+    assert!(text.contains("  backtrace:\n"), "{text}");
+    assert!(
+        first_frame(&text).starts_with("spans_and_backtraces::read_again"),
+        "{text}"
+    );
+    let here = format!("(called from {}:{call}:", file!());
+    assert!(text.contains(&here), "{text}");
+}
+
+fn read_again(lock: &lockwatch::sync::RwLock<()>) -> lockwatch::sync::RwLockReadGuard<'_, ()> {
+    lock.read().unwrap()
+}

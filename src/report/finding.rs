@@ -119,6 +119,9 @@ pub struct Acquisition {
     pub trylock: bool,
     /// How long it has been held (or waited for), where the report says.
     pub duration: Option<Duration>,
+    /// With backtraces on: the line in the user's own code behind this acquisition, when the
+    /// lock was taken in a helper or inside a dependency (`file:line:col in function`).
+    pub called_from: Option<String>,
 }
 
 /// One step of a lock-order cycle: a thread took `to` while holding `from`.
@@ -238,6 +241,8 @@ pub enum Finding {
         held: Vec<Acquisition>,
         /// It blocks only once a writer queues between the two reads.
         needs_queued_writer: bool,
+        /// The second acquisition's backtrace, with backtraces on.
+        backtrace: Option<String>,
     },
     /// Threads blocked in a wait-for cycle right now ([`crate::ReportKind::Deadlock`]).
     #[non_exhaustive]

@@ -6,16 +6,18 @@
 //! {"schema":1, "seq":3, "kind":"LockOrder", "thread":"teller-2", "summary":"...",
 //!  "text":"...", "outcome":null, "pid":4242,
 //!  "locks":[{"kind":"Mutex", "name":"account", "created":{"file":..,"line":..,"col":..},
-//!            "instance":1}],
+//!            "instance":1, "label":"Mutex `account`"}],
 //!  "sites":[{"file":"src/bank.rs","line":48,"col":35}],
 //!  "finding":{"type":"LockOrder", "acquiring":ACQ, "held":[ACQ], "cycle":[STEP],
 //!             "per_instance":true}}
 //! ```
 //!
 //! where an acquisition `ACQ` is `{"lock":LOCK, "method":"lock", "site":SITE,
-//! "trylock":false, "duration_ms":null}` and a cycle `STEP` is `{"from":ACQ, "to":ACQ,
-//! "thread":"teller-1", "new":false, "span":null}`. The other findings: `SelfDeadlock`
-//! (`acquiring`, `earlier`, `held`, `needs_queued_writer`), `Deadlock` (`threads`: each
+//! "trylock":false, "duration_ms":null, "called_from":null}` and a cycle `STEP` is
+//! `{"from":ACQ, "to":ACQ, "thread":"teller-1", "new":false, "span":null,
+//! "backtrace":null}` (`called_from` and `backtrace` are filled with `LOCKWATCH_BACKTRACE`
+//! on). The other findings: `SelfDeadlock` (`acquiring`, `earlier`, `held`,
+//! `needs_queued_writer`, `backtrace`), `Deadlock` (`threads`: each
 //! `{"thread", "waits_for":ACQ, "holds":[ACQ]}`), `LongHold` (`hold`, `threshold_ms`, `held`,
 //! `doing`), `LongWait` (`waits_for`, `threshold_ms`, `holders`: each `{"thread",
 //! "hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
@@ -72,24 +74,27 @@ fn site(s: &Site) -> String {
 
 fn lock(l: &LockName) -> String {
     format!(
-        "{{\"kind\":{},\"name\":{},\"data\":{},\"created\":{},\"instance\":{}}}",
+        "{{\"kind\":{},\"name\":{},\"data\":{},\"created\":{},\"instance\":{},\"label\":{}}}",
         string(l.kind),
         opt_string(l.name),
         string(l.data),
         site(&l.created),
         l.instance
-            .map_or_else(|| "null".to_owned(), |i| i.to_string())
+            .map_or_else(|| "null".to_owned(), |i| i.to_string()),
+        string(&l.to_string())
     )
 }
 
 fn acquisition(a: &Acquisition) -> String {
     format!(
-        "{{\"lock\":{},\"method\":{},\"site\":{},\"trylock\":{},\"duration_ms\":{}}}",
+        "{{\"lock\":{},\"method\":{},\"site\":{},\"trylock\":{},\"duration_ms\":{},\
+         \"called_from\":{}}}",
         lock(&a.lock),
         string(a.method),
         site(&a.site),
         a.trylock,
-        millis(a.duration)
+        millis(a.duration),
+        opt_string(a.called_from.as_deref())
     )
 }
 
@@ -111,12 +116,14 @@ fn finding(f: &Finding) -> String {
             acquisition(acquiring),
             list(held, acquisition),
             list(cycle, |s| format!(
-                "{{\"from\":{},\"to\":{},\"thread\":{},\"new\":{},\"span\":{}}}",
+                "{{\"from\":{},\"to\":{},\"thread\":{},\"new\":{},\"span\":{},\
+                 \"backtrace\":{}}}",
                 acquisition(&s.from),
                 acquisition(&s.to),
                 string(&s.thread),
                 s.new,
-                opt_string(s.span)
+                opt_string(s.span),
+                opt_string(s.backtrace.as_deref())
             ))
         ),
         Finding::SelfDeadlock {
@@ -124,12 +131,15 @@ fn finding(f: &Finding) -> String {
             earlier,
             held,
             needs_queued_writer,
+            backtrace,
             ..
         } => format!(
-            "\"acquiring\":{},\"earlier\":{},\"held\":{},\"needs_queued_writer\":{needs_queued_writer}",
+            "\"acquiring\":{},\"earlier\":{},\"held\":{},\
+             \"needs_queued_writer\":{needs_queued_writer},\"backtrace\":{}",
             acquisition(acquiring),
             acquisition(earlier),
-            list(held, acquisition)
+            list(held, acquisition),
+            opt_string(backtrace.as_deref())
         ),
         Finding::Deadlock { threads } => format!(
             "\"threads\":{}",

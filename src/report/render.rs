@@ -22,7 +22,15 @@ pub(crate) fn render(finding: &Finding) -> (String, String) {
             earlier,
             held,
             needs_queued_writer,
-        } => self_deadlock(thread, acquiring, earlier, held, *needs_queued_writer),
+            backtrace,
+        } => self_deadlock(
+            thread,
+            acquiring,
+            earlier,
+            held,
+            *needs_queued_writer,
+            backtrace.as_deref(),
+        ),
         Finding::Deadlock { threads } => deadlock(threads),
         Finding::LongHold {
             thread,
@@ -165,6 +173,40 @@ fn taken(a: &Acquisition) -> String {
     format!("{}() at {}", a.method, a.site)
 }
 
+/// ` (called from file:line:col in function)`, where backtraces found the user's line behind
+/// an acquisition in a helper or a dependency.
+fn called_from(a: &Acquisition) -> String {
+    a.called_from
+        .as_deref()
+        .map_or_else(String::new, |c| format!(" (called from {c})"))
+}
+
+/// A site outside the user's workspace: a dependency (the compiler names its files by
+/// absolute path) or the standard library.
+fn in_dependency(site: &super::finding::Site) -> bool {
+    site.file.starts_with('/') || site.file.starts_with("C:\\") || site.file.contains(".cargo")
+}
+
+/// Without backtraces, a note where the sites alone do not tell the user where to look: a
+/// lock taken inside a dependency, or one line (a helper) on both ends of a step.
+fn backtrace_hint<'a>(
+    out: &mut String,
+    sites: impl IntoIterator<Item = &'a Acquisition>,
+    one_line_both_ends: bool,
+) {
+    if sites.into_iter().any(|a| in_dependency(&a.site)) {
+        out.push_str(
+            "  note: a site above is inside a dependency; LOCKWATCH_BACKTRACE=1 names the line \
+             in your code that called it\n",
+        );
+    } else if one_line_both_ends {
+        out.push_str(
+            "  note: both locks were taken at one line, likely in a helper; mark the helper \
+             #[track_caller] to report its callers, or set LOCKWATCH_BACKTRACE=1\n",
+        );
+    }
+}
+
 /// `Mutex `x`, taken with lock() at site, held for 20ms`, as the watchdog lists a hold.
 fn hold_line(a: &Acquisition) -> String {
     format!(
@@ -195,10 +237,11 @@ fn lock_order(
     );
     let _ = writeln!(
         out,
-        "  acquiring {} with {}() at {}",
+        "  acquiring {} with {}() at {}{}",
         names.of(&acquiring.lock),
         acquiring.method,
-        acquiring.site
+        acquiring.site,
+        called_from(acquiring)
     );
     out.push_str("  while holding:\n");
     for h in held.iter().rev() {
@@ -211,7 +254,7 @@ fn lock_order(
         let when = if step.new { "new here" } else { "first seen" };
         let _ = write!(
             out,
-            "    {} -> {}  {when} in thread `{}`: {}() at {}, then {}() at {}",
+            "    {} -> {}  {when} in thread `{}`: {}() at {}, then {}() at {}{}",
             names.of(&step.from.lock),
             names.of(&step.to.lock),
             step.thread,
@@ -219,6 +262,7 @@ fn lock_order(
             step.from.site,
             step.to.method,
             step.to.site,
+            called_from(&step.to),
         );
         if let Some(span) = step.span {
             let _ = write!(out, " (in span `{span}`)");
@@ -230,6 +274,17 @@ fn lock_order(
                 let _ = writeln!(out, "        {line}");
             }
         }
+    }
+    if cycle.iter().all(|s| s.backtrace.is_none()) {
+        let sites = cycle
+            .iter()
+            .flat_map(|s| [&s.from, &s.to])
+            .chain([acquiring]);
+        backtrace_hint(
+            &mut out,
+            sites,
+            cycle.iter().any(|s| s.from.site == s.to.site),
+        );
     }
     out.push_str("  how it deadlocks, if these run at once:\n");
     for step in cycle {
@@ -265,6 +320,7 @@ fn self_deadlock(
     earlier: &Acquisition,
     held: &[Acquisition],
     needs_queued_writer: bool,
+    backtrace: Option<&str>,
 ) -> (String, String) {
     let what = if needs_queued_writer {
         "a writer queued in between makes this block forever"
@@ -278,8 +334,11 @@ fn self_deadlock(
     );
     let _ = writeln!(
         out,
-        "  acquiring {} with {}() at {}",
-        acquiring.lock, acquiring.method, acquiring.site
+        "  acquiring {} with {}() at {}{}",
+        acquiring.lock,
+        acquiring.method,
+        acquiring.site,
+        called_from(acquiring)
     );
     let _ = writeln!(
         out,
@@ -289,6 +348,19 @@ fn self_deadlock(
     out.push_str("  locks held:\n");
     for h in held.iter().rev() {
         let _ = writeln!(out, "    {}, taken with {}", h.lock, taken(h));
+    }
+    match backtrace {
+        Some(bt) => {
+            out.push_str("  backtrace:\n");
+            for line in bt.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+        None => backtrace_hint(
+            &mut out,
+            [acquiring, earlier],
+            acquiring.site == earlier.site,
+        ),
     }
     out.push_str(self_deadlock_fix(acquiring.lock.kind));
     let summary = format!(
@@ -373,8 +445,16 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
                     text,
                     "    only {} {} that condvar, and {} any more",
                     who.join(", "),
-                    if notifiers.len() == 1 { "notifies" } else { "notify" },
-                    if notifiers.len() == 1 { "it cannot" } else { "none of them can" },
+                    if notifiers.len() == 1 {
+                        "notifies"
+                    } else {
+                        "notify"
+                    },
+                    if notifiers.len() == 1 {
+                        "it cannot"
+                    } else {
+                        "none of them can"
+                    },
                 );
             }
         }
@@ -515,4 +595,73 @@ pub(crate) fn hold_over(thread: &str, hold: &Acquisition, total: Duration) -> St
         hold.site,
         ms(total)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::finding::{Acquisition, Finding, LockName, Site};
+    use super::render;
+
+    fn acq(name: &'static str, file: &'static str, line: u32) -> Acquisition {
+        let site = Site {
+            file,
+            line,
+            column: 9,
+        };
+        Acquisition {
+            lock: LockName {
+                kind: "Mutex",
+                name: Some(name),
+                data: "u64",
+                created: site,
+                instance: None,
+            },
+            method: "lock",
+            site,
+            trylock: false,
+            duration: None,
+            called_from: None,
+        }
+    }
+
+    fn self_deadlock(acquiring: Acquisition, earlier: Acquisition) -> String {
+        render(&Finding::SelfDeadlock {
+            thread: "main".to_owned(),
+            acquiring,
+            earlier: earlier.clone(),
+            held: vec![earlier],
+            needs_queued_writer: false,
+            backtrace: None,
+        })
+        .1
+    }
+
+    #[test]
+    fn one_line_on_both_ends_points_to_track_caller() {
+        let text = self_deadlock(acq("m", "src/db.rs", 7), acq("m", "src/db.rs", 7));
+        assert!(text.contains("mark the helper #[track_caller]"), "{text}");
+        let text = self_deadlock(acq("m", "src/db.rs", 7), acq("m", "src/db.rs", 9));
+        assert!(!text.contains("note:"), "{text}");
+    }
+
+    #[test]
+    fn a_site_in_a_dependency_points_to_backtraces() {
+        let dep = "/home/u/.cargo/registry/src/index.crates.io-0000/pool-1.0.0/src/lib.rs";
+        let text = self_deadlock(acq("m", dep, 40), acq("m", "src/db.rs", 9));
+        assert!(
+            text.contains("inside a dependency; LOCKWATCH_BACKTRACE=1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_caller_behind_an_acquisition_is_shown() {
+        let mut acquiring = acq("m", "src/db.rs", 7);
+        acquiring.called_from = Some("src/main.rs:3:5 in app::main".to_owned());
+        let text = self_deadlock(acquiring, acq("m", "src/db.rs", 9));
+        assert!(
+            text.contains("at src/db.rs:7:9 (called from src/main.rs:3:5 in app::main)"),
+            "{text}"
+        );
+    }
 }

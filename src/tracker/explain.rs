@@ -29,6 +29,7 @@ pub(super) fn held(h: &Held, per_instance: bool, duration: Option<Duration>) -> 
         site: Site::of(h.site),
         trylock: h.trylock,
         duration,
+        called_from: None,
     }
 }
 
@@ -39,14 +40,21 @@ fn step(s: &Step, new: bool, per_instance: bool) -> OrderStep {
         site: Site::of(site),
         trylock: false,
         duration: None,
+        called_from: None,
     };
+    let mut to = end(s.to(), s.to_mode, s.to_site);
+    // The step's backtrace is the stack of its second acquisition.
+    to.called_from = s
+        .backtrace
+        .as_ref()
+        .and_then(|bt| bt.0.called_from(to.site));
     OrderStep {
         from: end(s.from(), s.from_mode, s.from_site),
-        to: end(s.to(), s.to_mode, s.to_site),
+        to,
         thread: s.thread.to_string(),
         new,
         span: s.span,
-        backtrace: s.backtrace.as_ref().map(|bt| bt.0.to_string()),
+        backtrace: s.backtrace.as_ref().map(|bt| bt.0.render("")),
     }
 }
 
@@ -75,6 +83,11 @@ pub(super) fn lock_order(
             site: Site::of(site),
             trylock: false,
             duration: None,
+            // The new step's backtrace is this very acquisition's stack.
+            called_from: new_edge
+                .iter()
+                .find_map(|s| s.backtrace.as_ref())
+                .and_then(|bt| bt.0.called_from(Site::of(site))),
         },
         held: held_now
             .iter()
@@ -98,6 +111,7 @@ pub(super) fn self_deadlock(
         (Mode::Exclusive | Mode::Reentrant | Mode::Init, _)
             | (_, Mode::Exclusive | Mode::Upgradable | Mode::Init)
     );
+    let trace = super::trace::capture();
     Report::new(Finding::SelfDeadlock {
         thread: thread_name().to_string(),
         acquiring: Acquisition {
@@ -106,9 +120,11 @@ pub(super) fn self_deadlock(
             site: Site::of(site),
             trylock: false,
             duration: None,
+            called_from: trace.as_ref().and_then(|t| t.called_from(Site::of(site))),
         },
         earlier: held(earlier, false, None),
         held: held_now.iter().map(|h| held(h, false, None)).collect(),
         needs_queued_writer,
+        backtrace: trace.map(|t| t.render("")),
     })
 }

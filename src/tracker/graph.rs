@@ -15,7 +15,6 @@
 //! for a strong path back. New edges are rare (each distinct order is seen once), so this
 //! stays off the hot path.
 
-use std::backtrace::Backtrace;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::Location;
 use std::sync::Arc;
@@ -99,7 +98,7 @@ pub(crate) struct StepInfo {
     pub(crate) to_mode: &'static str,
     pub(crate) thread: Arc<str>,
     pub(crate) span: Option<&'static str>,
-    pub(crate) backtrace: Option<ById<Backtrace>>,
+    pub(crate) backtrace: Option<ById<super::trace::Trace>>,
 }
 
 /// An `Arc` compared and hashed by address (backtraces are unique per capture).

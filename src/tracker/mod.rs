@@ -25,6 +25,7 @@ mod lazy_id;
 mod order;
 mod primitive;
 mod seqlock;
+mod trace;
 pub(crate) mod watchdog;
 
 use std::collections::HashMap;

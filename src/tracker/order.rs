@@ -275,8 +275,7 @@ pub(super) fn add_edges(
                         to_mode: method.as_str(),
                         thread: thread.get_or_insert_with(held::thread_name).clone(),
                         span: *span.get_or_insert_with(current_span),
-                        backtrace: crate::report::backtraces_enabled()
-                            .then(|| ById(Arc::new(std::backtrace::Backtrace::force_capture()))),
+                        backtrace: super::trace::capture().map(ById),
                     };
                     // Instance edges share interned evidence; class edges are few.
                     let evidence = if ends.same_class {

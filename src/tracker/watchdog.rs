@@ -374,6 +374,7 @@ fn wait(w: &Waiting) -> Acquisition {
         site: Site::of(w.site),
         trylock: false,
         duration: Some(w.since.elapsed()),
+        called_from: None,
     }
 }
 

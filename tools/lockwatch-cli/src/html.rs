@@ -89,9 +89,11 @@ fn attr(attrs: &str, key: &str) -> Option<String> {
 pub fn cycle_edges(finding: &serde_json::Value) -> Vec<Edge> {
     let lock = |a: &serde_json::Value| {
         let l = &a["lock"];
-        let class = match l["name"].as_str() {
-            Some(name) => format!("{} `{name}`", l["kind"].as_str().unwrap_or("lock")),
-            None => format!(
+        // The class as the library names it (and the DOT graph labels its node).
+        let class = match (l["label"].as_str(), l["name"].as_str()) {
+            (Some(label), _) => label.to_owned(),
+            (None, Some(name)) => format!("{} `{name}`", l["kind"].as_str().unwrap_or("lock")),
+            (None, None) => format!(
                 "{} created at {}",
                 l["kind"].as_str().unwrap_or("lock"),
                 site(&l["created"])

@@ -1,0 +1,130 @@
+//! Backtraces for reports (`LOCKWATCH_BACKTRACE`): captured on cold paths only, trimmed to
+//! the user's frames (lockwatch's own frames at the top and the runtime's at the bottom go;
+//! `LOCKWATCH_BACKTRACE=full` keeps them), and used to find the line in the user's own code
+//! behind a lock taken in a helper or inside a dependency.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::report::Site;
+
+/// One frame: the function, and where, if the debug info says.
+pub(crate) struct Frame {
+    function: String,
+    file: Option<String>,
+    line: Option<u32>,
+    column: Option<u32>,
+}
+
+/// A captured, symbolized, trimmed stack, innermost frame first.
+pub(crate) struct Trace {
+    frames: Vec<Frame>,
+}
+
+/// A backtrace of the calling thread, if backtraces are on.
+#[cold]
+pub(crate) fn capture() -> Option<Arc<Trace>> {
+    let level = crate::report::backtrace_level();
+    if level == 0 {
+        return None;
+    }
+    let bt = backtrace::Backtrace::new();
+    let cwd = std::env::current_dir().ok();
+    let mut frames: Vec<Frame> = bt
+        .frames()
+        .iter()
+        .flat_map(|f| f.symbols())
+        .map(|s| Frame {
+            function: s
+                .name()
+                .map_or_else(|| "<unknown>".to_owned(), |n| format!("{n:#}")),
+            file: s.filename().map(|p| {
+                // The user's files as the compiler names them: relative to where they run.
+                cwd.as_deref()
+                    .and_then(|cwd| p.strip_prefix(cwd).ok())
+                    .unwrap_or(p)
+                    .display()
+                    .to_string()
+            }),
+            line: s.lineno(),
+            column: s.colno(),
+        })
+        .collect();
+    if level == 1 {
+        let own = frames.iter().take_while(|f| is_own(&f.function)).count();
+        frames.drain(..own);
+        if let Some(entry) = frames.iter().position(|f| is_runtime_entry(&f.function)) {
+            frames.truncate(entry);
+        }
+        // The glue between the entry and the program's own closure.
+        while frames
+            .last()
+            .is_some_and(|f| !matches!(f.file.as_deref(), Some(p) if !is_foreign(p)))
+        {
+            frames.pop();
+        }
+    }
+    Some(Arc::new(Trace { frames }))
+}
+
+/// lockwatch's own frames (and the capture's).
+fn is_own(function: &str) -> bool {
+    let f = function.trim_start_matches('<');
+    f.starts_with("lockwatch::") || f.starts_with("backtrace::") || f == "<unknown>"
+}
+
+/// Where the runtime hands over to the program: `main`'s and every thread's (and every test's)
+/// closure is called through this frame, as in std's short panic backtraces.
+fn is_runtime_entry(function: &str) -> bool {
+    function.contains("__rust_begin_short_backtrace")
+}
+
+/// Code of a dependency or of the standard library, not the user's own.
+fn is_foreign(file: &str) -> bool {
+    file.contains("/.cargo/registry/")
+        || file.contains("/.cargo/git/")
+        || file.starts_with("/rustc/")
+        || file.contains("/library/std/")
+        || file.contains("/library/core/")
+}
+
+impl Trace {
+    /// The frames, one a line, indented by `indent`.
+    pub(crate) fn render(&self, indent: &str) -> String {
+        let mut out = String::new();
+        for f in &self.frames {
+            let _ = write!(out, "{indent}{}", f.function);
+            if let (Some(file), Some(line)) = (&f.file, f.line) {
+                let _ = write!(out, " at {file}:{line}");
+                if let Some(col) = f.column {
+                    let _ = write!(out, ":{col}");
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The first frame in the user's own code below the frame at `site`: the line that
+    /// called a helper which took the lock, or the call into a dependency that did.
+    pub(crate) fn called_from(&self, site: Site) -> Option<String> {
+        let at = self.frames.iter().position(|f| {
+            f.line == Some(site.line) && f.file.as_deref().is_some_and(|p| p.ends_with(site.file))
+        })?;
+        let here = |f: &Frame| {
+            f.line == Some(site.line) && f.file.as_deref().is_some_and(|p| p.ends_with(site.file))
+        };
+        self.frames[at + 1..]
+            .iter()
+            .find(|f| !here(f) && f.file.as_deref().is_some_and(|p| !is_foreign(p)))
+            .map(|f| {
+                format!(
+                    "{}:{}:{} in {}",
+                    f.file.as_deref().unwrap_or("?"),
+                    f.line.unwrap_or(0),
+                    f.column.unwrap_or(0),
+                    f.function
+                )
+            })
+    }
+}
