@@ -21,10 +21,12 @@
 //! - `finding` holds the [`Finding`]'s fields by name, with `"type"` its variant:
 //!   `LockOrder` (`acquiring` ACQ, `held` ACQs, `cycle` of
 //!   `{"from":ACQ,"to":ACQ,"thread":..,"new":..,"span":..,"backtrace":..}`, `per_instance`),
-//!   `SelfDeadlock` (`acquiring`, `earlier`, `held`, `needs_queued_writer`, `backtrace`), `Deadlock` (`threads` of
-//!   `{"thread","waits_for":ACQ,"holds":ACQs}`), `LongHold` (`hold`, `threshold_ms`, `held`,
-//!   `doing`: `{"state":"running"|"waiting"|"condvar",...}`), `LongWait` (`waits_for`, `threshold_ms`, `holders` of
-//!   `{"thread","hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
+//!   `SelfDeadlock` (`acquiring`, `earlier`, `held`, `needs_queued_writer`, `backtrace`),
+//!   `Deadlock` (`threads` of `{"thread","waits_for":ACQ,"holds":ACQs,
+//!   "condvar_notifiers":..,"backtrace":..}`), `LongHold` (`hold`, `threshold_ms`, `held`,
+//!   `doing`: `{"state":"running"|"waiting"|"condvar",...}`), `LongWait` (`waits_for`,
+//!   `threshold_ms`, `holders` of `{"thread","hold":ACQ}`), `LostUpdate` (`atomic`,
+//!   `created`, `load`, `store`, `writer`,
 //!   `written_at`), `Limit` (`held_locks`).
 //!
 //! Report lines also carry `occurrences` (1, or more when the same finding came back) and

@@ -73,4 +73,5 @@ fn a_lost_wake_up_is_reported_while_it_hangs() {
     let text = report.to_string();
     assert!(text.contains("exited since"), "{text}");
     assert!(text.contains("is parked in Condvar::wait"), "{text}");
+    assert!(text.contains("(a lost wake-up)"), "{text}");
 }

@@ -113,3 +113,58 @@ fn a_self_deadlock_carries_its_backtrace() {
 fn read_again(lock: &lockwatch::sync::RwLock<()>) -> lockwatch::sync::RwLockReadGuard<'_, ()> {
     lock.read().unwrap()
 }
+
+fn take_both(first: &Mutex<()>, second: &Mutex<()>, ready: &std::sync::Barrier) {
+    let _first = first.lock().unwrap();
+    ready.wait();
+    let _second = second.lock().unwrap(); // blocks forever: the other thread holds it
+}
+
+#[test]
+fn a_deadlock_carries_each_threads_wait_backtrace() {
+    use std::sync::{Arc, Barrier};
+    lockwatch::set_backtraces(true);
+    let a = Arc::new(named(Mutex::new(()), "stuck-a"));
+    let b = Arc::new(named(Mutex::new(()), "stuck-b"));
+    let ready = Arc::new(Barrier::new(2));
+    for (name, first, second) in [
+        ("stuck-1", Arc::clone(&a), Arc::clone(&b)),
+        ("stuck-2", Arc::clone(&b), Arc::clone(&a)),
+    ] {
+        let ready = Arc::clone(&ready);
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || take_both(&first, &second, &ready))
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let report = loop {
+        let found = common::reports_about(&["stuck-a", "stuck-b"])
+            .into_iter()
+            .find(|r| r.kind() == ReportKind::Deadlock);
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "no Deadlock report");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let lockwatch::report::Finding::Deadlock { threads, .. } = report.finding() else {
+        panic!("{report}")
+    };
+    assert_eq!(threads.len(), 2, "{report}");
+    for t in threads {
+        let bt = t.backtrace.as_deref().expect("a wait backtrace");
+        let first = bt.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("spans_and_backtraces::take_both"),
+            "{report}"
+        );
+        assert!(!bt.contains("lockwatch::"), "{report}");
+        assert!(t.waits_for.called_from.is_some(), "{report}");
+    }
+    let text = report.to_string();
+    assert!(
+        text.contains("    backtrace:\n      spans_and_backtraces::take_both"),
+        "{text}"
+    );
+}

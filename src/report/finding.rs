@@ -156,6 +156,8 @@ pub struct BlockedThread {
     /// Parked in a condvar wait: the threads known to notify that condvar, and where, all
     /// blocked too.
     pub condvar_notifiers: Option<Vec<Notifier>>,
+    /// The backtrace of its wait, with backtraces on (`LOCKWATCH_BACKTRACE=1`).
+    pub backtrace: Option<String>,
 }
 
 /// A thread known to notify a condvar, and where it did.

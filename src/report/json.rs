@@ -17,10 +17,10 @@
 //! `{"from":ACQ, "to":ACQ, "thread":"teller-1", "new":false, "span":null,
 //! "backtrace":null}` (`called_from` and `backtrace` are filled with `LOCKWATCH_BACKTRACE`
 //! on). The other findings: `SelfDeadlock` (`acquiring`, `earlier`, `held`,
-//! `needs_queued_writer`, `backtrace`), `Deadlock` (`threads`: each
-//! `{"thread", "waits_for":ACQ, "holds":[ACQ]}`), `LongHold` (`hold`, `threshold_ms`, `held`,
-//! `doing`), `LongWait` (`waits_for`, `threshold_ms`, `holders`: each `{"thread",
-//! "hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
+//! `needs_queued_writer`, `backtrace`), `Deadlock` (`threads`: each `{"thread",
+//! "waits_for":ACQ, "holds":[ACQ], "condvar_notifiers", "backtrace"}`), `LongHold` (`hold`,
+//! `threshold_ms`, `held`, `doing`), `LongWait` (`waits_for`, `threshold_ms`, `holders`:
+//! each `{"thread", "hold":ACQ}`), `LostUpdate` (`atomic`, `created`, `load`, `store`, `writer`,
 //! `written_at`), `Limit` (`held_locks`). An outcome that came later is a line of its own:
 //! `{"schema":1, "seq":3, "outcome":"released after 3.2s"}`, and so is a repeat of the same
 //! finding: `{"schema":1, "seq":3, "occurrences":4, "longest_ms":1200}`.
@@ -144,7 +144,8 @@ fn finding(f: &Finding) -> String {
         Finding::Deadlock { threads } => format!(
             "\"threads\":{}",
             list(threads, |t| format!(
-                "{{\"thread\":{},\"waits_for\":{},\"holds\":{},\"condvar_notifiers\":{}}}",
+                "{{\"thread\":{},\"waits_for\":{},\"holds\":{},\"condvar_notifiers\":{},\
+                 \"backtrace\":{}}}",
                 string(&t.thread),
                 acquisition(&t.waits_for),
                 list(&t.holds, acquisition),
@@ -156,7 +157,8 @@ fn finding(f: &Finding) -> String {
                         site(&n.site),
                         n.exited
                     ))
-                )
+                ),
+                opt_string(t.backtrace.as_deref())
             ))
         ),
         Finding::LongHold {

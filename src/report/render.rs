@@ -370,6 +370,19 @@ fn self_deadlock(
     (summary, out)
 }
 
+/// A blocked thread's wait backtrace (and the caller behind its site), when it has one.
+fn blocked_backtrace(text: &mut String, t: &super::finding::BlockedThread) {
+    if let Some(c) = &t.waits_for.called_from {
+        let _ = writeln!(text, "    its wait was called from {c}");
+    }
+    if let Some(bt) = &t.backtrace {
+        text.push_str("    backtrace:\n");
+        for line in bt.lines() {
+            let _ = writeln!(text, "      {line}");
+        }
+    }
+}
+
 fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
     if let [t @ super::finding::BlockedThread {
         condvar_notifiers: None,
@@ -390,11 +403,21 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         for h in t.holds.iter().rev() {
             let _ = writeln!(text, "    holding {}", hold_line(h));
         }
+        blocked_backtrace(&mut text, t);
         text.push_str(self_deadlock_fix(w.lock.kind));
         let summary = format!("self-deadlock in thread `{}` on {}", t.thread, w.lock);
         return (summary, text);
     }
-    let mut text = if threads.iter().any(|t| t.condvar_notifiers.is_some()) {
+    let mut text = if let [t @ super::finding::BlockedThread {
+        condvar_notifiers: Some(_),
+        ..
+    }] = threads
+    {
+        format!(
+            "deadlock: thread `{}` is stuck waiting for a notify no thread is left to send\n",
+            t.thread
+        )
+    } else if threads.iter().any(|t| t.condvar_notifiers.is_some()) {
         format!(
             "deadlock: {} thread{} stuck, each waiting for a lock another holds or for a \
              notify no thread is left to send\n",
@@ -461,14 +484,30 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         for h in t.holds.iter().rev() {
             let _ = writeln!(text, "    holding {}", hold_line(h));
         }
+        blocked_backtrace(&mut text, t);
     }
-    text.push_str(if through_condvar {
+    let notifier_gone = threads
+        .iter()
+        .flat_map(|t| t.condvar_notifiers.iter().flatten())
+        .any(|n| n.exited);
+    let locks_held = threads.iter().any(|t| !t.holds.is_empty());
+    text.push_str(if !through_condvar {
+        "  fix: take these locks in one order everywhere; lockwatch's lock-order report for \
+         them, if any, names the sites"
+    } else if notifier_gone {
+        "  fix: a notifier that goes away must wake the waiters first (`notify_all` when the \
+         last handle drops), and the condition must change under the condvar's mutex: a \
+         waiter that checks it and then waits misses a notify sent in between without the \
+         mutex (a lost wake-up); wait in a loop on the condition (`wait_while`)"
+    } else if locks_held {
         "  fix: a thread must not wait on a condvar while holding a lock its notifier needs \
          (release it before waiting, or notify without it), and a notifier must not block on \
          what the waiter holds"
     } else {
-        "  fix: take these locks in one order everywhere; lockwatch's lock-order report for \
-         them, if any, names the sites"
+        "  fix: each thread waits for a notify only another waiting thread can send, as when a \
+         pool's worker blocks on work queued behind it (nested `install` across pools): run \
+         the inner work inline, give it a thread that never waits, or let the waiting thread \
+         run queued work while it waits"
     });
     let names: Vec<String> = threads.iter().map(|t| format!("`{}`", t.thread)).collect();
     let summary = format!("deadlock between threads {}", names.join(", "));

@@ -311,7 +311,8 @@ pub(crate) struct CondvarWait {
 pub(crate) struct Inventory {
     pub(crate) thread: Arc<str>,
     rows: SeqRows<SLOTS, WORDS>,
-    waiting: parking_lot::Mutex<Option<Waiting>>,
+    /// The current wait, and its stack with backtraces on (symbolized only if reported).
+    waiting: parking_lot::Mutex<(Option<Waiting>, Option<backtrace::Backtrace>)>,
 }
 
 impl Inventory {
@@ -319,7 +320,7 @@ impl Inventory {
         Inventory {
             thread,
             rows: SeqRows::new(),
-            waiting: parking_lot::Mutex::new(None),
+            waiting: parking_lot::Mutex::new((None, None)),
         }
     }
 
@@ -349,16 +350,24 @@ impl Inventory {
 
     /// The wait the thread is blocked in now, if any.
     pub(crate) fn waiting(&self) -> Option<Waiting> {
-        *self.waiting.lock()
+        self.waiting.lock().0
     }
 
     /// Publishes a blocked acquisition (the contended path).
     pub(crate) fn begin_wait(&self, wait: Waiting) {
-        *self.waiting.lock() = Some(wait);
+        let trace = super::trace::capture_unresolved();
+        *self.waiting.lock() = (Some(wait), trace);
     }
 
     pub(crate) fn end_wait(&self) {
-        *self.waiting.lock() = None;
+        *self.waiting.lock() = (None, None);
+    }
+
+    /// The current wait's backtrace, symbolized and trimmed, with backtraces on.
+    #[cold]
+    pub(crate) fn wait_backtrace(&self) -> Option<super::trace::Trace> {
+        let trace = self.waiting.lock().1.clone()?;
+        Some(super::trace::resolve(trace))
     }
 
     /// This inventory's key: its address, unique while its thread lives.

@@ -25,52 +25,81 @@ pub(crate) struct Trace {
 #[cold]
 pub(crate) fn capture() -> Option<Arc<Trace>> {
     let level = crate::report::backtrace_level();
-    if level == 0 {
-        return None;
-    }
-    let bt = backtrace::Backtrace::new();
-    let cwd = std::env::current_dir().ok();
-    let mut frames: Vec<Frame> = bt
-        .frames()
-        .iter()
-        .flat_map(|f| f.symbols())
-        .map(|s| Frame {
-            function: s
-                .name()
-                .map_or_else(|| "<unknown>".to_owned(), |n| format!("{n:#}")),
-            file: s.filename().map(|p| {
-                // The user's files as the compiler names them: relative to where they run.
-                cwd.as_deref()
-                    .and_then(|cwd| p.strip_prefix(cwd).ok())
-                    .unwrap_or(p)
-                    .display()
-                    .to_string()
-            }),
-            line: s.lineno(),
-            column: s.colno(),
-        })
-        .collect();
-    if level == 1 {
-        let own = frames.iter().take_while(|f| is_own(&f.function)).count();
-        frames.drain(..own);
-        if let Some(entry) = frames.iter().position(|f| is_runtime_entry(&f.function)) {
-            frames.truncate(entry);
+    (level > 0).then(|| Arc::new(Trace::of(&backtrace::Backtrace::new(), level)))
+}
+
+/// The calling thread's stack, not yet symbolized (a stack walk: cheap next to a blocking
+/// wait), if backtraces are on: a wait keeps it until the watchdog reports the wait.
+#[cold]
+pub(crate) fn capture_unresolved() -> Option<backtrace::Backtrace> {
+    (crate::report::backtrace_level() > 0).then(backtrace::Backtrace::new_unresolved)
+}
+
+/// A stack from [`capture_unresolved`], symbolized and trimmed.
+#[cold]
+pub(crate) fn resolve(mut bt: backtrace::Backtrace) -> Trace {
+    bt.resolve();
+    Trace::of(&bt, crate::report::backtrace_level().max(1))
+}
+
+impl Trace {
+    /// `bt`'s frames, trimmed to the user's at level 1.
+    fn of(bt: &backtrace::Backtrace, level: u8) -> Trace {
+        let cwd = std::env::current_dir().ok();
+        let mut frames: Vec<Frame> = bt
+            .frames()
+            .iter()
+            .flat_map(|f| f.symbols())
+            .map(|s| Frame {
+                function: s
+                    .name()
+                    .map_or_else(|| "<unknown>".to_owned(), |n| format!("{n:#}")),
+                file: s.filename().map(|p| {
+                    // The user's files as the compiler names them: relative to where they run.
+                    cwd.as_deref()
+                        .and_then(|cwd| p.strip_prefix(cwd).ok())
+                        .unwrap_or(p)
+                        .display()
+                        .to_string()
+                }),
+                line: s.lineno(),
+                column: s.colno(),
+            })
+            .collect();
+        if level == 1 {
+            let own = frames
+                .iter()
+                .take_while(|f| is_own(&f.function) || is_std(f))
+                .count();
+            frames.drain(..own);
+            if let Some(entry) = frames.iter().position(|f| is_runtime_entry(&f.function)) {
+                frames.truncate(entry);
+            }
+            // The glue between the entry and the program's own closure.
+            while frames
+                .last()
+                .is_some_and(|f| !matches!(f.file.as_deref(), Some(p) if !is_foreign(p)))
+            {
+                frames.pop();
+            }
         }
-        // The glue between the entry and the program's own closure.
-        while frames
-            .last()
-            .is_some_and(|f| !matches!(f.file.as_deref(), Some(p) if !is_foreign(p)))
-        {
-            frames.pop();
-        }
+        Trace { frames }
     }
-    Some(Arc::new(Trace { frames }))
 }
 
 /// lockwatch's own frames (and the capture's).
 fn is_own(function: &str) -> bool {
     let f = function.trim_start_matches('<');
     f.starts_with("lockwatch::") || f.starts_with("backtrace::") || f == "<unknown>"
+}
+
+/// The standard library's frames (between lockwatch's own at the top of a capture).
+fn is_std(f: &Frame) -> bool {
+    let function = f.function.trim_start_matches('<');
+    f.file.as_deref().is_some_and(|p| p.starts_with("/rustc/"))
+        || ["core::", "std::", "alloc::"]
+            .iter()
+            .any(|p| function.starts_with(p))
 }
 
 /// Where the runtime hands over to the program: `main`'s and every thread's (and every test's)

@@ -788,11 +788,13 @@ fn knot_report(
                     })
                     .collect()
             });
+            let (waits_for, backtrace) = wait_with_trace(v, &w);
             Some(BlockedThread {
                 thread: v.inventory.thread.to_string(),
-                waits_for: wait(&w),
+                waits_for,
                 holds: v.held.iter().map(|h| hold(h, now)).collect(),
                 condvar_notifiers,
+                backtrace,
             })
         })
         .collect();
@@ -846,6 +848,17 @@ fn cycle_from(start: usize, edges: &[Vec<usize>]) -> Option<Vec<usize>> {
     None
 }
 
+/// A blocked thread's wait, with its backtrace (and the user's line behind it) when
+/// backtraces are on.
+fn wait_with_trace(v: &ThreadView, w: &Waiting) -> (Acquisition, Option<String>) {
+    let mut waits_for = wait(w);
+    let Some(trace) = v.inventory.wait_backtrace() else {
+        return (waits_for, None);
+    };
+    waits_for.called_from = trace.called_from(waits_for.site);
+    (waits_for, Some(trace.render("")))
+}
+
 fn deadlock_report(views: &[ThreadView], cycle: &[usize], now: u64) -> Report {
     // The same cycle reads the same whichever thread the search started from: rotated to begin
     // at the thread whose name sorts first.
@@ -858,11 +871,13 @@ fn deadlock_report(views: &[ThreadView], cycle: &[usize], now: u64) -> Report {
         .filter_map(|&i| {
             let v = &views[i];
             let w = v.waiting.as_ref()?;
+            let (waits_for, backtrace) = wait_with_trace(v, w);
             Some(BlockedThread {
                 thread: v.inventory.thread.to_string(),
-                waits_for: wait(w),
+                waits_for,
                 holds: v.held.iter().map(|h| hold(h, now)).collect(),
                 condvar_notifiers: None,
+                backtrace,
             })
         })
         .collect();
