@@ -105,7 +105,7 @@
 //! |---|---|
 //! | `LOCKWATCH` | `on` (default) or `off`: tracking at run time, see [`set_enabled`] |
 //! | `LOCKWATCH_POLICY` | `log` (default), `panic` or `silent`: see [`Policy`] |
-//! | `LOCKWATCH_BACKTRACE` | `1`: a backtrace with every new order edge and self-deadlock, trimmed to your frames, and the line in your code behind a lock taken in a helper or a dependency (`called from ...`); `full`: untrimmed |
+//! | `LOCKWATCH_BACKTRACE` | `1`: a backtrace with every new order edge, self-deadlock and deadlock (each blocked thread's wait), trimmed to your frames, and the line in your code behind a lock taken in a helper or a dependency (`called from ...`); `full`: untrimmed |
 //! | `LOCKWATCH_LONG_HOLD_MS`, `LOCKWATCH_LONG_WAIT_MS`, `LOCKWATCH_ON_DEADLOCK`, `LOCKWATCH_WATCHDOG` | see [`watchdog`] |
 //! | `LOCKWATCH_PROFILE_RATE_NS` | see [`contention`] |
 //! | `LOCKWATCH_DIR` | see [`export`] |

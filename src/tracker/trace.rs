@@ -157,3 +157,71 @@ impl Trace {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Frame, Trace};
+    use crate::report::Site;
+
+    fn frame(function: &str, file: &str, line: u32) -> Frame {
+        Frame {
+            function: function.to_owned(),
+            file: Some(file.to_owned()),
+            line: Some(line),
+            column: Some(5),
+        }
+    }
+
+    const SHARD: &str = "/home/u/.cargo/registry/src/index.crates.io-0000/dashmap-5.5.3/src/lib.rs";
+
+    #[test]
+    fn a_lock_inside_a_dependency_is_called_from_the_users_line() {
+        let trace = Trace {
+            frames: vec![
+                frame("dashmap::DashMap<K,V>::_get", SHARD, 922),
+                frame("dashmap::DashMap<K,V>::get", SHARD, 470),
+                frame("app::refresh", "src/main.rs", 31),
+                frame("app::main", "src/main.rs", 12),
+            ],
+        };
+        let site = Site {
+            file: SHARD,
+            line: 922,
+            column: 5,
+        };
+        assert_eq!(
+            trace.called_from(site).as_deref(),
+            Some("src/main.rs:31:5 in app::refresh")
+        );
+    }
+
+    #[test]
+    fn a_lock_in_a_helper_is_called_from_the_helpers_caller() {
+        let trace = Trace {
+            frames: vec![
+                frame("app::Store::rl", "src/store.rs", 8),
+                frame(
+                    "core::ops::function::FnOnce::call_once",
+                    "/rustc/abc/library/core/src/ops/function.rs",
+                    250,
+                ),
+                frame("app::handle", "src/handle.rs", 40),
+            ],
+        };
+        let site = Site {
+            file: "src/store.rs",
+            line: 8,
+            column: 5,
+        };
+        assert_eq!(
+            trace.called_from(site).as_deref(),
+            Some("src/handle.rs:40:5 in app::handle")
+        );
+        // A site the trace does not hold names no caller.
+        let elsewhere = Site {
+            file: "src/other.rs",
+            ..site
+        };
+        assert_eq!(trace.called_from(elsewhere), None);
+    }
+}
