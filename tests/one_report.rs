@@ -107,6 +107,58 @@ fn an_abba_that_deadlocks_is_one_order_report_and_one_deadlock() {
 }
 
 #[test]
+fn a_three_thread_cycle_that_deadlocks_is_one_order_report_and_one_deadlock() {
+    thresholds();
+    let locks: Vec<_> = ["one-ring-a", "one-ring-b", "one-ring-c"]
+        .into_iter()
+        .map(|name| Arc::new(named(Mutex::new(()), name)))
+        .collect();
+    let all = Arc::new(Barrier::new(3));
+    for i in 0..3 {
+        let (first, second) = (Arc::clone(&locks[i]), Arc::clone(&locks[(i + 1) % 3]));
+        let all = Arc::clone(&all);
+        thread::Builder::new()
+            .name(format!("one-ring-{i}"))
+            .spawn(move || {
+                let _f = first.lock().unwrap();
+                all.wait();
+                let _s = second.lock().unwrap();
+            })
+            .unwrap();
+    }
+    let ring = || -> Vec<Report> {
+        lockwatch::reports()
+            .into_iter()
+            .filter(|r| {
+                r.locks()
+                    .iter()
+                    .any(|l| l.name.is_some_and(|n| n.starts_with("one-ring-")))
+            })
+            .collect()
+    };
+    wait_until("the deadlock", || {
+        ring().iter().any(|r| r.kind() == ReportKind::Deadlock)
+    });
+    thread::sleep(Duration::from_millis(400)); // the holds and waits are long now
+    let reports = ring();
+    let mut kinds: Vec<ReportKind> = reports.iter().map(Report::kind).collect();
+    kinds.sort_by_key(|k| format!("{k:?}"));
+    assert_eq!(
+        kinds,
+        [ReportKind::Deadlock, ReportKind::LockOrder],
+        "{reports:#?}"
+    );
+    let deadlock = reports
+        .iter()
+        .find(|r| r.kind() == ReportKind::Deadlock)
+        .unwrap();
+    let Finding::Deadlock { threads, .. } = deadlock.finding() else {
+        panic!("{deadlock}")
+    };
+    assert_eq!(threads.len(), 3, "{deadlock}");
+}
+
+#[test]
 fn a_worker_pools_long_holds_and_waits_at_one_site_are_one_report_each() {
     thresholds();
     // The Rust Book's pool: each worker holds the job queue's lock while it waits for a job.
