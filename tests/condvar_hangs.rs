@@ -7,29 +7,14 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lockwatch::report::{Doing, Finding};
 use lockwatch::sync::{Condvar, Mutex};
-use lockwatch::{named, Report, ReportKind};
+mod common;
 
-fn about(name: &str) -> Vec<Report> {
-    lockwatch::reports()
-        .into_iter()
-        .filter(|r| r.locks().iter().any(|l| l.name == Some(name)))
-        .collect()
-}
-
-fn wait_for_report(kind: ReportKind, name: &str) -> Report {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(r) = about(name).into_iter().find(|r| r.kind() == kind) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "no {kind:?} about {name}");
-        thread::sleep(Duration::from_millis(10));
-    }
-}
+use common::{assert_quiet, wait_for_report};
+use lockwatch::{named, ReportKind};
 
 /// The waiter holds `state` while it waits on the condvar; the notifier needs `state` before
 /// it can notify. The first round works (and teaches lockwatch who notifies); the second hangs.
@@ -70,7 +55,7 @@ fn a_waiter_holding_the_lock_its_notifier_needs_is_a_deadlock() {
             }
         })
         .unwrap();
-    let report = wait_for_report(ReportKind::Deadlock, "cv-state");
+    let report = wait_for_report(ReportKind::Deadlock, &["cv-state"]);
     let Finding::Deadlock { threads, .. } = report.finding() else {
         panic!("{report:?}")
     };
@@ -128,7 +113,7 @@ fn two_threads_waiting_for_each_others_notify_are_a_deadlock() {
             })
             .unwrap();
     }
-    let report = wait_for_report(ReportKind::Deadlock, "cv-ping");
+    let report = wait_for_report(ReportKind::Deadlock, &["cv-ping"]);
     let Finding::Deadlock { threads, .. } = report.finding() else {
         panic!("{report:?}")
     };
@@ -170,7 +155,7 @@ fn an_idle_pool_is_quiet() {
     queue.0.lock().unwrap().push(1);
     queue.1.notify_one();
     thread::sleep(Duration::from_millis(1_500));
-    assert!(about("cv-idle").is_empty(), "{:#?}", about("cv-idle"));
+    assert_quiet(&["cv-idle"]);
     stop.store(true, Ordering::Relaxed);
     queue.1.notify_all();
     for w in workers {
@@ -208,7 +193,7 @@ fn a_long_wait_says_the_holder_is_parked_in_a_condvar_wait() {
             .spawn(move || drop(held.lock().unwrap()))
             .unwrap()
     };
-    let report = wait_for_report(ReportKind::LongWait, "cv-held");
+    let report = wait_for_report(ReportKind::LongWait, &["cv-held"]);
     *pair.0.lock().unwrap() = true;
     pair.1.notify_one();
     holder.join().unwrap();

@@ -10,8 +10,11 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod common;
+
+use common::wait_for_report;
 use lockwatch::report::Finding;
 use lockwatch::sync::{Condvar, Mutex};
 use lockwatch::{named, ReportKind};
@@ -92,18 +95,8 @@ fn the_last_sender_leaving_without_notify_all_is_reported_while_the_receiver_han
         .unwrap()
         .join()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let report = loop {
-        if let Some(r) = lockwatch::reports()
-            .into_iter()
-            .find(|r| r.kind() == ReportKind::Deadlock)
-        {
-            break r;
-        }
-        assert!(!receiver.is_finished(), "the receiver returned");
-        assert!(Instant::now() < deadline, "no Deadlock report");
-        thread::sleep(Duration::from_millis(10));
-    };
+    let report = wait_for_report(ReportKind::Deadlock, &["channel-queue"]);
+    assert!(!receiver.is_finished(), "the receiver returned");
     let Finding::Deadlock { threads, .. } = report.finding() else {
         panic!("{report:?}")
     };

@@ -7,8 +7,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod common;
+
+use common::wait_for_report;
 use lockwatch::report::Finding;
 use lockwatch::sync::{Condvar, Mutex};
 use lockwatch::{named, ReportKind};
@@ -51,17 +54,7 @@ fn a_lost_wake_up_is_reported_while_it_hangs() {
         .unwrap()
         .join()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let report = loop {
-        if let Some(r) = lockwatch::reports()
-            .into_iter()
-            .find(|r| r.kind() == ReportKind::Deadlock)
-        {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "no Deadlock report");
-        thread::sleep(Duration::from_millis(10));
-    };
+    let report = wait_for_report(ReportKind::Deadlock, &[]);
     let Finding::Deadlock { threads, .. } = report.finding() else {
         panic!("{report:?}")
     };

@@ -137,17 +137,7 @@ fn a_deadlock_carries_each_threads_wait_backtrace() {
             .spawn(move || take_both(&first, &second, &ready))
             .unwrap();
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let report = loop {
-        let found = common::reports_about(&["stuck-a", "stuck-b"])
-            .into_iter()
-            .find(|r| r.kind() == ReportKind::Deadlock);
-        if let Some(r) = found {
-            break r;
-        }
-        assert!(std::time::Instant::now() < deadline, "no Deadlock report");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let report = common::wait_for_report(ReportKind::Deadlock, &["stuck-a", "stuck-b"]);
     let lockwatch::report::Finding::Deadlock { threads, .. } = report.finding() else {
         panic!("{report}")
     };

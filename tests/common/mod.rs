@@ -68,3 +68,20 @@ pub fn assert_quiet(names: &[&str]) {
         );
     }
 }
+
+/// Waits (up to 20 s) for the first report of `kind` whose text names all of `names` (any
+/// report of `kind` if `names` is empty): for what the watchdog reports while threads hang.
+#[track_caller]
+pub fn wait_for_report(kind: ReportKind, names: &[&str]) -> Report {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(r) = reports_about(names).into_iter().find(|r| r.kind() == kind) {
+            return r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {kind:?} report about {names:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
