@@ -373,6 +373,74 @@ fn graph_scale() {
     );
 }
 
+/// Same-class fan-out: one lock and `n` more made by one helper (one class, so every nesting
+/// is an instance edge), each locked once under the first, then all dropped. The cost per
+/// lock must not grow with `n`.
+fn fan_out() {
+    fn make() -> lockwatch::parking_lot::Mutex<u32> {
+        lockwatch::parking_lot::Mutex::new(0)
+    }
+    let mut per_lock = Vec::new();
+    for n in [4_000usize, 32_000] {
+        let parent = make();
+        let children: Vec<_> = (0..n).map(|_| make()).collect();
+        let start = Instant::now();
+        {
+            let _p = parent.lock();
+            for c in &children {
+                drop(c.lock());
+            }
+        }
+        let nest = start.elapsed().as_nanos() as f64 / n as f64;
+        let start = Instant::now();
+        drop(children);
+        let dropped = start.elapsed().as_nanos() as f64 / n as f64;
+        println!(
+            "same-class fan-out, {n:>6} children of one lock: {nest:>7.0} ns per nest, \
+             {dropped:>7.0} ns per drop"
+        );
+        per_lock.push(nest + dropped);
+    }
+    println!(
+        "same-class fan-out: per-lock cost at 32k is {:.2}x that at 4k (linear: ~1x)",
+        per_lock[1] / per_lock[0]
+    );
+    // A hand-over-hand walk down a complete binary tree of 100k locks of one class (depth
+    // 17): each step locks a child, then releases its parent.
+    const NODES: usize = 100_000;
+    let tree: Vec<_> = (0..NODES).map(|_| make()).collect();
+    let walks = 20_000;
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let start = Instant::now();
+    let mut steps = 0u64;
+    for _ in 0..walks {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let mut at = 0;
+        let mut guard = tree[0].lock();
+        let mut path = rng;
+        while 2 * at + 2 < NODES {
+            let child = 2 * at + 1 + (path & 1) as usize;
+            path >>= 1;
+            let next = tree[child].lock();
+            drop(std::mem::replace(&mut guard, next));
+            at = child;
+            steps += 1;
+        }
+        drop(guard);
+    }
+    let walked = start.elapsed();
+    let start = Instant::now();
+    drop(tree);
+    println!(
+        "hand-over-hand walks down a tree of {NODES} locks of one class: {:.0} ns per step, \
+         {:.0} ns per lock to drop the tree",
+        walked.as_nanos() as f64 / steps as f64,
+        start.elapsed().as_nanos() as f64 / NODES as f64
+    );
+}
+
 /// Heap per live lock, and left after the locks are dropped, for each implementation.
 fn memory() {
     // The watchdog's own scans allocate; keep them out of the heap counts.
@@ -462,6 +530,13 @@ fn main() {
     bench!("RwLock read, uncontended", read, iters());
     if only == "memory" {
         memory();
+        return;
+    }
+    if only == "fan-out" {
+        if tracking {
+            lockwatch::set_policy(lockwatch::Policy::Silent);
+            fan_out();
+        }
         return;
     }
     if !only.is_empty() {
@@ -557,5 +632,6 @@ fn main() {
         churn();
         lockwatch::set_policy(lockwatch::Policy::Silent);
         graph_scale();
+        fan_out();
     }
 }

@@ -263,6 +263,8 @@ pub(crate) struct OrderGraph {
     free_edges: Vec<u32>,
     live_nodes: usize,
     live_edges: usize,
+    /// Records of removed edges still on one list (their other end's), awaiting a sweep.
+    dead_edges: usize,
     next_ord: u64,
     /// Some cycle exists: the topological order is gone.
     cyclic: bool,
@@ -288,6 +290,10 @@ pub(crate) struct CycleEdge {
     pub(crate) to: u64,
     pub(crate) witness: Witness,
 }
+
+/// Dead edge records tolerated beyond the live nodes and edges before a sweep (none in unit
+/// tests, so that their random graphs sweep often).
+const SWEEP_SLACK: usize = if cfg!(test) { 0 } else { 64 };
 
 /// Pushes onto an arena vector, growing it by an eighth at a time: the arenas hold one record
 /// per live nested lock, and doubling would leave up to half of them empty.
@@ -343,8 +349,8 @@ impl OrderGraph {
         slot != 0 && self.nodes.get(slot as usize).is_some_and(|n| n.id == id)
     }
 
-    /// The edges on `slot`'s out-list or in-list, with their indices.
-    fn list(&self, slot: Slot, list: List) -> impl Iterator<Item = (u32, &Edge)> + '_ {
+    /// Every record on `slot`'s out-list or in-list, dead ones included, with their indices.
+    fn raw_list(&self, slot: Slot, list: List) -> impl Iterator<Item = (u32, &Edge)> + '_ {
         let mut e = *list.head(&self.nodes[slot as usize]);
         std::iter::from_fn(move || {
             (e != NIL).then(|| {
@@ -356,6 +362,12 @@ impl OrderGraph {
         })
     }
 
+    /// The live edges on `slot`'s out-list or in-list, with their indices.
+    fn list(&self, slot: Slot, list: List) -> impl Iterator<Item = (u32, &Edge)> + '_ {
+        self.raw_list(slot, list)
+            .filter(|(_, e)| e.evidence.is_some())
+    }
+
     fn outs(&self, slot: Slot) -> impl Iterator<Item = (u32, &Edge)> + '_ {
         self.list(slot, List::Out)
     }
@@ -365,7 +377,26 @@ impl OrderGraph {
     }
 
     pub(crate) fn contains(&self, from: Slot, to: Slot, ty: EdgeType) -> bool {
-        self.outs(from).any(|(_, e)| e.to == to && e.ty() == ty)
+        self.find(from, to, |e| e.ty() == ty)
+    }
+
+    /// Whether an edge `from -> to` that satisfies `matches` exists. Such an edge is on both
+    /// `from`'s out-list and `to`'s in-list, so walking the two in step finds it (or ends)
+    /// within the shorter list: a lock with many children, or many parents, costs nothing
+    /// extra to each of them.
+    fn find(&self, from: Slot, to: Slot, matches: impl Fn(&Edge) -> bool) -> bool {
+        let (mut outs, mut ins) = (self.outs(from), self.ins(to));
+        loop {
+            match (outs.next(), ins.next()) {
+                (Some((_, o)), Some((_, i))) => {
+                    if (o.to == to && matches(o)) || (i.from() == from && matches(i)) {
+                        return true;
+                    }
+                }
+                // One list is done, and it would have held the edge.
+                _ => return false,
+            }
+        }
     }
 
     /// Inserts `from -> to` of type `ty` (no cycle search); returns false if it was already
@@ -398,7 +429,7 @@ impl OrderGraph {
 
     /// Adds the edge `from -> to` of type `ty`, and says what it did.
     pub(crate) fn add(&mut self, from: Slot, to: Slot, ty: EdgeType, evidence: Evidence) -> Added {
-        let untyped_new = !self.outs(from).any(|(_, e)| e.to == to);
+        let untyped_new = !self.find(from, to, |_| true);
         if !self.insert(from, to, ty, evidence) {
             return Added::Known;
         }
@@ -526,31 +557,38 @@ impl OrderGraph {
         path
     }
 
-    /// Unlinks and frees edge `at` (on `from`'s out-list and `to`'s in-list).
-    fn remove_edge(&mut self, at: u32) {
-        let (from, to) = (self.edges[at as usize].from(), self.edges[at as usize].to);
-        self.unlink(from, List::Out, at);
-        self.unlink(to, List::In, at);
+    /// Frees record `at`, on no list any more.
+    fn free_edge(&mut self, at: u32) {
         self.edges[at as usize].evidence = None;
         self.free_edges.push(at);
-        self.live_edges -= 1;
     }
 
-    /// Takes edge `at` off one of `slot`'s lists.
-    fn unlink(&mut self, slot: Slot, list: List, at: u32) {
-        let after = *list.next(&self.edges[at as usize]);
-        if *list.head(&self.nodes[slot as usize]) == at {
-            *list.head_mut(&mut self.nodes[slot as usize]) = after;
-            return;
-        }
-        let mut e = *list.head(&self.nodes[slot as usize]);
-        while e != NIL {
-            let next = *list.next(&self.edges[e as usize]);
-            if next == at {
-                *list.next_mut(&mut self.edges[e as usize]) = after;
-                return;
+    /// Takes every dead record off the list it still sits on, and frees it. Run when the dead
+    /// outnumber the live, so each dead record costs O(1) amortized.
+    fn sweep(&mut self) {
+        for slot in 1..self.nodes.len() as Slot {
+            if self.nodes[slot as usize].id == 0 {
+                continue;
             }
-            e = next;
+            for list in [List::Out, List::In] {
+                let mut prev = NIL;
+                let mut e = *list.head(&self.nodes[slot as usize]);
+                while e != NIL {
+                    let next = *list.next(&self.edges[e as usize]);
+                    if self.edges[e as usize].evidence.is_some() {
+                        prev = e;
+                    } else {
+                        if prev == NIL {
+                            *list.head_mut(&mut self.nodes[slot as usize]) = next;
+                        } else {
+                            *list.next_mut(&mut self.edges[prev as usize]) = next;
+                        }
+                        self.free_edge(e);
+                        self.dead_edges -= 1;
+                    }
+                    e = next;
+                }
+            }
         }
     }
 
@@ -567,13 +605,23 @@ impl OrderGraph {
             .outs(slot)
             .filter_map(|(_, e)| Some((e.to, e.ty(), e.evidence.clone()?)))
             .collect();
-        let edges: Vec<u32> = self
-            .ins(slot)
-            .chain(self.outs(slot))
-            .map(|(at, _)| at)
+        // This node's lists go with it. A live edge on them stays, dead, on its other end's
+        // list until that list is swept (unlinking it now would walk that whole list: a lock
+        // with many children would pay for each); a dead one was waiting only for this list.
+        let records: Vec<(u32, bool)> = self
+            .raw_list(slot, List::In)
+            .chain(self.raw_list(slot, List::Out))
+            .map(|(at, e)| (at, e.evidence.is_some()))
             .collect();
-        for at in edges {
-            self.remove_edge(at);
+        for (at, live) in records {
+            if live {
+                self.edges[at as usize].evidence = None;
+                self.live_edges -= 1;
+                self.dead_edges += 1;
+            } else {
+                self.free_edge(at);
+                self.dead_edges -= 1;
+            }
         }
         for (p, t1, w1) in &ins {
             for (s, t2, w2) in &outs {
@@ -599,6 +647,8 @@ impl OrderGraph {
         if self.live_nodes == 0 {
             // Nothing left: give the arenas back.
             *self = OrderGraph::default();
+        } else if self.dead_edges > SWEEP_SLACK + self.live_nodes + self.live_edges {
+            self.sweep();
         }
     }
 
@@ -609,17 +659,16 @@ impl OrderGraph {
             if node.id == 0 {
                 continue;
             }
-            let first = out.len();
             for (_, e) in self.outs(slot as Slot) {
                 let to = self.id(e.to);
                 if let Some(evidence) = &e.evidence {
-                    if !out[first..].iter().any(|(_, t, _)| *t == to) {
-                        out.push((node.id, to, evidence.witness(node.id, to)));
-                    }
+                    out.push((node.id, to, evidence.witness(node.id, to)));
                 }
             }
         }
+        // One per pair (of several types, the first on the list); a stable sort keeps it first.
         out.sort_by_key(|(f, t, _)| (*f, *t));
+        out.dedup_by_key(|(f, t, _)| (*f, *t));
         out
     }
 
@@ -683,6 +732,56 @@ mod tests {
             rng ^= rng << 17;
             rng
         }
+    }
+
+    #[test]
+    fn a_lock_with_many_children_keeps_the_edges_of_dropped_ones_bounded() {
+        let exclusive = EdgeType::new(false, false);
+        let mut graph = OrderGraph::default();
+        let parent = graph.add_node(1);
+        let kids: Vec<Slot> = (0..1_000).map(|i| graph.add_node(i + 2)).collect();
+        for &k in &kids {
+            assert!(matches!(
+                graph.add(parent, k, exclusive, witness()),
+                Added::New
+            ));
+        }
+        for &k in &kids {
+            assert!(matches!(
+                graph.add(parent, k, exclusive, witness()),
+                Added::Known
+            ));
+        }
+        for &k in &kids[..900] {
+            graph.contract(k);
+        }
+        assert_eq!(graph.size(), (101, 100));
+        assert_eq!(graph.outs(parent).count(), 100);
+        // The dropped children's records wait on the parent's list only until a sweep.
+        let limit = SWEEP_SLACK + 101 + 100;
+        assert!(graph.dead_edges <= limit, "{} dead", graph.dead_edges);
+        assert_eq!(
+            graph.raw_list(parent, List::Out).count(),
+            100 + graph.dead_edges
+        );
+        assert_eq!(
+            graph.free_edges.len() + graph.live_edges + graph.dead_edges,
+            graph.edges.len() - 1,
+            "every record is live, dead or free"
+        );
+        // What is left still answers: a known edge, and the reverse closes a cycle.
+        assert!(graph.contains(parent, kids[950], exclusive));
+        assert!(matches!(
+            graph.add(kids[950], parent, exclusive, witness()),
+            Added::ClosesCycle(_)
+        ));
+        // A slot reused by a new node does not inherit a dropped child's edges.
+        let fresh = graph.add_node(5_000);
+        assert!(!graph.contains(parent, fresh, exclusive));
+        assert!(matches!(
+            graph.add(parent, fresh, exclusive, witness()),
+            Added::New
+        ));
     }
 
     #[test]
