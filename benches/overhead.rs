@@ -198,6 +198,27 @@ macro_rules! family {
                 drop(locks);
                 (live, heap() - start)
             }
+
+            /// Heap bytes per live lock with each lock nested under one outer lock of the same
+            /// class (an instance edge per lock), and heap left after they are dropped while
+            /// the outer lock lives on.
+            pub fn memory_under_same_class(count: usize) -> (f64, isize) {
+                let outer = new("bench-10");
+                drop(lock(&outer));
+                let start = heap();
+                let locks: Vec<M> = (0..count).map(|_| new("bench-10")).collect();
+                let before = heap();
+                {
+                    let _o = lock(&outer);
+                    for m in &locks {
+                        drop(lock(m));
+                    }
+                }
+                let live = (heap() - before) as f64 / count as f64;
+                drop(locks);
+                // Measured while `outer` lives on.
+                (live, heap() - start)
+            }
         }
     };
 }
@@ -458,6 +479,18 @@ fn memory() {
              lockwatch {lw_live:>6.1} B (left {lw_left} B)  tracing-mutex {tm_live:>6.1} B (left {tm_left} B)"
         );
     }
+    // 100k children of one live lock of their class, then dropped: what they cost must go back
+    // while the outer lock (and so the instance graph) lives on.
+    const CHILDREN: usize = 100_000;
+    let (lw_live, lw_left) = fam_lw::memory_under_same_class(CHILDREN);
+    let (tm_live, tm_left) = fam_tm::memory_under_same_class(CHILDREN);
+    println!(
+        "heap per live lock, 100k children of one lock of their class: lockwatch {lw_live:.1} B, \
+         left {:.2} B per dropped lock ({lw_left} B)  tracing-mutex {tm_live:.1} B, left {:.2} B \
+         per dropped lock",
+        lw_left as f64 / CHILDREN as f64,
+        tm_left as f64 / CHILDREN as f64
+    );
 }
 
 /// A million short-lived locks nested per instance: the heap must stay flat.

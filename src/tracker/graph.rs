@@ -295,6 +295,16 @@ pub(crate) struct CycleEdge {
 /// tests, so that their random graphs sweep often).
 const SWEEP_SLACK: usize = if cfg!(test) { 0 } else { 64 };
 
+/// Free records tolerated beyond the live ones before the arenas give memory back.
+const SHRINK_SLACK: usize = if cfg!(test) { 0 } else { 1024 };
+
+/// Shrinks `v` once a quarter of its capacity or less is in use.
+fn shrink<T>(v: &mut Vec<T>) {
+    if v.len() < v.capacity() / 4 {
+        v.shrink_to_fit();
+    }
+}
+
 /// Pushes onto an arena vector, growing it by an eighth at a time: the arenas hold one record
 /// per live nested lock, and doubling would leave up to half of them empty.
 fn push_record<T>(v: &mut Vec<T>, item: T) -> u32 {
@@ -329,13 +339,14 @@ impl OrderGraph {
             first_in: NIL,
         };
         self.live_nodes += 1;
-        match self.free_nodes.pop() {
-            Some(slot) => {
+        // Slots beyond the arena's end were cut off with it (see `give_back`).
+        while let Some(slot) = self.free_nodes.pop() {
+            if (slot as usize) < self.nodes.len() {
                 self.nodes[slot as usize] = node;
-                slot
+                return slot;
             }
-            None => push_record(&mut self.nodes, node),
         }
+        push_record(&mut self.nodes, node)
     }
 
     /// The id of the node in `slot`.
@@ -563,6 +574,59 @@ impl OrderGraph {
         self.free_edges.push(at);
     }
 
+    /// Gives freed records back to the allocator, each at O(1) amortized: free node slots at
+    /// the arena's end are cut off (a live lock keeps its slot, so only those can go), and once
+    /// free edge records outnumber the live ones the edge arena is rebuilt with the live only.
+    /// Both arenas then shrink when a quarter of their capacity or less is in use.
+    fn give_back(&mut self) {
+        let before = self.nodes.len();
+        // Slot 0 is the placeholder; some node is live (the caller checked).
+        while self.nodes.len() > 1 && self.nodes.last().is_some_and(|n| n.id == 0) {
+            self.nodes.pop();
+        }
+        // Free-list entries for slots cut off go once they outnumber the valid ones.
+        let valid = self.nodes.len() - 1 - self.live_nodes;
+        let stale = self.free_nodes.len().saturating_sub(valid);
+        if self.nodes.len() < before && stale > valid + SHRINK_SLACK {
+            let len = self.nodes.len();
+            self.free_nodes.retain(|&slot| (slot as usize) < len);
+            shrink(&mut self.free_nodes);
+        }
+        shrink(&mut self.nodes);
+        if self.free_edges.len() > self.live_edges + SHRINK_SLACK {
+            self.rebuild_edges();
+        }
+    }
+
+    /// The edge arena anew, with the live edges only (dead ones swept first): every list's
+    /// links renumbered.
+    fn rebuild_edges(&mut self) {
+        if self.dead_edges > 0 {
+            self.sweep();
+        }
+        let mut renumber = vec![NIL; self.edges.len()];
+        let mut edges = Vec::with_capacity(self.live_edges + 1);
+        for (at, e) in self.edges.iter_mut().enumerate() {
+            if at == 0 || e.evidence.is_some() {
+                renumber[at] = edges.len() as u32;
+                edges.push(Edge {
+                    evidence: e.evidence.take(),
+                    ..*e
+                });
+            }
+        }
+        for e in &mut edges {
+            e.next_out = renumber[e.next_out as usize];
+            e.next_in = renumber[e.next_in as usize];
+        }
+        for n in &mut self.nodes {
+            n.first_out = renumber[n.first_out as usize];
+            n.first_in = renumber[n.first_in as usize];
+        }
+        self.edges = edges;
+        self.free_edges = Vec::new();
+    }
+
     /// Takes every dead record off the list it still sits on, and frees it. Run when the dead
     /// outnumber the live, so each dead record costs O(1) amortized.
     fn sweep(&mut self) {
@@ -647,8 +711,11 @@ impl OrderGraph {
         if self.live_nodes == 0 {
             // Nothing left: give the arenas back.
             *self = OrderGraph::default();
-        } else if self.dead_edges > SWEEP_SLACK + self.live_nodes + self.live_edges {
-            self.sweep();
+        } else {
+            if self.dead_edges > SWEEP_SLACK + self.live_nodes + self.live_edges {
+                self.sweep();
+            }
+            self.give_back();
         }
     }
 
@@ -781,6 +848,26 @@ mod tests {
         assert!(matches!(
             graph.add(parent, fresh, exclusive, witness()),
             Added::New
+        ));
+        // Once the children are all gone, their memory is too, though the parent lives on.
+        graph.contract(fresh);
+        for &k in &kids[900..] {
+            graph.contract(k);
+        }
+        assert_eq!(graph.size(), (1, 0));
+        assert!(graph.nodes.len() <= 2, "{} node slots", graph.nodes.len());
+        assert!(graph.nodes.capacity() < 64, "{}", graph.nodes.capacity());
+        assert!(graph.edges.capacity() < 64, "{}", graph.edges.capacity());
+        assert!(graph.free_nodes.len() <= 1, "{}", graph.free_nodes.len());
+        // And the graph still works.
+        let again = graph.add_node(6_000);
+        assert!(matches!(
+            graph.add(parent, again, exclusive, witness()),
+            Added::New
+        ));
+        assert!(matches!(
+            graph.add(again, parent, exclusive, witness()),
+            Added::ClosesCycle(_)
         ));
     }
 
