@@ -578,6 +578,8 @@ impl OrderGraph {
     /// the arena's end are cut off (a live lock keeps its slot, so only those can go), and once
     /// free edge records outnumber the live ones the edge arena is rebuilt with the live only.
     /// Both arenas then shrink when a quarter of their capacity or less is in use.
+    #[cold]
+    #[inline(never)]
     fn give_back(&mut self) {
         let before = self.nodes.len();
         // Slot 0 is the placeholder; some node is live (the caller checked).
@@ -600,6 +602,8 @@ impl OrderGraph {
 
     /// The edge arena anew, with the live edges only (dead ones swept first): every list's
     /// links renumbered.
+    #[cold]
+    #[inline(never)]
     fn rebuild_edges(&mut self) {
         if self.dead_edges > 0 {
             self.sweep();
@@ -629,6 +633,8 @@ impl OrderGraph {
 
     /// Takes every dead record off the list it still sits on, and frees it. Run when the dead
     /// outnumber the live, so each dead record costs O(1) amortized.
+    #[cold]
+    #[inline(never)]
     fn sweep(&mut self) {
         for slot in 1..self.nodes.len() as Slot {
             if self.nodes[slot as usize].id == 0 {
