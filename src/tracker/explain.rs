@@ -54,7 +54,7 @@ fn step(s: &Step, new: bool, per_instance: bool) -> OrderStep {
         thread: s.thread.to_string(),
         new,
         span: s.span,
-        backtrace: s.backtrace.as_ref().map(|bt| bt.0.render("")),
+        backtrace: s.backtrace.as_ref().map(|bt| bt.0.render()),
     }
 }
 
@@ -125,6 +125,6 @@ pub(super) fn self_deadlock(
         earlier: held(earlier, false, None),
         held: held_now.iter().map(|h| held(h, false, None)).collect(),
         needs_queued_writer,
-        backtrace: trace.map(|t| t.render("")),
+        backtrace: trace.map(|t| t.render()),
     })
 }

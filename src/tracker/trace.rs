@@ -118,11 +118,11 @@ fn is_foreign(file: &str) -> bool {
 }
 
 impl Trace {
-    /// The frames, one a line, indented by `indent`.
-    pub(crate) fn render(&self, indent: &str) -> String {
+    /// The frames, one a line (the report indents them).
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         for f in &self.frames {
-            let _ = write!(out, "{indent}{}", f.function);
+            out.push_str(&f.function);
             if let (Some(file), Some(line)) = (&f.file, f.line) {
                 let _ = write!(out, " at {file}:{line}");
                 if let Some(col) = f.column {
@@ -137,12 +137,11 @@ impl Trace {
     /// The first frame in the user's own code below the frame at `site`: the line that
     /// called a helper which took the lock, or the call into a dependency that did.
     pub(crate) fn called_from(&self, site: Site) -> Option<String> {
-        let at = self.frames.iter().position(|f| {
-            f.line == Some(site.line) && f.file.as_deref().is_some_and(|p| p.ends_with(site.file))
-        })?;
+        // The site's frame (inlined frames may repeat it).
         let here = |f: &Frame| {
             f.line == Some(site.line) && f.file.as_deref().is_some_and(|p| p.ends_with(site.file))
         };
+        let at = self.frames.iter().position(here)?;
         self.frames[at + 1..]
             .iter()
             .find(|f| !here(f) && f.file.as_deref().is_some_and(|p| !is_foreign(p)))

@@ -856,7 +856,7 @@ fn wait_with_trace(v: &ThreadView, w: &Waiting) -> (Acquisition, Option<String>)
         return (waits_for, None);
     };
     waits_for.called_from = trace.called_from(waits_for.site);
-    (waits_for, Some(trace.render("")))
+    (waits_for, Some(trace.render()))
 }
 
 fn deadlock_report(views: &[ThreadView], cycle: &[usize], now: u64) -> Report {
