@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The benchmark table, in both builds: tracking on (lockwatch against parking_lot, std and
-# tracing-mutex in one process), then off (lockwatch's types are the plain ones).
+# tracing-mutex in one process), then off (lockwatch's types are the plain ones); then the
+# workloads (a sharded key-value store, a job queue) in both builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m)"
 cargo bench --quiet --bench overhead --features enabled
 echo
 cargo bench --quiet --bench overhead
+echo
+cargo bench --quiet --bench workload --features enabled
+echo
+cargo bench --quiet --bench workload
