@@ -157,4 +157,11 @@ fn a_deadlock_carries_each_threads_wait_backtrace() {
         text.contains("    backtrace:\n      spans_and_backtraces::take_both"),
         "{text}"
     );
+    // Each wait line names the line behind it.
+    let waits: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" waits for Mutex `stuck-"))
+        .collect();
+    assert_eq!(waits.len(), 2, "{text}");
+    assert!(waits.iter().all(|l| l.contains(" (called from ")), "{text}");
 }

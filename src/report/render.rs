@@ -370,11 +370,8 @@ fn self_deadlock(
     (summary, out)
 }
 
-/// A blocked thread's wait backtrace (and the caller behind its site), when it has one.
+/// A blocked thread's wait backtrace, when it has one.
 fn blocked_backtrace(text: &mut String, t: &super::finding::BlockedThread) {
-    if let Some(c) = &t.waits_for.called_from {
-        let _ = writeln!(text, "    its wait was called from {c}");
-    }
     if let Some(bt) = &t.backtrace {
         text.push_str("    backtrace:\n");
         for line in bt.lines() {
@@ -392,12 +389,13 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         // A cycle of one: the thread waits for a lock it holds itself.
         let w = &t.waits_for;
         let mut text = format!(
-            "self-deadlock: thread `{}` waits for {} in {}() at {}, which it holds itself, \
+            "self-deadlock: thread `{}` waits for {} in {}() at {}{}, which it holds itself, \
              blocked for {}\n",
             t.thread,
             w.lock,
             w.method,
             w.site,
+            called_from(w),
             ms(w.duration.unwrap_or_default())
         );
         for h in t.holds.iter().rev() {
@@ -438,11 +436,12 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
             None => {
                 let _ = writeln!(
                     text,
-                    "  thread `{}` waits for {} in {}() at {}, blocked for {}",
+                    "  thread `{}` waits for {} in {}() at {}{}, blocked for {}",
                     t.thread,
                     w.lock,
                     w.method,
                     w.site,
+                    called_from(w),
                     ms(w.duration.unwrap_or_default())
                 );
             }
@@ -450,10 +449,11 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
                 through_condvar = true;
                 let _ = writeln!(
                     text,
-                    "  thread `{}` is parked in Condvar::wait at {} for {} (with {} released), \
+                    "  thread `{}` is parked in Condvar::wait at {}{} for {} (with {} released), \
                      waiting to be notified",
                     t.thread,
                     w.site,
+                    called_from(w),
                     ms(w.duration.unwrap_or_default()),
                     w.lock
                 );
