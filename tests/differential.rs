@@ -18,22 +18,12 @@
 #![cfg(not(feature = "parking_lot_0_13"))]
 #![cfg(feature = "enabled")]
 
+mod common;
+
+use common::Rng;
 use lockwatch::parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use lockwatch::{named, ReportKind};
 use std::collections::HashSet;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Op {

@@ -3,10 +3,11 @@
 //! deadlocked threads behind.
 #![cfg(feature = "enabled")]
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use lockwatch::report::{Acquisition, Finding, Site};
 use lockwatch::sync::atomic::AtomicU64;
@@ -180,24 +181,7 @@ fn every_kind_of_report_is_data_and_round_trips_through_jsonl() {
 
     // Lost update: load, another thread's write, store.
     let counter = Arc::new(named_atomic());
-    let (read, written) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
-    let other = {
-        let (c, read, written) = (
-            Arc::clone(&counter),
-            Arc::clone(&read),
-            Arc::clone(&written),
-        );
-        thread::spawn(move || {
-            read.wait();
-            c.fetch_add(1, Ordering::Relaxed);
-            written.wait();
-        })
-    };
-    let seen = counter.load(Ordering::Relaxed);
-    read.wait();
-    written.wait();
-    counter.store(seen + 1, Ordering::Relaxed);
-    other.join().unwrap();
+    common::lose_an_update(&counter);
     let lost = lockwatch::reports()
         .into_iter()
         .find(|r| r.kind() == ReportKind::LostUpdate)

@@ -173,6 +173,17 @@ fn taken(a: &Acquisition) -> String {
     format!("{}() at {}", a.method, a.site)
 }
 
+/// `  acquiring LOCK with lock() at site (called from ...)`: the first line of an order report.
+fn acquiring_line(out: &mut String, lock: &str, a: &Acquisition) {
+    let _ = writeln!(
+        out,
+        "  acquiring {lock} with {}() at {}{}",
+        a.method,
+        a.site,
+        called_from(a)
+    );
+}
+
 /// ` (called from file:line:col in function)`, where backtraces found the user's line behind
 /// an acquisition in a helper or a dependency.
 fn called_from(a: &Acquisition) -> String {
@@ -235,14 +246,7 @@ fn lock_order(
         out,
         "lock order inversion (potential deadlock) in thread `{thread}`"
     );
-    let _ = writeln!(
-        out,
-        "  acquiring {} with {}() at {}{}",
-        names.of(&acquiring.lock),
-        acquiring.method,
-        acquiring.site,
-        called_from(acquiring)
-    );
+    acquiring_line(&mut out, &names.of(&acquiring.lock), acquiring);
     out.push_str("  while holding:\n");
     for h in held.iter().rev() {
         let _ = writeln!(out, "    {}, taken with {}", names.of(&h.lock), taken(h));
@@ -269,10 +273,7 @@ fn lock_order(
         }
         out.push('\n');
         if let Some(bt) = &step.backtrace {
-            out.push_str("      backtrace:\n");
-            for line in bt.lines() {
-                let _ = writeln!(out, "        {line}");
-            }
+            backtrace_block(&mut out, "      ", bt);
         }
     }
     if cycle.iter().all(|s| s.backtrace.is_none()) {
@@ -332,14 +333,7 @@ fn self_deadlock(
         out,
         "recursive locking (self-deadlock) in thread `{thread}`: {what}"
     );
-    let _ = writeln!(
-        out,
-        "  acquiring {} with {}() at {}{}",
-        acquiring.lock,
-        acquiring.method,
-        acquiring.site,
-        called_from(acquiring)
-    );
+    acquiring_line(&mut out, &acquiring.lock.to_string(), acquiring);
     let _ = writeln!(
         out,
         "  which this thread already holds: taken with {}() at {}",
@@ -350,12 +344,7 @@ fn self_deadlock(
         let _ = writeln!(out, "    {}, taken with {}", h.lock, taken(h));
     }
     match backtrace {
-        Some(bt) => {
-            out.push_str("  backtrace:\n");
-            for line in bt.lines() {
-                let _ = writeln!(out, "    {line}");
-            }
-        }
+        Some(bt) => backtrace_block(&mut out, "  ", bt),
         None => backtrace_hint(
             &mut out,
             [acquiring, earlier],
@@ -370,13 +359,18 @@ fn self_deadlock(
     (summary, out)
 }
 
+/// `backtrace:` at `indent`, then its frames two spaces deeper.
+fn backtrace_block(out: &mut String, indent: &str, bt: &str) {
+    let _ = writeln!(out, "{indent}backtrace:");
+    for line in bt.lines() {
+        let _ = writeln!(out, "{indent}  {line}");
+    }
+}
+
 /// A blocked thread's wait backtrace, when it has one.
 fn blocked_backtrace(text: &mut String, t: &super::finding::BlockedThread) {
     if let Some(bt) = &t.backtrace {
-        text.push_str("    backtrace:\n");
-        for line in bt.lines() {
-            let _ = writeln!(text, "      {line}");
-        }
+        backtrace_block(text, "    ", bt);
     }
 }
 

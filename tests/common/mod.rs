@@ -85,3 +85,42 @@ pub fn wait_for_report(kind: ReportKind, names: &[&str]) -> Report {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// A small deterministic generator (xorshift), so failures replay. The seed must not be 0.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// The classic lost update on `counter`: this thread loads it, another thread adds 1, then
+/// this thread stores what it read plus 1, overwriting the other's write.
+pub fn lose_an_update(counter: &std::sync::Arc<lockwatch::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::sync::{Arc, Barrier};
+    let (read, written) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let other = {
+        let (counter, read, written) =
+            (Arc::clone(counter), Arc::clone(&read), Arc::clone(&written));
+        std::thread::spawn(move || {
+            read.wait();
+            counter.fetch_add(1, Relaxed);
+            written.wait();
+        })
+    };
+    let seen = counter.load(Relaxed);
+    read.wait();
+    written.wait();
+    counter.store(seen + 1, Relaxed);
+    other.join().unwrap();
+}

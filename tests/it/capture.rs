@@ -2,13 +2,14 @@
 //! process and each bug is reported once per process.
 #![cfg(feature = "enabled")]
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
 use lockwatch::sync::atomic::AtomicU64;
 use lockwatch::sync::Mutex;
 use lockwatch::{named, Capture, Report, ReportKind};
+
+use crate::common::lose_an_update;
 
 /// `transfer` as an application writes it: locks `from`, then `to`.
 fn transfer(from: &Mutex<i64>, to: &Mutex<i64>, amount: i64) {
@@ -224,26 +225,6 @@ fn assert_clean_fails_the_test_with_the_whole_report() {
     );
     // And a clean run returns the closure's value.
     assert_eq!(lockwatch::assert_clean(|| 7), 7);
-}
-
-/// `load`, another thread's `store`, then `store`: the lost update, at fixed sites.
-fn lose_an_update(counter: &Arc<AtomicU64>) {
-    let read = Arc::new(Barrier::new(2));
-    let written = Arc::new(Barrier::new(2));
-    let other = {
-        let (counter, read, written) =
-            (Arc::clone(counter), Arc::clone(&read), Arc::clone(&written));
-        thread::spawn(move || {
-            read.wait();
-            counter.fetch_add(1, Ordering::Relaxed);
-            written.wait();
-        })
-    };
-    let seen = counter.load(Ordering::Relaxed);
-    read.wait();
-    written.wait();
-    counter.store(seen + 1, Ordering::Relaxed);
-    other.join().unwrap();
 }
 
 #[test]

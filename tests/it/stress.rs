@@ -1,21 +1,10 @@
 //! Many threads, many locks, one consistent order: quiet. Then one inversion: one report.
 #![cfg(feature = "enabled")]
 
-use crate::common::{assert_quiet, reports_about};
+use crate::common::{assert_quiet, reports_about, Rng};
 use lockwatch::parking_lot::Mutex;
 use lockwatch::{named, ReportKind};
 use std::sync::Arc;
-
-/// A small deterministic generator (xorshift), so failures replay.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 #[test]
 fn threads_over_random_subsets_in_one_order_stay_quiet_then_one_inversion_reports_once() {
