@@ -367,6 +367,17 @@ fn backtrace_block(out: &mut String, indent: &str, bt: &str) {
     }
 }
 
+/// `Mutex `x` in lock() at site (called from ...)`: what a blocked thread waits for.
+fn waited_on(w: &Acquisition) -> String {
+    format!(
+        "{} in {}() at {}{}",
+        w.lock,
+        w.method,
+        w.site,
+        called_from(w)
+    )
+}
+
 /// A blocked thread's wait backtrace, when it has one.
 fn blocked_backtrace(text: &mut String, t: &super::finding::BlockedThread) {
     if let Some(bt) = &t.backtrace {
@@ -383,13 +394,9 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         // A cycle of one: the thread waits for a lock it holds itself.
         let w = &t.waits_for;
         let mut text = format!(
-            "self-deadlock: thread `{}` waits for {} in {}() at {}{}, which it holds itself, \
-             blocked for {}\n",
+            "self-deadlock: thread `{}` waits for {}, which it holds itself, blocked for {}\n",
             t.thread,
-            w.lock,
-            w.method,
-            w.site,
-            called_from(w),
+            waited_on(w),
             ms(w.duration.unwrap_or_default())
         );
         for h in t.holds.iter().rev() {
@@ -430,12 +437,9 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
             None => {
                 let _ = writeln!(
                     text,
-                    "  thread `{}` waits for {} in {}() at {}{}, blocked for {}",
+                    "  thread `{}` waits for {}, blocked for {}",
                     t.thread,
-                    w.lock,
-                    w.method,
-                    w.site,
-                    called_from(w),
+                    waited_on(w),
                     ms(w.duration.unwrap_or_default())
                 );
             }
