@@ -136,6 +136,9 @@ pub mod parking_lot;
 pub mod report;
 mod settings;
 pub mod sync;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 #[cfg(feature = "enabled")]
 mod tracker;
 pub mod watchdog;
@@ -308,6 +311,8 @@ mod untracked {
         [R: user_la::RawRwLock, T] user_la::RwLock<R, T>,
         [R: user_la::RawMutex, G: user_la::GetThreadId, T] user_la::ReentrantMutex<R, G, T>,
     );
+    #[cfg(feature = "tokio")]
+    untracked!([T] ::tokio::sync::Mutex<T>, [T] ::tokio::sync::RwLock<T>);
     #[cfg(feature = "once_cell")]
     untracked!(
         [T] once_cell::sync::OnceCell<T>,

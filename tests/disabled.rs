@@ -138,6 +138,76 @@ fn atomics_and_lazy_cells_are_std_types() {
     );
 }
 
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_paths_are_tokio_types() {
+    use std::any::TypeId as T;
+    assert_eq!(
+        T::of::<lockwatch::tokio::Mutex<u8>>(),
+        T::of::<tokio::sync::Mutex<u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::MutexGuard<'static, u8>>(),
+        T::of::<tokio::sync::MutexGuard<'static, u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::OwnedMutexGuard<u8>>(),
+        T::of::<tokio::sync::OwnedMutexGuard<u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::MappedMutexGuard<'static, u8>>(),
+        T::of::<tokio::sync::MappedMutexGuard<'static, u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::OwnedMappedMutexGuard<u8, u16>>(),
+        T::of::<tokio::sync::OwnedMappedMutexGuard<u8, u16>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::RwLock<u8>>(),
+        T::of::<tokio::sync::RwLock<u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::RwLockReadGuard<'static, u8>>(),
+        T::of::<tokio::sync::RwLockReadGuard<'static, u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::RwLockWriteGuard<'static, u8>>(),
+        T::of::<tokio::sync::RwLockWriteGuard<'static, u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::RwLockMappedWriteGuard<'static, u8>>(),
+        T::of::<tokio::sync::RwLockMappedWriteGuard<'static, u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::OwnedRwLockReadGuard<u8, u16>>(),
+        T::of::<tokio::sync::OwnedRwLockReadGuard<u8, u16>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::OwnedRwLockWriteGuard<u8>>(),
+        T::of::<tokio::sync::OwnedRwLockWriteGuard<u8>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::OwnedRwLockMappedWriteGuard<u8, u16>>(),
+        T::of::<tokio::sync::OwnedRwLockMappedWriteGuard<u8, u16>>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::TryLockError>(),
+        T::of::<tokio::sync::TryLockError>()
+    );
+    // The rest of `tokio::sync` comes along in both builds.
+    assert_eq!(
+        T::of::<lockwatch::tokio::Semaphore>(),
+        T::of::<tokio::sync::Semaphore>()
+    );
+    assert_eq!(
+        T::of::<lockwatch::tokio::Notify>(),
+        T::of::<tokio::sync::Notify>()
+    );
+    // `named` still compiles on them, and does nothing.
+    let m = lockwatch::named(lockwatch::tokio::Mutex::new(1), "disabled-tokio");
+    assert_eq!(*m.blocking_lock(), 1);
+}
+
 #[cfg(feature = "once_cell")]
 #[test]
 fn once_cell_paths_are_once_cell_types() {

@@ -51,6 +51,9 @@ const SHARDS: usize = 16;
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Leaf {
     Lock(ClassRef),
+    /// A tokio task's wait, by its site.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    TaskLock(ClassRef, &'static Location<'static>),
     Cas(&'static Location<'static>),
 }
 
@@ -209,6 +212,23 @@ pub(crate) fn record_wait(class: ClassRef, waited: Duration) {
         let key = Key {
             leaf: Leaf::Lock(class),
             frames: capture(),
+        };
+        WAITERS.add(key, stat);
+    }
+}
+
+/// A tokio task's wait for a lock of `class` at `site`: a suspended task has no native stack
+/// worth keeping, so the wait is filed under its site.
+#[cfg(feature = "tokio")]
+pub(crate) fn record_task_wait(
+    class: ClassRef,
+    site: &'static Location<'static>,
+    waited: Duration,
+) {
+    if let Some(stat) = sample(waited.as_nanos() as u64) {
+        let key = Key {
+            leaf: Leaf::TaskLock(class, site),
+            frames: Box::new([]),
         };
         WAITERS.add(key, stat);
     }
@@ -385,6 +405,10 @@ pub(crate) fn resolved(view: View) -> Vec<Resolved> {
         }
         let (leaf, lock) = match key.leaf {
             Leaf::Lock(class) => (format!("[lock] {}", class.0), class.0.to_string()),
+            Leaf::TaskLock(class, site) => {
+                names = vec!["[tokio task]".to_owned(), format!("[await] {site}")];
+                (format!("[lock] {}", class.0), class.0.to_string())
+            }
             Leaf::Cas(site) => (format!("[CAS retry] {site}"), format!("CAS at {site}")),
         };
         out.push(Resolved {

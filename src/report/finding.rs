@@ -178,6 +178,9 @@ pub struct Notifier {
 pub enum Doing {
     /// Running (not blocked in a lockwatch primitive).
     Running,
+    /// A tokio task not waiting for a lock: running, or suspended at an `.await` lockwatch
+    /// does not see (I/O, a sleep, a channel).
+    TaskNotWaiting,
     /// Blocked waiting for a lock.
     WaitingFor(Acquisition),
     /// Parked in a condvar wait at `wait.site` for `wait.duration`, with the condvar's mutex

@@ -215,6 +215,7 @@ fn finding(f: &Finding) -> String {
 fn json_doing(d: &Doing) -> String {
     match d {
         Doing::Running => "{\"state\":\"running\"}".to_owned(),
+        Doing::TaskNotWaiting => "{\"state\":\"task_not_waiting\"}".to_owned(),
         Doing::WaitingFor(w) => format!("{{\"state\":\"waiting\",\"for\":{}}}", acquisition(w)),
         Doing::ParkedInCondvarWait(w) => {
             format!("{{\"state\":\"condvar\",\"wait\":{}}}", acquisition(w))

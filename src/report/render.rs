@@ -82,16 +82,49 @@ pub(crate) fn render(finding: &Finding) -> (String, String) {
             );
             (summary, text)
         }
-        Finding::Limit { thread, held_locks } => (
-            format!("limit: more than {held_locks} locks held at once in thread `{thread}`"),
-            format!(
-                "limit: thread `{thread}` holds more than {held_locks} locks at once; the locks \
+        Finding::Limit { thread, held_locks } => {
+            let thread = who(thread);
+            (
+                format!("limit: more than {held_locks} locks held at once in {thread}"),
+                format!(
+                    "limit: {thread} holds more than {held_locks} locks at once; the locks \
                  beyond the first {held_locks} are still checked for lock order, but the \
                  watchdog does not see them (no long-hold reports for them, and deadlocks \
                  through them go unreported)"
-            ),
-        ),
+                ),
+            )
+        }
     }
+}
+
+/// How a report names the thread (or tokio task) called `name`: "thread `worker-1`", or the
+/// task's own name ("task 17 (first lock at src/jobs.rs:40:9)").
+pub(crate) fn who(name: &str) -> String {
+    if is_task(name) {
+        name.to_owned()
+    } else {
+        format!("thread `{name}`")
+    }
+}
+
+/// "2 threads are", "1 task is", "3 threads and tasks are": the subject of a deadlock line.
+fn how_many(threads: &[super::finding::BlockedThread]) -> String {
+    let tasks = threads.iter().filter(|t| is_task(&t.thread)).count();
+    let (n, plural) = (threads.len(), threads.len() != 1);
+    let noun = match (tasks, plural) {
+        (0, false) => "thread is",
+        (0, true) => "threads are",
+        (t, false) if t == n => "task is",
+        (t, true) if t == n => "tasks are",
+        _ => "threads and tasks are",
+    };
+    format!("{n} {noun}")
+}
+
+/// Whether `name` is a tokio task's as lockwatch names them: `task <id> ...`.
+fn is_task(name: &str) -> bool {
+    name.strip_prefix("task ")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// The fix for taking again what this thread holds, by the kind of primitive.
@@ -236,16 +269,14 @@ fn lock_order(
     cycle: &[super::finding::OrderStep],
     per_instance: bool,
 ) -> (String, String) {
+    let thread = who(thread);
     let mut names = Names::default();
     names.add(&acquiring.lock);
     for step in cycle {
         names.add(&step.from.lock);
     }
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "lock order inversion (potential deadlock) in thread `{thread}`"
-    );
+    let _ = writeln!(out, "lock order inversion (potential deadlock) in {thread}");
     acquiring_line(&mut out, &names.of(&acquiring.lock), acquiring);
     out.push_str("  while holding:\n");
     for h in held.iter().rev() {
@@ -258,10 +289,10 @@ fn lock_order(
         let when = if step.new { "new here" } else { "first seen" };
         let _ = write!(
             out,
-            "    {} -> {}  {when} in thread `{}`: {}() at {}, then {}() at {}{}",
+            "    {} -> {}  {when} in {}: {}() at {}, then {}() at {}{}",
             names.of(&step.from.lock),
             names.of(&step.to.lock),
-            step.thread,
+            who(&step.thread),
             step.from.method,
             step.from.site,
             step.to.method,
@@ -291,8 +322,8 @@ fn lock_order(
     for step in cycle {
         let _ = writeln!(
             out,
-            "    thread `{}` holds {} (taken at {}) and waits for {} (at {})",
-            step.thread,
+            "    {} holds {} (taken at {}) and waits for {} (at {})",
+            who(&step.thread),
             names.of(&step.from.lock),
             step.from.site,
             names.of(&step.to.lock),
@@ -323,16 +354,14 @@ fn self_deadlock(
     needs_queued_writer: bool,
     backtrace: Option<&str>,
 ) -> (String, String) {
+    let thread = who(thread);
     let what = if needs_queued_writer {
         "a writer queued in between makes this block forever"
     } else {
         "this blocks forever"
     };
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "recursive locking (self-deadlock) in thread `{thread}`: {what}"
-    );
+    let _ = writeln!(out, "recursive locking (self-deadlock) in {thread}: {what}");
     acquiring_line(&mut out, &acquiring.lock.to_string(), acquiring);
     let _ = writeln!(
         out,
@@ -394,8 +423,8 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         // A cycle of one: the thread waits for a lock it holds itself.
         let w = &t.waits_for;
         let mut text = format!(
-            "self-deadlock: thread `{}` waits for {}, which it holds itself, blocked for {}\n",
-            t.thread,
+            "self-deadlock: {} waits for {}, which it holds itself, blocked for {}\n",
+            who(&t.thread),
             waited_on(w),
             ms(w.duration.unwrap_or_default())
         );
@@ -404,7 +433,7 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         }
         blocked_backtrace(&mut text, t);
         text.push_str(self_deadlock_fix(w.lock.kind));
-        let summary = format!("self-deadlock in thread `{}` on {}", t.thread, w.lock);
+        let summary = format!("self-deadlock in {} on {}", who(&t.thread), w.lock);
         return (summary, text);
     }
     let mut text = if let [t @ super::finding::BlockedThread {
@@ -413,21 +442,19 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
     }] = threads
     {
         format!(
-            "deadlock: thread `{}` is stuck waiting for a notify no thread is left to send\n",
-            t.thread
+            "deadlock: {} is stuck waiting for a notify no thread is left to send\n",
+            who(&t.thread)
         )
     } else if threads.iter().any(|t| t.condvar_notifiers.is_some()) {
         format!(
-            "deadlock: {} thread{} stuck, each waiting for a lock another holds or for a \
-             notify no thread is left to send\n",
-            threads.len(),
-            if threads.len() == 1 { " is" } else { "s are" }
+            "deadlock: {} stuck, each waiting for a lock another holds or for a notify no \
+             thread is left to send\n",
+            how_many(threads)
         )
     } else {
         format!(
-            "deadlock: {} thread{} blocked in a cycle, each waiting for a lock another holds\n",
-            threads.len(),
-            if threads.len() == 1 { " is" } else { "s are" }
+            "deadlock: {} blocked in a cycle, each waiting for a lock another holds\n",
+            how_many(threads)
         )
     };
     let mut through_condvar = false;
@@ -437,8 +464,8 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
             None => {
                 let _ = writeln!(
                     text,
-                    "  thread `{}` waits for {}, blocked for {}",
-                    t.thread,
+                    "  {} waits for {}, blocked for {}",
+                    who(&t.thread),
                     waited_on(w),
                     ms(w.duration.unwrap_or_default())
                 );
@@ -447,9 +474,9 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
                 through_condvar = true;
                 let _ = writeln!(
                     text,
-                    "  thread `{}` is parked in Condvar::wait at {}{} for {} (with {} released), \
+                    "  {} is parked in Condvar::wait at {}{} for {} (with {} released), \
                      waiting to be notified",
-                    t.thread,
+                    who(&t.thread),
                     w.site,
                     called_from(w),
                     ms(w.duration.unwrap_or_default()),
@@ -507,8 +534,8 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
          the inner work inline, give it a thread that never waits, or let the waiting thread \
          run queued work while it waits"
     });
-    let names: Vec<String> = threads.iter().map(|t| format!("`{}`", t.thread)).collect();
-    let summary = format!("deadlock between threads {}", names.join(", "));
+    let names: Vec<String> = threads.iter().map(|t| who(&t.thread)).collect();
+    let summary = format!("deadlock between {}", names.join(", "));
     (summary, text)
 }
 
@@ -519,9 +546,10 @@ fn long_hold(
     held: &[Acquisition],
     doing: &Doing,
 ) -> (String, String) {
+    let thread = who(thread);
     let held_for = hold.duration.unwrap_or_default();
     let mut text = format!(
-        "long hold: thread `{thread}` has held {} for {} (threshold {})\n",
+        "long hold: {thread} has held {} for {} (threshold {})\n",
         hold.lock,
         ms(held_for),
         ms(threshold)
@@ -535,6 +563,10 @@ fn long_hold(
     }
     match doing {
         Doing::Running => {}
+        Doing::TaskNotWaiting => text.push_str(
+            "  the task is not waiting for a lock: it holds this one across an `.await` (I/O, a \
+             sleep, a channel) or runs\n",
+        ),
         Doing::WaitingFor(w) => {
             let _ = writeln!(text, "  and it is now waiting for {} at {}", w.lock, w.site);
         }
@@ -547,12 +579,16 @@ fn long_hold(
             );
         }
     }
-    text.push_str(
+    text.push_str(if matches!(doing, Doing::TaskNotWaiting) {
+        "  fix: do not hold the guard across a slow `.await`: copy what you need and drop the \
+         guard before awaiting, or make the awaited work part of a message to a task that \
+         owns the data"
+    } else {
         "  fix: do the slow work (I/O, sleeps, long computations) outside the lock, or copy \
-         what you need and release it first",
-    );
+         what you need and release it first"
+    });
     let summary = format!(
-        "long hold: {} taken at {} held for {} in thread `{thread}`",
+        "long hold: {} taken at {} held for {} in {thread}",
         hold.lock,
         hold.site,
         ms(held_for)
@@ -566,9 +602,10 @@ fn long_wait(
     threshold: Duration,
     holders: &[super::finding::Holder],
 ) -> (String, String) {
+    let thread = who(thread);
     let waited = waits_for.duration.unwrap_or_default();
     let mut text = format!(
-        "long wait: thread `{thread}` has waited {} for {} (threshold {})\n",
+        "long wait: {thread} has waited {} for {} (threshold {})\n",
         ms(waited),
         waits_for.lock,
         ms(threshold)
@@ -583,9 +620,13 @@ fn long_wait(
     } else {
         text.push_str("  held by:\n");
         for h in holders {
-            let _ = writeln!(text, "    thread `{}`: {}", h.thread, hold_line(&h.hold));
+            let _ = writeln!(text, "    {}: {}", who(&h.thread), hold_line(&h.hold));
             match &h.doing {
                 Doing::Running => text.push_str("      it is running\n"),
+                Doing::TaskNotWaiting => text.push_str(
+                    "      it is not waiting for a lock: it holds this one across an `.await` \
+                     (I/O, a sleep, a channel) or runs\n",
+                ),
                 Doing::WaitingFor(w) => {
                     let _ = writeln!(
                         text,
@@ -616,7 +657,7 @@ fn long_wait(
         "  fix: shorten what the holder does under the lock, or split the lock"
     });
     let summary = format!(
-        "long wait: thread `{thread}` waited {} for {} at {}",
+        "long wait: {thread} waited {} for {} at {}",
         ms(waited),
         waits_for.lock,
         waits_for.site
@@ -626,8 +667,9 @@ fn long_wait(
 
 /// The line a finished long hold adds: `long hold over: ...`.
 pub(crate) fn hold_over(thread: &str, hold: &Acquisition, total: Duration) -> String {
+    let thread = who(thread);
     format!(
-        "long hold over: thread `{thread}` released {} (taken at {}) after {}",
+        "long hold over: {thread} released {} (taken at {}) after {}",
         hold.lock,
         hold.site,
         ms(total)

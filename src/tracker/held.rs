@@ -106,6 +106,16 @@ const METHODS: &[&str] = &[
     "wait",
     "wait_force",
     "deref",
+    "lock_owned",
+    "blocking_lock",
+    "blocking_lock_owned",
+    "try_lock_owned",
+    "read_owned",
+    "write_owned",
+    "try_read_owned",
+    "try_write_owned",
+    "blocking_read",
+    "blocking_write",
 ];
 
 impl Method {
@@ -309,16 +319,21 @@ pub(crate) struct CondvarWait {
 /// One thread's published held locks and current wait: the stack's storage, which this module
 /// alone writes, and what it offers the watchdog to read.
 pub(crate) struct Inventory {
+    /// The thread's name (or the task's, see `task`), as reports show it.
     pub(crate) thread: Arc<str>,
+    /// A tokio task's inventory rather than a thread's: its owner is not blocked when it is
+    /// not waiting for a lock, it may be suspended at another `.await`.
+    pub(crate) task: bool,
     rows: SeqRows<SLOTS, WORDS>,
     /// The current wait, and its stack with backtraces on (symbolized only if reported).
     waiting: parking_lot::Mutex<(Option<Waiting>, Option<backtrace::Backtrace>)>,
 }
 
 impl Inventory {
-    fn new(thread: Arc<str>) -> Self {
+    fn new(thread: Arc<str>, task: bool) -> Self {
         Inventory {
             thread,
+            task,
             rows: SeqRows::new(),
             waiting: parking_lot::Mutex::new((None, None)),
         }
@@ -376,16 +391,143 @@ impl Inventory {
     }
 }
 
+/// A tokio task's held stack. Its writer is whoever holds the task's write lock (see
+/// `tracker::task`): the task's own polls, on any worker thread, and the drop of a guard sent
+/// elsewhere. The same rows as a thread's, without an overflow: locks held past [`SLOTS`] by
+/// one task are not tracked.
+#[cfg(feature = "tokio")]
+impl Inventory {
+    /// Writer only: the held rows, innermost last.
+    pub(crate) fn rows(&self) -> &[Row] {
+        self.rows.rows()
+    }
+
+    /// Writer only: nothing held.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.len() == 0
+    }
+
+    /// Writer only: a copy of the held stack, innermost last.
+    pub(crate) fn held(&self) -> Vec<Held> {
+        decoded(&self.rows)
+    }
+
+    /// Writer only: pushes `entry`, or returns false when the stack is full (the caller
+    /// reports it with [`deep_stack`] once it lets go of the rows).
+    pub(crate) fn push_held(&self, entry: Held) -> bool {
+        self.rows.push(entry.encode())
+    }
+
+    /// Writer only: removes the innermost entry for lock `id`. Like [`release`]: `None` for
+    /// the common case (the top row, flagged by no one), else the entry to finish.
+    pub(crate) fn release_held(&self, id: u64) -> Option<Held> {
+        let stack = &self.rows;
+        let top = stack.len().wrapping_sub(1);
+        if top < SLOTS
+            && stack.word(top, 0) == id
+            && stack.word(top, FLAGS) & (REPORTED | LEARNED) == 0
+        {
+            stack.pop();
+            return None;
+        }
+        let mut held = decoded(stack);
+        let at = held.iter().rposition(|h| h.id == id)?;
+        let entry = held.remove(at);
+        self.replace_held(&held, at);
+        Some(entry)
+    }
+
+    /// Writer only: changes the mode of the innermost entry for lock `id`.
+    pub(crate) fn set_mode_held(&self, id: u64, mode: Mode) {
+        let mut held = decoded(&self.rows);
+        if let Some(at) = held.iter().rposition(|h| h.id == id) {
+            held[at].mode = mode;
+            self.replace_held(&held, at);
+        }
+    }
+
+    /// Writer only: lock `id` got node `node` while held (see [`learn_node`]).
+    pub(crate) fn learn_node_held(&self, id: u64, node: u32) {
+        for row in self.rows.rows() {
+            if row_id(row) == id {
+                row[NODE].store(u64::from(node), Relaxed);
+                row[FLAGS].fetch_or(LEARNED, Relaxed);
+            }
+        }
+    }
+
+    fn replace_held(&self, held: &[Held], from: usize) {
+        let rows: Vec<[u64; WORDS]> = held.iter().skip(from).map(Held::encode).collect();
+        self.rows.replace_from(from, &rows);
+    }
+}
+
+#[cfg(feature = "tokio")]
+thread_local! {
+    /// While a tokio task's order check runs on this thread: the task's name (reports and
+    /// witnesses name the task, not the worker thread) and the graph nodes its rows learned,
+    /// which the task applies under its write lock afterwards.
+    static ACTING: RefCell<Option<Acting>> = const { RefCell::new(None) };
+}
+
+/// A task's name and the (lock id, node) pairs its rows learned, see [`acting_as`].
+#[cfg(feature = "tokio")]
+type Acting = (Arc<str>, Vec<(u64, u32)>);
+
+/// Runs `f` (an order check) on behalf of the task called `name`; returns what `f` returned
+/// and the nodes learned for held locks meanwhile.
+#[cfg(feature = "tokio")]
+pub(crate) fn acting_as<R>(name: Arc<str>, f: impl FnOnce() -> R) -> (R, Vec<(u64, u32)>) {
+    let outer = ACTING
+        .try_with(|a| {
+            a.try_borrow_mut()
+                .ok()
+                .map(|mut a| a.replace((name, Vec::new())))
+        })
+        .ok()
+        .flatten()
+        .flatten();
+    let out = f();
+    let learned = ACTING
+        .try_with(|a| {
+            a.try_borrow_mut()
+                .ok()
+                .and_then(|mut a| std::mem::replace(&mut *a, outer))
+        })
+        .ok()
+        .flatten()
+        .map_or_else(Vec::new, |(_, learned)| learned);
+    (out, learned)
+}
+
+/// The task this thread acts for, if any (see [`acting_as`]).
+#[cfg(feature = "tokio")]
+fn acting_name() -> Option<Arc<str>> {
+    ACTING
+        .try_with(|a| Some(a.try_borrow().ok()?.as_ref()?.0.clone()))
+        .ok()
+        .flatten()
+}
+
 /// Every live thread's inventory, for the watchdog.
 static REGISTRY: parking_lot::Mutex<Vec<Arc<Inventory>>> = parking_lot::Mutex::new(Vec::new());
 
 fn register_inventory(thread: Arc<str>) -> Arc<Inventory> {
-    let inventory = Arc::new(Inventory::new(thread));
+    let inventory = Arc::new(Inventory::new(thread, false));
     REGISTRY.lock().push(Arc::clone(&inventory));
     inventory
 }
 
-fn unregister_inventory(inventory: &Arc<Inventory>) {
+/// A tokio task's inventory, named `name`, registered for the watchdog until
+/// [`unregister_inventory`].
+#[cfg(feature = "tokio")]
+pub(crate) fn register_task(name: Arc<str>) -> Arc<Inventory> {
+    let inventory = Arc::new(Inventory::new(name, true));
+    REGISTRY.lock().push(Arc::clone(&inventory));
+    inventory
+}
+
+pub(crate) fn unregister_inventory(inventory: &Arc<Inventory>) {
     REGISTRY.lock().retain(|i| !Arc::ptr_eq(i, inventory));
 }
 
@@ -401,7 +543,7 @@ pub(crate) fn thread_count() -> usize {
 /// Called (outside any lockwatch borrow) when a thread's held stack grows past [`SLOTS`]: one
 /// `Limit` report for the whole program.
 #[cold]
-fn deep_stack(thread: &str) {
+pub(crate) fn deep_stack(thread: &str) {
     static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if SAID.swap(true, Relaxed) {
         return;
@@ -507,15 +649,20 @@ impl HotState {
     }
 }
 
+/// The published rows, innermost last (the writer's view).
+fn decoded(stack: &SeqRows<SLOTS, WORDS>) -> Vec<Held> {
+    stack
+        .rows()
+        .iter()
+        // SAFETY: The writer's own rows below the length, all written by `Held::encode`.
+        .filter_map(|row| unsafe { Held::decode(std::array::from_fn(|w| row[w].load(Relaxed))) })
+        .collect()
+}
+
 /// The whole stack, innermost last (cold).
 fn all(inventory: &Inventory) -> Vec<Held> {
     let stack = inventory.stack();
-    let mut out: Vec<Held> = stack
-        .rows()
-        .iter()
-        // SAFETY: The owner's own rows below the length, all written by `Held::encode`.
-        .filter_map(|row| unsafe { Held::decode(std::array::from_fn(|w| row[w].load(Relaxed))) })
-        .collect();
+    let mut out = decoded(stack);
     if stack.len() == SLOTS {
         let _ = COLD.try_with(|cold| {
             if let Ok(overflow) = cold.overflow.try_borrow() {
@@ -654,6 +801,14 @@ pub(crate) fn learn_node(id: u64, node: u32) {
             }
         });
     });
+    #[cfg(feature = "tokio")]
+    let _ = ACTING.try_with(|a| {
+        if let Ok(mut a) = a.try_borrow_mut() {
+            if let Some((_, learned)) = a.as_mut() {
+                learned.push((id, node));
+            }
+        }
+    });
 }
 
 /// Removes the innermost entry for lock `id`, wherever it is, and returns it.
@@ -714,6 +869,17 @@ pub(crate) fn with_inventory<R>(f: impl FnOnce(&Inventory) -> R) -> Option<R> {
     HOT.try_with(|hot| hot.inventory().map(f)).ok().flatten()
 }
 
+/// This thread's inventory, registered on first use (`None` while the thread exits).
+#[cfg(feature = "tokio")]
+pub(crate) fn current_inventory() -> Option<Arc<Inventory>> {
+    HOT.try_with(|hot| hot.inventory().map(|_| ()))
+        .ok()
+        .flatten()?;
+    COLD.try_with(|cold| cold.inventory.get().cloned())
+        .ok()
+        .flatten()
+}
+
 /// A copy of the held stack, innermost last, for the cold paths.
 pub(crate) fn snapshot() -> Vec<Held> {
     HOT.try_with(|hot| hot.registered().map(all).unwrap_or_default())
@@ -736,6 +902,10 @@ pub(crate) fn remember_edge(target: u64, pred: u64) {
 /// debuggers and `top -H` show) when another live thread already goes by that name (a pool's
 /// workers often share one); `unnamed thread (tid N)` when it has none.
 pub(crate) fn thread_name() -> Arc<str> {
+    #[cfg(feature = "tokio")]
+    if let Some(task) = acting_name() {
+        return task;
+    }
     let compute = || -> Arc<str> {
         let current = std::thread::current();
         let tid = os_thread_id();

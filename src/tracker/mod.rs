@@ -25,6 +25,8 @@ mod lazy_id;
 mod order;
 mod primitive;
 mod seqlock;
+#[cfg(feature = "tokio")]
+mod task;
 mod trace;
 pub(crate) mod watchdog;
 
@@ -41,6 +43,8 @@ use held::Held;
 pub(crate) use held::{method, Method, Mode};
 use lazy_id::LazyId;
 use order::{add_edges, adopt_node, forget_instance, site_key, with_graphs, SiteKey, PENDING};
+#[cfg(feature = "tokio")]
+pub(crate) use task::TaskToken;
 
 /// Tracking state embedded in every lock. `const`-constructible so that locks work in
 /// `static`s: the id and class are assigned on first use.
@@ -488,19 +492,20 @@ impl HeldToken {
             }
         }
         if let Some(entry) = held::release(self.id) {
+            if entry.reported {
+                held::with_inventory(|inventory| watchdog::released_long(inventory, &entry));
+            }
             finish_hold(meta, &entry);
         }
     }
 }
 
 /// Finishes a hold that the held stack's fast release could not: the lock keeps the node it
-/// learned while held, and a hold the watchdog reported gets its final duration.
+/// learned while held. (A hold the watchdog reported gets its final duration from the
+/// caller, which knows the holder's inventory.)
 #[cold]
 #[inline(never)]
 fn finish_hold(meta: &LockMeta, entry: &Held) {
-    if entry.reported {
-        held::with_inventory(|inventory| watchdog::released_long(inventory, entry));
-    }
     if entry.learned && entry.node != 0 {
         adopt_node(meta, entry.id, entry.node);
     }
@@ -695,6 +700,11 @@ fn check_order(
     method: Method,
     site: &'static Location<'static>,
 ) {
+    // Inside a tokio task that holds tokio locks, the order check covers them too.
+    #[cfg(feature = "tokio")]
+    if task::in_use() && task::check_std_in_task(meta, me, mode, method, site) {
+        return;
+    }
     if held::holds_nothing() {
         return;
     }
@@ -712,25 +722,7 @@ fn check_order_nested(
     site: &'static Location<'static>,
 ) {
     let known = held::with_rows(|rows, cache_of_thread| {
-        // Every held lock gets its own edge. lockdep links only the innermost one and relies
-        // on transitivity, but that loses edge types across the class / instance split (a
-        // write of x1, a read of x2, then y: the class graph would only learn the read), which
-        // the differential test caught.
-        let cached = meta.known_pred.load(Relaxed);
-        let mut known = true;
-        for row in rows.iter().rev() {
-            let (id, held_mode) = (held::row_id(row), held::row_mode_of(row));
-            if id == me.id {
-                return !mode.self_deadlocks_over(held_mode);
-            }
-            // SAFETY: `with_rows` hands this thread its own rows below the stack's length.
-            let class = unsafe { held::row_class(row) };
-            let (target, pred) = edge_key(id, class, held_mode, me, mode);
-            if pred != cached && !cache_of_thread.contains(target, pred) {
-                known = false;
-            }
-        }
-        known
+        edges_known(rows, cache_of_thread, meta, me, mode).unwrap_or_else(|fine| fine)
     })
     // Too deep for the published stack: the cold path sees the overflow too.
     .unwrap_or(false);
@@ -739,6 +731,39 @@ fn check_order_nested(
     if !known || crate::report::capturing() {
         check_order_cold(meta, me, mode, method, site);
     }
+}
+
+/// Looks up the edges from the held `rows` (innermost last; the caller's own, below their
+/// stack's length) into `me` in the caches: `Ok(true)` if every one is known, `Ok(false)` if
+/// one is not, and `Err(fine)` if `me` is among them (a re-entry, `fine` unless it
+/// self-deadlocks): what was held before it was ordered when it was first taken.
+#[inline(always)]
+fn edges_known(
+    rows: &[held::Row],
+    cache: &held::Known<'_>,
+    meta: &LockMeta,
+    me: Ident,
+    mode: Mode,
+) -> Result<bool, bool> {
+    // Every held lock gets its own edge. lockdep links only the innermost one and relies on
+    // transitivity, but that loses edge types across the class / instance split (a write of
+    // x1, a read of x2, then y: the class graph would only learn the read), which the
+    // differential test caught.
+    let cached = meta.known_pred.load(Relaxed);
+    let mut known = true;
+    for row in rows.iter().rev() {
+        let (id, held_mode) = (held::row_id(row), held::row_mode_of(row));
+        if id == me.id {
+            return Err(!mode.self_deadlocks_over(held_mode));
+        }
+        // SAFETY: By the caller's promise these are its own rows below the stack's length.
+        let class = unsafe { held::row_class(row) };
+        let (target, pred) = edge_key(id, class, held_mode, me, mode);
+        if pred != cached && !cache.contains(target, pred) {
+            known = false;
+        }
+    }
+    Ok(known)
 }
 
 #[cold]

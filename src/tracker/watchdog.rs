@@ -360,6 +360,7 @@ fn ticks(ms: u64) -> Duration {
 /// What the thread of `v` is doing now, for a report about a lock it holds.
 fn doing(v: &ThreadView) -> Doing {
     match v.waiting {
+        None if v.inventory.task => Doing::TaskNotWaiting,
         None => Doing::Running,
         Some(w) if w.condvar.is_some() => Doing::ParkedInCondvarWait(wait(&w)),
         Some(w) => Doing::WaitingFor(wait(&w)),
