@@ -1,4 +1,4 @@
-//! Drop-in replacements for [`tokio::sync`](::tokio::sync) (feature `tokio`).
+//! Drop-in replacements for [`tokio::sync`] (feature `tokio`).
 //!
 //! With the `enabled` feature, [`Mutex`], [`RwLock`] and their guards are tracked versions with
 //! tokio's exact API; everything else is tokio's own, re-exported, so that
