@@ -89,6 +89,8 @@
 //! |---|---|
 //! | `enabled` | tracking on; without it every type is the plain std / parking_lot / lock_api one |
 //! | `once_cell` | `lockwatch::once_cell` mirrors once_cell's `sync::{OnceCell, Lazy}` |
+//! | `tokio` | `lockwatch::tokio` mirrors `tokio::sync`, its `Mutex` and `RwLock` tracked per task |
+//! | `parking_lot_0_13` | `lockwatch::parking_lot` and `lockwatch::lock_api` wrap parking_lot 0.13 / lock_api 0.5 |
 //!
 //! The oldest supported Rust is 1.80 (`LazyLock`); std methods stabilised later (such as
 //! `Once::wait` in 1.86) are wrapped when the compiler has them.
