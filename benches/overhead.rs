@@ -518,6 +518,73 @@ fn churn() {
     );
 }
 
+/// `lock().await` inside a task (on a current-thread runtime): tokio's mutex against
+/// lockwatch's, alone and nested in a pair.
+#[cfg(feature = "tokio")]
+fn tokio_rows(only: &str) {
+    use std::sync::Arc;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // The loop runs as a spawned task, so that lockwatch sees a task id.
+    macro_rules! task_loop {
+        ($n:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {{
+            let (a, b) = (Arc::clone(&$a), Arc::clone(&$b));
+            let n = $n;
+            rt.block_on(rt.spawn(async move {
+                let ($x, $y) = (&*a, &*b);
+                for _ in 0..n {
+                    $body;
+                }
+            }))
+            .unwrap();
+        }};
+    }
+    let (ta, tb) = (
+        Arc::new(tokio::sync::Mutex::new(0u64)),
+        Arc::new(tokio::sync::Mutex::new(0u64)),
+    );
+    let (la, lb) = (
+        Arc::new(lockwatch::tokio::Mutex::new(0u64)),
+        Arc::new(lockwatch::tokio::Mutex::new(0u64)),
+    );
+    if "tokio lock().await uncontended".contains(only) {
+        let r = compare(
+            iters(),
+            &mut [
+                &mut |n| task_loop!(n, ta, tb, |a, _b| *black_box(a).lock().await += 1),
+                &mut |n| task_loop!(n, la, lb, |a, _b| *black_box(a).lock().await += 1),
+            ],
+        );
+        row(
+            "tokio lock().await uncontended",
+            "tokio",
+            &r,
+            &["lockwatch"],
+        );
+    }
+    if "tokio nested pair in a task".contains(only) {
+        let r = compare(
+            iters() / 2,
+            &mut [
+                &mut |n| {
+                    task_loop!(n, ta, tb, |a, b| {
+                        let _a = black_box(a).lock().await;
+                        *black_box(b).lock().await += 1
+                    })
+                },
+                &mut |n| {
+                    task_loop!(n, la, lb, |a, b| {
+                        let _a = black_box(a).lock().await;
+                        *black_box(b).lock().await += 1
+                    })
+                },
+            ],
+        );
+        row("tokio nested pair in a task", "tokio", &r, &["lockwatch"]);
+    }
+}
+
 fn main() {
     let tracking = cfg!(feature = "enabled");
     println!(
@@ -561,6 +628,8 @@ fn main() {
         iters() / 4
     );
     bench!("RwLock read, uncontended", read, iters());
+    #[cfg(feature = "tokio")]
+    tokio_rows(&only);
     if only == "memory" {
         memory();
         return;

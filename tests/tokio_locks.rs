@@ -318,6 +318,9 @@ fn owned_guards_dropped_on_another_task_are_quiet() {
             let guard = m2.clone().lock_owned().await;
             tx.send(guard).unwrap();
             dropper.await.unwrap();
+            // Longer than the hold threshold, without a lock operation of its own: the
+            // watchdog must not see the guard dropped elsewhere as still held.
+            tokio::time::sleep(Duration::from_millis(700)).await;
             // The guard is gone: locking again is fine, and so is nesting under it.
             let _again = m2.lock().await;
             let _other = other.lock().await;
@@ -393,4 +396,36 @@ fn downgrades_and_maps_keep_the_hold() {
         "{report}"
     );
     assert!(reports_about(&["tk-mapped"]).is_empty());
+}
+
+/// A guard taken in a task and dropped on a plain thread (outside any task) is released;
+/// thousands of short tasks, each locking once on four workers, stay quiet.
+#[test]
+fn guards_dropped_outside_any_task_and_many_short_tasks() {
+    let rt = runtime();
+    let m = Arc::new(named(Mutex::new(0u64), "tk-short"));
+    let guard = rt
+        .block_on(rt.spawn({
+            let m = Arc::clone(&m);
+            async move { m.lock_owned().await }
+        }))
+        .unwrap();
+    std::thread::spawn(move || drop(guard)).join().unwrap();
+    let tasks: Vec<_> = (0..5_000)
+        .map(|_| {
+            let m = Arc::clone(&m);
+            rt.spawn(async move {
+                *m.lock().await += 1;
+                tokio::task::yield_now().await;
+            })
+        })
+        .collect();
+    rt.block_on(async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(*rt.block_on(m.lock()), 5_000);
+    assert_quiet(&["tk-short"]);
 }

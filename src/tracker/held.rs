@@ -5,7 +5,7 @@
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -319,24 +319,63 @@ pub(crate) struct CondvarWait {
 /// One thread's published held locks and current wait: the stack's storage, which this module
 /// alone writes, and what it offers the watchdog to read.
 pub(crate) struct Inventory {
-    /// The thread's name (or the task's, see `task`), as reports show it.
-    pub(crate) thread: Arc<str>,
+    /// The thread's name (or the task's, see `task`), as reports show it: a task's entry
+    /// changes hands, and names, when it is reused.
+    name: parking_lot::Mutex<Arc<str>>,
     /// A tokio task's inventory rather than a thread's: its owner is not blocked when it is
     /// not waiting for a lock, it may be suspended at another `.await`.
     pub(crate) task: bool,
     rows: SeqRows<SLOTS, WORDS>,
     /// The current wait, and its stack with backtraces on (symbolized only if reported).
     waiting: parking_lot::Mutex<(Option<Waiting>, Option<backtrace::Backtrace>)>,
+    /// A task's holds released (`None`) or downgraded (`Some(mode)`) by guards dropped on
+    /// another task or thread: only the owner writes its rows, so it applies them at its next
+    /// acquisition or release, and readers leave them out meanwhile.
+    #[cfg(feature = "tokio")]
+    elsewhere: parking_lot::Mutex<Vec<(u64, Option<Mode>)>>,
+    #[cfg(feature = "tokio")]
+    has_elsewhere: std::sync::atomic::AtomicBool,
+}
+
+/// Applies changes made elsewhere to a copy of held entries: a release takes off the innermost
+/// entry of its lock, a downgrade changes its mode.
+#[cfg(feature = "tokio")]
+fn apply(held: &mut Vec<Held>, changes: &[(u64, Option<Mode>)]) -> Vec<Held> {
+    let mut released = Vec::new();
+    for &(id, mode) in changes {
+        if let Some(at) = held.iter().rposition(|h| h.id == id) {
+            match mode {
+                None => released.push(held.remove(at)),
+                Some(mode) => held[at].mode = mode,
+            }
+        }
+    }
+    released
 }
 
 impl Inventory {
-    fn new(thread: Arc<str>, task: bool) -> Self {
+    fn new(name: Arc<str>, task: bool) -> Self {
         Inventory {
-            thread,
+            name: parking_lot::Mutex::new(name),
             task,
             rows: SeqRows::new(),
             waiting: parking_lot::Mutex::new((None, None)),
+            #[cfg(feature = "tokio")]
+            elsewhere: parking_lot::Mutex::new(Vec::new()),
+            #[cfg(feature = "tokio")]
+            has_elsewhere: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The owner's name, as reports show it.
+    pub(crate) fn name(&self) -> Arc<str> {
+        self.name.lock().clone()
+    }
+
+    /// Renames a task's inventory (its entry changed hands).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn set_name(&self, name: Arc<str>) {
+        *self.name.lock() = name;
     }
 
     /// The owner's held stack: written only by the owner thread.
@@ -351,16 +390,29 @@ impl Inventory {
         let rows = self.rows.read(64)?;
         // SAFETY: `read` returns a consistent copy of rows the owner wrote with `Held::encode`
         // (it retries a torn read), so every row is whole.
-        Some(
-            rows.into_iter()
-                .map_while(|words| unsafe { Held::decode(words) })
-                .collect(),
-        )
+        #[allow(unused_mut)]
+        let mut held: Vec<Held> = rows
+            .into_iter()
+            .map_while(|words| unsafe { Held::decode(words) })
+            .collect();
+        #[cfg(feature = "tokio")]
+        if self.has_elsewhere.load(Acquire) {
+            // Guards dropped elsewhere that the owner has not taken off yet.
+            apply(&mut held, &self.elsewhere.lock());
+        }
+        Some(held)
     }
 
-    /// Marks the hold in row `slot` as reported long, so that its release adds its duration.
-    pub(crate) fn mark_reported(&self, slot: usize) {
-        self.rows.set_bits(slot, FLAGS, REPORTED);
+    /// Marks the hold of lock `id` that began at tick `since` as reported long, so that its
+    /// release adds its duration. (If the owner moves the row meanwhile, the mark is lost or
+    /// lands on a row it rewrites: the release then simply adds no duration.)
+    pub(crate) fn mark_reported(&self, id: u64, since: u64) {
+        let rows = self.rows.rows();
+        if let Some(slot) = rows.iter().rposition(|row| {
+            row[0].load(Relaxed) == id && row[FLAGS].load(Relaxed) >> SINCE_SHIFT == since
+        }) {
+            self.rows.set_bits(slot, FLAGS, REPORTED);
+        }
     }
 
     /// The wait the thread is blocked in now, if any.
@@ -391,34 +443,35 @@ impl Inventory {
     }
 }
 
-/// A tokio task's held stack. Its writer is whoever holds the task's write lock (see
-/// `tracker::task`): the task's own polls, on any worker thread, and the drop of a guard sent
-/// elsewhere. The same rows as a thread's, without an overflow: locks held past [`SLOTS`] by
-/// one task are not tracked.
+/// A tokio task's held stack. Its one writer is the task itself, in its polls on whichever
+/// worker (tokio runs a task's polls one at a time, each after the last): a guard dropped on
+/// another task or thread records the release with [`Inventory::release_elsewhere`] for the
+/// owner to apply. The same rows as a thread's, without an overflow: locks held past [`SLOTS`]
+/// by one task are not tracked.
 #[cfg(feature = "tokio")]
 impl Inventory {
-    /// Writer only: the held rows, innermost last.
+    /// Owner only: the held rows, innermost last.
     pub(crate) fn rows(&self) -> &[Row] {
         self.rows.rows()
     }
 
-    /// Writer only: nothing held.
+    /// Owner only (or any thread, as a hint): nothing held.
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.len() == 0
     }
 
-    /// Writer only: a copy of the held stack, innermost last.
+    /// Owner only: a copy of the held stack, innermost last.
     pub(crate) fn held(&self) -> Vec<Held> {
         decoded(&self.rows)
     }
 
-    /// Writer only: pushes `entry`, or returns false when the stack is full (the caller
-    /// reports it with [`deep_stack`] once it lets go of the rows).
+    /// Owner only: pushes `entry`, or returns false when the stack is full (the caller
+    /// reports it with [`deep_stack`]).
     pub(crate) fn push_held(&self, entry: Held) -> bool {
         self.rows.push(entry.encode())
     }
 
-    /// Writer only: removes the innermost entry for lock `id`. Like [`release`]: `None` for
+    /// Owner only: removes the innermost entry for lock `id`. Like [`release`]: `None` for
     /// the common case (the top row, flagged by no one), else the entry to finish.
     pub(crate) fn release_held(&self, id: u64) -> Option<Held> {
         let stack = &self.rows;
@@ -437,7 +490,7 @@ impl Inventory {
         Some(entry)
     }
 
-    /// Writer only: changes the mode of the innermost entry for lock `id`.
+    /// Owner only: changes the mode of the innermost entry for lock `id`.
     pub(crate) fn set_mode_held(&self, id: u64, mode: Mode) {
         let mut held = decoded(&self.rows);
         if let Some(at) = held.iter().rposition(|h| h.id == id) {
@@ -446,7 +499,7 @@ impl Inventory {
         }
     }
 
-    /// Writer only: lock `id` got node `node` while held (see [`learn_node`]).
+    /// Owner only: lock `id` got node `node` while held (see [`learn_node`]).
     pub(crate) fn learn_node_held(&self, id: u64, node: u32) {
         for row in self.rows.rows() {
             if row_id(row) == id {
@@ -454,6 +507,55 @@ impl Inventory {
                 row[FLAGS].fetch_or(LEARNED, Relaxed);
             }
         }
+    }
+
+    /// Any thread but the owner: lock `id`'s innermost hold was released (`None`) or
+    /// downgraded to `mode` by a guard dropped here.
+    pub(crate) fn change_elsewhere(&self, id: u64, mode: Option<Mode>) {
+        self.elsewhere.lock().push((id, mode));
+        self.has_elsewhere.store(true, Release);
+    }
+
+    /// Whether changes made elsewhere wait for the owner.
+    #[cfg(test)]
+    pub(crate) fn has_changes_elsewhere(&self) -> bool {
+        self.has_elsewhere.load(Acquire)
+    }
+
+    /// Owner only: applies what was changed elsewhere; returns the released entries for the
+    /// caller to finish. One load when there is nothing.
+    #[inline]
+    pub(crate) fn apply_elsewhere(&self) -> Vec<Held> {
+        if !self.has_elsewhere.load(Acquire) {
+            return Vec::new();
+        }
+        self.apply_elsewhere_cold()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn apply_elsewhere_cold(&self) -> Vec<Held> {
+        let mut changes = self.elsewhere.lock();
+        self.has_elsewhere.store(false, Relaxed);
+        let mut held = decoded(&self.rows);
+        let released = apply(&mut held, &changes);
+        changes.clear();
+        drop(changes);
+        self.replace_held(&held, 0);
+        released
+    }
+
+    /// Whether it holds nothing but holds released elsewhere (any thread, as a hint).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.waiting().is_none() && self.snapshot().is_some_and(|held| held.is_empty())
+    }
+
+    /// Empties it for a new owner (nothing can write it meanwhile: see `tracker::task`).
+    pub(crate) fn clear(&self) {
+        self.rows.replace_from(0, &[]);
+        self.elsewhere.lock().clear();
+        self.has_elsewhere.store(false, Relaxed);
+        self.end_wait();
     }
 
     fn replace_held(&self, held: &[Held], from: usize) {
@@ -525,6 +627,12 @@ pub(crate) fn register_task(name: Arc<str>) -> Arc<Inventory> {
     let inventory = Arc::new(Inventory::new(name, true));
     REGISTRY.lock().push(Arc::clone(&inventory));
     inventory
+}
+
+/// Registers a task's inventory again (its entry was reused).
+#[cfg(feature = "tokio")]
+pub(crate) fn register(inventory: &Arc<Inventory>) {
+    REGISTRY.lock().push(Arc::clone(inventory));
 }
 
 pub(crate) fn unregister_inventory(inventory: &Arc<Inventory>) {
@@ -930,7 +1038,7 @@ pub(crate) fn thread_name() -> Arc<str> {
 
 /// Whether a live thread with tracking state goes by `name` already.
 fn name_in_use(name: &str) -> bool {
-    REGISTRY.lock().iter().any(|i| &*i.thread == name)
+    REGISTRY.lock().iter().any(|i| &*i.name() == name)
 }
 
 /// The kernel's id for this thread, where there is one to show.

@@ -705,6 +705,18 @@ fn check_order(
     if task::in_use() && task::check_std_in_task(meta, me, mode, method, site) {
         return;
     }
+    check_order_thread(meta, me, mode, method, site);
+}
+
+/// The order check against this thread's held stack alone.
+#[inline(always)]
+fn check_order_thread(
+    meta: &LockMeta,
+    me: Ident,
+    mode: Mode,
+    method: Method,
+    site: &'static Location<'static>,
+) {
     if held::holds_nothing() {
         return;
     }

@@ -1,94 +1,85 @@
 //! Held locks per tokio task (feature `tokio`).
 //!
 //! A task's tokio guards follow it across worker threads and `.await` points, so its held
-//! locks cannot live on a thread's stack. Each task that takes a tokio lock gets an
-//! [`Inventory`] of its own, keyed by its task id, which the watchdog reads like a thread's:
-//! long holds across awaits, long waits, and cycles of tasks waiting for each other. Its rows
-//! have one writer at a time, whoever holds the task's write lock: the task's own polls
-//! (whichever worker runs them) and the drop of a guard the task sent elsewhere (an owned
-//! guard dropped by another task or thread), which releases the entry where it was pushed.
+//! locks cannot live on a thread's stack. Each task that takes a tokio lock gets an entry of
+//! its own, keyed by its task id, whose [`Inventory`] the watchdog reads like a thread's: long
+//! holds across awaits, long waits, and cycles of tasks waiting for each other.
+//!
+//! The rows have one writer, the task itself: tokio runs a task's polls one at a time, each
+//! after the last, whichever worker runs them, so the owner needs no lock and no atomic
+//! read-modify-write to push and pop. A guard dropped on another task or thread (an owned
+//! guard sent away) records its release beside the rows (`Inventory::change_elsewhere`);
+//! readers leave it out at once and the owner applies it at its next acquisition or release.
+//!
+//! Entries are never freed: a task's entry is found by its id through this thread's cache or
+//! the table, and one idle for [`IDLE_MS`] (nothing held, nothing awaited: most often, the
+//! task has ended, which tokio does not announce) is retired to a pool and reused, after a
+//! grace period, by a later task. So every reference to an entry stays valid memory; one that
+//! outlived its task's ownership is caught by comparing the entry's owner with the task id.
 //!
 //! One graph: an acquisition in a task is ordered after the task's tokio locks and after
 //! what its thread holds in this poll (std and parking_lot guards, which cannot cross an
 //! `.await`), and a std or parking_lot lock taken in a task is ordered after the task's tokio
 //! locks. Outside a task (a plain thread, `block_on`, `blocking_lock` from sync code) tokio
 //! locks use the thread's own held stack, like std's.
-//!
-//! The hot path (the task's entry in this thread's small cache, nothing held or the order
-//! known) takes the task's write lock (one uncontended swap) and allocates nothing. A task
-//! holding nothing keeps its entry until a sweep (run as the table grows) retires it.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::panic::Location;
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::task::Id;
 
 use super::held::{self, Held, Inventory, Method, Mode, Waiting};
-use super::{check_order, edges_known, watchdog, HeldToken, Ident, LockMeta};
+use super::{check_order, check_order_thread, edges_known, watchdog, HeldToken, Ident, LockMeta};
 use crate::contention::profile::{self, ClassRef, Contention};
 
 /// One task's held tokio locks.
 pub(crate) struct TaskHeld {
+    /// The owning task's id, 0 while pooled.
+    owner: AtomicU64,
     inventory: Arc<Inventory>,
-    /// Guards the rows: [`FREE`], [`WRITING`] or, for good, [`RETIRED`].
-    write: AtomicU8,
-    /// The task's slot in [`HOLDING`].
-    slot: usize,
+    /// The watchdog tick of the owner's last acquisition or release.
+    last_used: AtomicU64,
 }
 
-const FREE: u8 = 0;
-const WRITING: u8 = 1;
-/// Swept: the task held nothing for a while. Its next acquisition makes a fresh entry.
-const RETIRED: u8 = 2;
-
-/// The right to write a task's rows, released on drop.
-struct Writing<'a>(&'a TaskHeld);
-
-impl Drop for Writing<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.0.write.store(FREE, Release);
-    }
-}
+/// An entry whose task holds nothing and waits for nothing for this long is retired.
+const IDLE_MS: u64 = 10_000;
+/// A retired entry is reused no sooner than this: whatever its last owner was doing with it
+/// when it was retired has long finished.
+const GRACE_MS: u64 = 2_000;
 
 impl TaskHeld {
-    /// Takes the write lock, or `None` if the entry is retired. Critical sections are a few
-    /// stores and never call out (no report is delivered under it), so a spin suffices: the
-    /// only contenders are guards dropped elsewhere and the sweep.
-    #[inline]
-    fn writing(&self) -> Option<Writing<'_>> {
-        let mut spins = 0u32;
-        loop {
-            match self
-                .write
-                .compare_exchange_weak(FREE, WRITING, Acquire, Relaxed)
-            {
-                Ok(_) => return Some(Writing(self)),
-                Err(RETIRED) => return None,
-                Err(_) => {
-                    spins += 1;
-                    if spins < 64 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                }
-            }
-        }
+    /// Whether task `task` owns this entry (it was not retired under it).
+    #[inline(always)]
+    fn owned_by(&self, task: u64) -> bool {
+        self.owner.load(Relaxed) == task
+    }
+
+    /// Owner only: applies releases and downgrades made elsewhere (their guards finished
+    /// them).
+    #[inline(always)]
+    fn catch_up(&self) {
+        let _ = self.inventory.apply_elsewhere();
     }
 }
 
-/// Tasks holding tokio locks, counted per slot of their id: a std acquisition in a task
-/// whose slot is zero knows in one load that the task holds no tokio lock.
-static HOLDING: [AtomicU32; 256] = [const { AtomicU32::new(0) }; 256];
+/// Per slot of task ids, how many entries were ever made for tasks of that slot: a std
+/// acquisition in a task whose slot shows the count its cache saw (or zero) knows in one load
+/// that the task has no entry, so holds no tokio lock.
+static MADE: [AtomicU32; 1024] = [const { AtomicU32::new(0) }; 1024];
 
-/// Task ids hash to themselves (tokio hands them out from a counter).
+#[inline(always)]
+fn made(task: u64) -> &'static AtomicU32 {
+    &MADE[task as usize % MADE.len()]
+}
+
+/// Task ids as numbers (tokio hands them out from a counter, never 0): they hash to
+/// themselves.
 #[derive(Default)]
 struct IdHasher(u64);
 
@@ -106,16 +97,20 @@ impl Hasher for IdHasher {
     }
 }
 
-fn id_hash(task: Id) -> u64 {
+/// Task `task`'s id as a number.
+#[inline(always)]
+fn number(task: Id) -> u64 {
     let mut h = IdHasher::default();
     task.hash(&mut h);
     h.finish()
 }
 
-type IdMap<V> = HashMap<Id, V, BuildHasherDefault<IdHasher>>;
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 struct Tasks {
-    map: IdMap<Arc<TaskHeld>>,
+    map: IdMap<&'static TaskHeld>,
+    /// Retired entries, oldest first, with the tick they were retired at.
+    pool: VecDeque<(u64, &'static TaskHeld)>,
     /// Sweep when the table reaches this size.
     sweep_at: usize,
 }
@@ -124,16 +119,17 @@ static TASKS: parking_lot::Mutex<Option<Tasks>> = parking_lot::Mutex::new(None);
 
 /// Set once a task takes its first tracked tokio lock: until then std acquisitions skip the
 /// task check altogether.
-static IN_USE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static IN_USE: AtomicBool = AtomicBool::new(false);
 
 const CACHED: usize = 8;
 
 thread_local! {
-    /// The entries of the tasks this thread ran last, by the low bits of their id.
-    static CACHE: RefCell<[Cached; CACHED]> = const { RefCell::new([const { None }; CACHED]) };
+    /// The entries of the tasks this thread ran last, by the low bits of their id: (task,
+    /// its entry or none, the task's [`MADE`] count when it was looked up).
+    static CACHE: [Cell<Cached>; CACHED] = const { [const { Cell::new((0, None, 0)) }; CACHED] };
 }
 
-type Cached = Option<(Id, Arc<TaskHeld>)>;
+type Cached = (u64, Option<&'static TaskHeld>, u32);
 
 /// Whether any task has taken a tracked tokio lock (one relaxed load).
 #[inline(always)]
@@ -141,77 +137,92 @@ pub(super) fn in_use() -> bool {
     IN_USE.load(Relaxed)
 }
 
-/// The entry of task `task`, from this thread's cache or the table; made, named after
-/// `site`, when `make` and it has none.
-fn entry(task: Id, make: Option<&'static Location<'static>>) -> Option<Arc<TaskHeld>> {
-    let hash = id_hash(task);
-    let way = hash as usize % CACHED;
-    let cached = CACHE
-        .try_with(|c| {
-            let c = c.try_borrow().ok()?;
-            let (id, th) = c[way].as_ref()?;
-            (*id == task && th.write.load(Relaxed) != RETIRED).then(|| Arc::clone(th))
-        })
-        .ok()
-        .flatten();
-    if cached.is_some() {
-        return cached;
-    }
-    let th = from_table(task, hash, make)?;
-    let _ = CACHE.try_with(|c| {
-        if let Ok(mut c) = c.try_borrow_mut() {
-            c[way] = Some((task, Arc::clone(&th)));
+/// The entry of task `task` (a number), from this thread's cache or the table; made, named
+/// after `site`, when `make` and it has none.
+#[inline]
+fn entry(task: u64, make: Option<Site>) -> Option<&'static TaskHeld> {
+    let way = task as usize % CACHED;
+    let cached = CACHE.try_with(|c| c[way].get()).unwrap_or((0, None, 0));
+    match cached {
+        (id, Some(th), _) if id == task && th.owned_by(task) => return Some(th),
+        // Known to have none, and no entry was made in its slot since.
+        (id, None, seen) if id == task && make.is_none() && made(task).load(Relaxed) == seen => {
+            return None
         }
-    });
-    Some(th)
+        _ => {}
+    }
+    if make.is_none() && made(task).load(Relaxed) == 0 {
+        // No entry was ever made in its slot.
+        return None;
+    }
+    let (th, seen) = from_table(task, make);
+    let _ = CACHE.try_with(|c| c[way].set((task, th, seen)));
+    th
 }
 
+/// The entry of `task` in the table (made when `make`), and its slot's [`MADE`] count.
 #[cold]
 #[inline(never)]
-fn from_table(
-    task: Id,
-    hash: u64,
-    make: Option<&'static Location<'static>>,
-) -> Option<Arc<TaskHeld>> {
+fn from_table(task: u64, make: Option<Site>) -> (Option<&'static TaskHeld>, u32) {
     let mut tasks = TASKS.lock();
     let tasks = tasks.get_or_insert_with(|| Tasks {
         map: IdMap::default(),
+        pool: VecDeque::new(),
         sweep_at: 64,
     });
-    if let Some(th) = tasks.map.get(&task) {
-        return Some(Arc::clone(th));
+    if let Some(&th) = tasks.map.get(&task) {
+        return (Some(th), made(task).load(Relaxed));
     }
-    let site = make?;
-    if tasks.map.len() >= tasks.sweep_at {
-        sweep(tasks);
-    }
-    let name: Arc<str> = Arc::from(format!("task {task} (first lock at {site})"));
-    let th = Arc::new(TaskHeld {
-        inventory: held::register_task(name),
-        write: AtomicU8::new(FREE),
-        slot: hash as usize % HOLDING.len(),
-    });
-    tasks.map.insert(task, Arc::clone(&th));
-    IN_USE.store(true, Relaxed);
-    Some(th)
+    let Some(site) = make else {
+        return (None, made(task).load(Relaxed));
+    };
+    make_entry(tasks, task, site, watchdog::stamp())
 }
 
-/// Retires the entries of tasks that hold nothing and wait for nothing (finished tasks,
-/// mostly: tokio does not say when a task ends). A live one simply gets a fresh entry at its
-/// next acquisition.
-fn sweep(tasks: &mut Tasks) {
-    tasks.map.retain(|_, th| {
-        if th
-            .write
-            .compare_exchange(FREE, WRITING, Acquire, Relaxed)
-            .is_err()
-        {
-            return true;
+/// Makes task `task`'s entry at tick `now`, reusing a retired one past its grace period.
+fn make_entry(
+    tasks: &mut Tasks,
+    task: u64,
+    site: Site,
+    now: u64,
+) -> (Option<&'static TaskHeld>, u32) {
+    if tasks.map.len() >= tasks.sweep_at {
+        sweep(tasks, now);
+    }
+    let name: Arc<str> = Arc::from(format!("task {task} (first lock at {site})"));
+    let th = match tasks.pool.front() {
+        Some(&(retired, th)) if now.saturating_sub(retired) >= GRACE_MS => {
+            tasks.pool.pop_front();
+            th.inventory.clear();
+            th.inventory.set_name(name);
+            held::register(&th.inventory);
+            th
         }
-        let idle = th.inventory.is_empty() && th.inventory.waiting().is_none();
-        th.write.store(if idle { RETIRED } else { FREE }, Release);
+        _ => Box::leak(Box::new(TaskHeld {
+            owner: AtomicU64::new(0),
+            inventory: held::register_task(name),
+            last_used: AtomicU64::new(now),
+        })),
+    };
+    th.last_used.store(now, Relaxed);
+    th.owner.store(task, Release);
+    let seen = made(task).fetch_add(1, Relaxed) + 1;
+    tasks.map.insert(task, th);
+    IN_USE.store(true, Relaxed);
+    (Some(th), seen)
+}
+
+/// Retires the entries of tasks idle for [`IDLE_MS`] (finished tasks, mostly). A live one
+/// gets a fresh entry at its next acquisition.
+fn sweep(tasks: &mut Tasks, now: u64) {
+    let pool = &mut tasks.pool;
+    tasks.map.retain(|_, th| {
+        let idle =
+            now.saturating_sub(th.last_used.load(Relaxed)) >= IDLE_MS && th.inventory.is_idle();
         if idle {
+            th.owner.store(0, Release);
             held::unregister_inventory(&th.inventory);
+            pool.push_back((now, th));
         }
         !idle
     });
@@ -224,17 +235,25 @@ pub(crate) enum Owner {
     Off,
     /// Outside a task: the thread's held stack.
     Thread,
-    Task(Arc<TaskHeld>),
+    /// Task `task` (a number), whose entry is `th`.
+    Task { task: u64, th: &'static TaskHeld },
 }
 
 impl Owner {
     /// The owner of an acquisition made here and now.
-    fn current(site: &'static Location<'static>) -> Owner {
+    #[inline]
+    fn current(site: Site) -> Owner {
         if !crate::settings::tracking() {
             return Owner::Off;
         }
-        match tokio::task::try_id().and_then(|task| entry(task, Some(site))) {
-            Some(th) => Owner::Task(th),
+        let Some(task) = tokio::task::try_id().map(number) else {
+            return Owner::Thread;
+        };
+        match entry(task, Some(site)) {
+            Some(th) => {
+                th.last_used.store(watchdog::stamp(), Relaxed);
+                Owner::Task { task, th }
+            }
             None => Owner::Thread,
         }
     }
@@ -242,10 +261,10 @@ impl Owner {
     /// Checks the order of a blocking acquisition of `meta` against what the owner holds,
     /// reporting before it waits.
     fn check(&self, meta: &LockMeta, me: Ident, mode: Mode, method: Method, site: Site) {
-        match self {
+        match *self {
             Owner::Off => {}
             Owner::Thread => check_order(meta, me, mode, method, site),
-            Owner::Task(th) => check_in_task(meta, me, mode, method, site, th),
+            Owner::Task { th, .. } => check_in_task(meta, me, mode, method, site, th),
         }
     }
 
@@ -259,10 +278,10 @@ impl Owner {
         method: Method,
         site: Site,
     ) -> WaitScope<'a> {
-        let inventory = match self {
+        let inventory = match *self {
             Owner::Off => None,
             Owner::Thread => held::current_inventory(),
-            Owner::Task(th) => Some(Arc::clone(&th.inventory)),
+            Owner::Task { th, .. } => Some(Arc::clone(&th.inventory)),
         };
         let start = Instant::now();
         if let Some(inventory) = &inventory {
@@ -283,7 +302,7 @@ impl Owner {
             contention
         });
         WaitScope {
-            task: matches!(self, Owner::Task(_)),
+            task: matches!(self, Owner::Task { .. }),
             inventory,
             contention,
             class: me.class,
@@ -302,59 +321,52 @@ impl Owner {
         trylock: bool,
         site: Site,
     ) -> TaskToken {
-        match self {
-            Owner::Off => TaskToken::Thread(meta.untracked()),
-            Owner::Thread => TaskToken::Thread(meta.token(me, mode, method, trylock, site)),
-            Owner::Task(th) => {
-                let entry = Held {
-                    id: me.id,
-                    class: me.class,
-                    mode,
-                    method,
-                    trylock,
-                    site,
-                    since: watchdog::stamp(),
-                    node: meta.node.load(Relaxed),
-                    learned: false,
-                    reported: false,
-                };
-                push(th, entry, site, meta)
+        let (task, th) = match self {
+            Owner::Off => return TaskToken::Thread(meta.untracked()),
+            Owner::Thread => {
+                return TaskToken::Thread(meta.token(me, mode, method, trylock, site));
             }
+            Owner::Task { task, th } => (task, th),
+        };
+        // Retired while the task waited for the lock (it held nothing else): a fresh entry.
+        let th = if th.owned_by(task) {
+            th
+        } else {
+            match entry(task, Some(site)) {
+                Some(th) => th,
+                None => return TaskToken::Thread(meta.untracked()),
+            }
+        };
+        th.catch_up();
+        let since = watchdog::stamp();
+        let pushed = th.inventory.push_held(Held {
+            id: me.id,
+            class: me.class,
+            mode,
+            method,
+            trylock,
+            site,
+            since,
+            node: meta.node.load(Relaxed),
+            learned: false,
+            reported: false,
+        });
+        th.last_used.store(since, Relaxed);
+        if !pushed {
+            // Past the rows the watchdog sees: untracked.
+            held::deep_stack(&th.inventory.name());
+            return TaskToken::Thread(meta.untracked());
         }
+        TaskToken::Task(TaskHold {
+            th,
+            task,
+            id: me.id,
+            meta,
+        })
     }
 }
 
 type Site = &'static Location<'static>;
-
-/// Pushes `entry` on the task's rows (on a fresh entry if the sweep retired this one).
-fn push(th: Arc<TaskHeld>, entry: Held, site: Site, meta: &LockMeta) -> TaskToken {
-    let mut th = th;
-    loop {
-        let pushed = th.writing().map(|_writing| {
-            if th.inventory.is_empty() {
-                HOLDING[th.slot].fetch_add(1, Relaxed);
-            }
-            th.inventory.push_held(entry)
-        });
-        match pushed {
-            Some(pushed) => {
-                if !pushed {
-                    held::deep_stack(&th.inventory.thread);
-                }
-                return TaskToken::Task(TaskHold {
-                    task: th,
-                    id: entry.id,
-                    meta,
-                });
-            }
-            None => match tokio::task::try_id().and_then(|task| self::entry(task, Some(site))) {
-                Some(fresh) => th = fresh,
-                // Not in a task any more (cannot happen within one poll): untracked.
-                None => return TaskToken::Thread(meta.untracked()),
-            },
-        }
-    }
-}
 
 /// A published wait, ended on drop: the watchdog's view, the lock's waiters, the profile.
 struct WaitScope<'a> {
@@ -385,23 +397,19 @@ impl Drop for WaitScope<'_> {
     }
 }
 
-/// The order check of an acquisition by task `th`: against the task's rows and the locks its
-/// thread holds in this poll.
+/// The order check of an acquisition by the task that owns `th`: against the task's rows
+/// and the locks its thread holds in this poll.
 fn check_in_task(
     meta: &LockMeta,
     me: Ident,
     mode: Mode,
     method: Method,
     site: Site,
-    th: &TaskHeld,
+    th: &'static TaskHeld,
 ) {
-    let Some(writing) = th.writing() else {
-        // Retired: the task holds no tokio lock.
-        return check_order(meta, me, mode, method, site);
-    };
+    th.catch_up();
     if th.inventory.is_empty() {
-        drop(writing);
-        return check_order(meta, me, mode, method, site);
+        return check_order_thread(meta, me, mode, method, site);
     }
     let known = held::with_rows(|thread_rows, cache| {
         match edges_known(thread_rows, cache, meta, me, mode) {
@@ -416,11 +424,7 @@ fn check_in_task(
     if known && !crate::report::capturing() {
         return;
     }
-    // The task's locks were taken before anything its thread holds in this poll.
-    let mut all = th.inventory.held();
-    drop(writing);
-    all.extend(held::snapshot());
-    check_cold(meta, me, mode, method, site, th, &all);
+    check_cold(meta, me, mode, method, site, th);
 }
 
 #[cold]
@@ -431,24 +435,22 @@ fn check_cold(
     mode: Mode,
     method: Method,
     site: Site,
-    th: &TaskHeld,
-    all: &[Held],
+    th: &'static TaskHeld,
 ) {
-    let ((), learned) = held::acting_as(Arc::clone(&th.inventory.thread), || {
+    // The task's locks were taken before anything its thread holds in this poll.
+    let mut all = th.inventory.held();
+    all.extend(held::snapshot());
+    let ((), learned) = held::acting_as(th.inventory.name(), || {
         if let Some(h) = all.iter().rev().find(|h| h.id == me.id) {
             if mode.self_deadlocks_over(h.mode) {
-                super::self_deadlock(me, mode, method, site, h, all);
+                super::self_deadlock(me, mode, method, site, h, &all);
             }
             return;
         }
-        super::order::add_edges(meta, me, mode, method, site, all);
+        super::order::add_edges(meta, me, mode, method, site, &all);
     });
-    if !learned.is_empty() {
-        if let Some(_writing) = th.writing() {
-            for (id, node) in learned {
-                th.inventory.learn_node_held(id, node);
-            }
-        }
+    for (id, node) in learned {
+        th.inventory.learn_node_held(id, node);
     }
 }
 
@@ -462,16 +464,17 @@ pub(super) fn check_std_in_task(
     method: Method,
     site: Site,
 ) -> bool {
-    let Some(task) = tokio::task::try_id() else {
+    let Some(task) = tokio::task::try_id().map(number) else {
         return false;
     };
-    if HOLDING[id_hash(task) as usize % HOLDING.len()].load(Relaxed) == 0 {
-        return false;
-    }
     let Some(th) = entry(task, None) else {
         return false;
     };
-    check_in_task(meta, me, mode, method, site, &th);
+    th.catch_up();
+    if th.inventory.is_empty() {
+        return false;
+    }
+    check_in_task(meta, me, mode, method, site, th);
     true
 }
 
@@ -484,7 +487,9 @@ pub(crate) enum TaskToken {
 
 /// A tokio lock held by a task: released from the task's rows wherever the guard drops.
 pub(crate) struct TaskHold {
-    task: Arc<TaskHeld>,
+    th: &'static TaskHeld,
+    /// The task that took it.
+    task: u64,
     id: u64,
     meta: *const LockMeta,
 }
@@ -495,16 +500,25 @@ unsafe impl Send for TaskHold {}
 // SAFETY: As above.
 unsafe impl Sync for TaskHold {}
 
+impl TaskHold {
+    /// Whether this runs in a poll of the task that took the lock, and the entry is still
+    /// that task's: then it may write the rows itself.
+    #[inline(always)]
+    fn by_owner(&self) -> bool {
+        self.th.owned_by(self.task) && tokio::task::try_id().map(number) == Some(self.task)
+    }
+}
+
 impl TaskToken {
     /// Records a downgrade (a write guard becoming a read guard).
     pub(crate) fn set_mode(&self, mode: Mode) {
         match self {
             TaskToken::Thread(token) => token.set_mode(mode),
-            TaskToken::Task(hold) => {
-                if let Some(_writing) = hold.task.writing() {
-                    hold.task.inventory.set_mode_held(hold.id, mode);
-                }
+            TaskToken::Task(hold) if hold.by_owner() => {
+                hold.th.catch_up();
+                hold.th.inventory.set_mode_held(hold.id, mode);
             }
+            TaskToken::Task(hold) => hold.th.inventory.change_elsewhere(hold.id, Some(mode)),
         }
     }
 }
@@ -521,26 +535,53 @@ impl Drop for TaskHold {
                 contention.blame(ClassRef(meta.ident().class));
             }
         }
-        let th = &self.task;
-        let entry = th.writing().and_then(|_writing| {
+        let th = self.th;
+        if self.by_owner() {
+            th.catch_up();
             let entry = th.inventory.release_held(self.id);
-            if th.inventory.is_empty() {
-                HOLDING[th.slot].fetch_sub(1, Relaxed);
+            th.last_used.store(watchdog::stamp(), Relaxed);
+            if let Some(entry) = entry {
+                finish(&th.inventory, meta, &entry);
             }
-            entry
-        });
-        if let Some(entry) = entry {
-            if entry.reported {
-                watchdog::released_long(&th.inventory, &entry);
-            }
-            super::finish_hold(meta, &entry);
+        } else {
+            release_elsewhere(self, meta);
         }
     }
 }
 
+/// A hold released by a guard dropped on another task or thread: finished here, taken off
+/// the rows by their owner.
+#[cold]
+#[inline(never)]
+fn release_elsewhere(hold: &TaskHold, meta: &LockMeta) {
+    let inventory = &hold.th.inventory;
+    if !hold.th.owned_by(hold.task) {
+        // The entry was retired (its task is gone): nothing of it is watched any more.
+        return;
+    }
+    if let Some(entry) = inventory
+        .snapshot()
+        .and_then(|held| held.into_iter().rev().find(|h| h.id == hold.id))
+    {
+        finish(inventory, meta, &entry);
+    }
+    inventory.change_elsewhere(hold.id, None);
+}
+
+/// Finishes a released hold that was flagged: a long hold gets its final duration, a node
+/// learned while held goes to the lock.
+fn finish(inventory: &Inventory, meta: &LockMeta, entry: &Held) {
+    if entry.reported {
+        watchdog::released_long(inventory, entry);
+    }
+    super::finish_hold(meta, entry);
+}
+
 impl LockMeta {
     /// `lock().await` and its kin: checks the order against what the task (or thread) holds,
-    /// reporting before it waits, tries `try_fast`, and awaits `block` if that fails.
+    /// reporting before it waits, tries `try_fast`, and awaits `block` if that fails (only
+    /// that wait is published). A try is cheaper than a first poll of tokio's future, which
+    /// also spends the task's cooperative budget.
     pub(crate) async fn lock_async<G>(
         &self,
         mode: Mode,
@@ -555,12 +596,12 @@ impl LockMeta {
         }
         let me = self.ident();
         owner.check(self, me, mode, method, site);
-        let guard = match try_fast() {
-            Some(guard) => guard,
-            None => {
-                let _wait = owner.begin_wait(self, me, mode, method, site);
-                block.await
-            }
+        if let Some(guard) = try_fast() {
+            return (guard, owner.hold(self, me, mode, method, false, site));
+        }
+        let guard = {
+            let _wait = owner.begin_wait(self, me, mode, method, site);
+            block.await
         };
         (guard, owner.hold(self, me, mode, method, false, site))
     }
@@ -605,5 +646,109 @@ impl LockMeta {
         }
         let me = self.ident();
         Ok((guard, owner.hold(self, me, mode, method, true, site)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::LockKind;
+    use super::*;
+
+    fn fresh() -> Tasks {
+        Tasks {
+            map: IdMap::default(),
+            pool: VecDeque::new(),
+            sweep_at: 64,
+        }
+    }
+
+    /// Task numbers far from the ones a runtime hands out in this process.
+    const BASE: u64 = 1 << 60;
+
+    #[test]
+    fn an_idle_entry_is_retired_then_reused_after_its_grace_period() {
+        let site = Location::caller();
+        let mut tasks = fresh();
+        let (first, _) = make_entry(&mut tasks, BASE + 1, site, 1_000);
+        let first = first.unwrap();
+        assert!(first.owned_by(BASE + 1));
+        assert!(first
+            .inventory
+            .name()
+            .starts_with(&format!("task {}", BASE + 1)));
+
+        // Not idle long enough: kept.
+        sweep(&mut tasks, 1_000 + IDLE_MS - 1);
+        assert!(first.owned_by(BASE + 1));
+        sweep(&mut tasks, 1_000 + IDLE_MS);
+        assert!(!first.owned_by(BASE + 1), "retired");
+        assert!(tasks.map.is_empty());
+        assert_eq!(tasks.pool.len(), 1);
+
+        // Within the grace period a new task gets a new entry; after it, the retired one.
+        let retired_at = 1_000 + IDLE_MS;
+        let (second, _) = make_entry(&mut tasks, BASE + 2, site, retired_at + GRACE_MS - 1);
+        assert!(!std::ptr::eq(second.unwrap(), first));
+        let (third, _) = make_entry(&mut tasks, BASE + 3, site, retired_at + GRACE_MS);
+        let third = third.unwrap();
+        assert!(std::ptr::eq(third, first), "the pooled entry is reused");
+        assert!(third.owned_by(BASE + 3));
+        assert!(third
+            .inventory
+            .name()
+            .starts_with(&format!("task {}", BASE + 3)));
+        assert!(third.inventory.is_empty());
+        for th in tasks.map.values() {
+            held::unregister_inventory(&th.inventory);
+        }
+    }
+
+    #[test]
+    fn a_busy_entry_is_not_retired() {
+        let site = Location::caller();
+        let mut tasks = fresh();
+        let (th, _) = make_entry(&mut tasks, BASE + 10, site, 5_000);
+        let th = th.unwrap();
+        let class = super::super::class::lookup(LockKind::Mutex, site, None, || "u8");
+        assert!(th.inventory.push_held(Held {
+            id: 1,
+            class,
+            mode: Mode::Exclusive,
+            method: crate::tracker::method!("lock"),
+            trylock: false,
+            site,
+            since: 5_000,
+            node: 0,
+            learned: false,
+            reported: false,
+        }));
+        sweep(&mut tasks, 5_000 + 10 * IDLE_MS);
+        assert!(th.owned_by(BASE + 10), "it holds a lock: kept");
+        // Released elsewhere: readers see it gone at once, and it is idle.
+        th.inventory.change_elsewhere(1, None);
+        assert!(th.inventory.is_idle());
+        sweep(&mut tasks, 5_000 + 10 * IDLE_MS);
+        assert!(!th.owned_by(BASE + 10));
+    }
+
+    #[test]
+    fn a_stale_hold_released_after_its_entry_changed_hands_changes_nothing() {
+        let site = Location::caller();
+        let mut tasks = fresh();
+        let (th, _) = make_entry(&mut tasks, BASE + 20, site, 9_000);
+        let th = th.unwrap();
+        sweep(&mut tasks, 9_000 + IDLE_MS);
+        let (again, _) = make_entry(&mut tasks, BASE + 21, site, 9_000 + IDLE_MS + GRACE_MS);
+        assert!(std::ptr::eq(again.unwrap(), th));
+        let meta = LockMeta::new(LockKind::Mutex, site, || "u8");
+        // A guard of the first task, dropped now (outside any task: not by its owner).
+        drop(TaskHold {
+            th,
+            task: BASE + 20,
+            id: 77,
+            meta: &meta,
+        });
+        assert!(!th.inventory.has_changes_elsewhere(), "nothing recorded");
+        held::unregister_inventory(&th.inventory);
     }
 }

@@ -220,7 +220,7 @@ pub(crate) fn notifies(
         .entry(condvar)
         .or_default();
     if !list.iter().any(|(k, _, _)| *k == key) {
-        list.push((key, site, Arc::clone(&inventory.thread)));
+        list.push((key, site, inventory.name()));
     }
 }
 
@@ -307,6 +307,8 @@ struct ScanState {
 
 struct ThreadView {
     key: usize,
+    /// The thread's (or task's) name, read once per scan.
+    name: Arc<str>,
     inventory: Arc<Inventory>,
     held: Vec<Held>,
     waiting: Option<Waiting>,
@@ -322,6 +324,7 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
             let waiting = inventory.waiting();
             Some(ThreadView {
                 key: Arc::as_ptr(&inventory) as usize,
+                name: inventory.name(),
                 inventory,
                 held,
                 waiting,
@@ -385,7 +388,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
     let mut reported = LONG_HOLDS.lock();
     let reported = reported.get_or_insert_with(HashMap::new);
     for v in views {
-        for (slot, h) in v.held.iter().enumerate() {
+        for h in &v.held {
             let key = HoldKey {
                 thread: v.key,
                 lock: h.id,
@@ -408,7 +411,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                 Some(report) => (report, Occurrence::Repeat),
                 None => {
                     let report = Report::new(Finding::LongHold {
-                        thread: v.inventory.thread.to_string(),
+                        thread: v.name.to_string(),
                         hold: hold(h, now),
                         threshold: ticks(threshold),
                         held: v.held.iter().map(|other| hold(other, now)).collect(),
@@ -419,7 +422,7 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                     (report, Occurrence::First)
                 }
             };
-            v.inventory.mark_reported(slot);
+            v.inventory.mark_reported(h.id, h.since);
             reported.insert(key, (report, occurrence));
         }
     }
@@ -443,7 +446,7 @@ pub(crate) fn released_long(inventory: &Inventory, held: &Held) {
         report.lasted(total);
         if occurrence == Occurrence::First {
             let line = crate::report::hold_over(
-                &inventory.thread,
+                &inventory.name(),
                 &super::explain::held(held, false, None),
                 total,
             );
@@ -485,13 +488,13 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
             continue;
         }
         let report = Report::new(Finding::LongWait {
-            thread: v.inventory.thread.to_string(),
+            thread: v.name.to_string(),
             waits_for: wait(&w),
             threshold,
             holders: holders(views, w.id)
                 .into_iter()
                 .map(|(o, h)| Holder {
-                    thread: o.inventory.thread.to_string(),
+                    thread: o.name.to_string(),
                     hold: hold(&h, now),
                     doing: doing(o),
                 })
@@ -771,7 +774,7 @@ fn knot_report(
     now: u64,
 ) -> Report {
     let mut ordered = knot.to_vec();
-    ordered.sort_by_key(|&i| views[i].inventory.thread.clone());
+    ordered.sort_by_key(|&i| views[i].name.clone());
     let threads = ordered
         .iter()
         .filter_map(|&i| {
@@ -791,7 +794,7 @@ fn knot_report(
             });
             let (waits_for, backtrace) = wait_with_trace(v, &w);
             Some(BlockedThread {
-                thread: v.inventory.thread.to_string(),
+                thread: v.name.to_string(),
                 waits_for,
                 holds: v.held.iter().map(|h| hold(h, now)).collect(),
                 condvar_notifiers,
@@ -812,7 +815,7 @@ fn self_deadlock_hang(views: &[ThreadView], cycle: &[usize]) -> Option<(Report, 
     let report = super::self_deadlock_report(w.class, held.site, w.site)?;
     let line = format!(
         "self-deadlock hung: thread `{}` is blocked for good in {}() at {}, on {} it took at {}",
-        v.inventory.thread,
+        v.name,
         w.method.as_str(),
         w.site,
         w.class,
@@ -864,7 +867,7 @@ fn deadlock_report(views: &[ThreadView], cycle: &[usize], now: u64) -> Report {
     // The same cycle reads the same whichever thread the search started from: rotated to begin
     // at the thread whose name sorts first.
     let first = (0..cycle.len())
-        .min_by_key(|&i| &views[cycle[i]].inventory.thread)
+        .min_by_key(|&i| &views[cycle[i]].name)
         .unwrap_or(0);
     let threads = cycle[first..]
         .iter()
@@ -874,7 +877,7 @@ fn deadlock_report(views: &[ThreadView], cycle: &[usize], now: u64) -> Report {
             let w = v.waiting.as_ref()?;
             let (waits_for, backtrace) = wait_with_trace(v, w);
             Some(BlockedThread {
-                thread: v.inventory.thread.to_string(),
+                thread: v.name.to_string(),
                 waits_for,
                 holds: v.held.iter().map(|h| hold(h, now)).collect(),
                 condvar_notifiers: None,
