@@ -12,8 +12,12 @@
 //! per instance within one), and searches for a strong cycle by brute force. lockwatch must
 //! report a lock-order inversion for exactly the programs whose oracle graph has one.
 //!
-//! `LOCKWATCH_FUZZ_PROGRAMS=N` runs N programs (default 20,000); `LOCKWATCH_FUZZ_SEED=S`
-//! replays one program.
+//! With the `tokio` feature the same programs also run as tokio tasks: over tokio `RwLock`s
+//! only (on two workers, tasks moving between them while they hold guards), and mixing tokio
+//! and parking_lot locks in one task.
+//!
+//! `LOCKWATCH_FUZZ_PROGRAMS=N` runs N programs (default 20,000; a quarter of N of each tokio
+//! kind); `LOCKWATCH_FUZZ_SEED=S` replays one program.
 // parking_lot 0.13 has no `read_recursive` on `RwLock`; the tracker under test is the same.
 #![cfg(not(feature = "parking_lot_0_13"))]
 #![cfg(feature = "enabled")]
@@ -55,11 +59,23 @@ struct HeldLock {
 struct Program {
     classes: usize,
     class_of: Vec<usize>,
+    /// Which locks are `lockwatch::tokio::RwLock`s (the rest are parking_lot's).
+    tokio: Vec<bool>,
     threads: Vec<Vec<Op>>,
 }
 
+/// Which locks of a program are tokio's.
+#[derive(Clone, Copy, PartialEq)]
+enum Tokio {
+    None,
+    All,
+    /// Each lock tokio's or parking_lot's at random.
+    Some,
+}
+
 /// A random program whose threads, run one at a time, never block on themselves.
-fn generate(seed: u64) -> Program {
+/// `ReadRecursive` goes only to parking_lot locks (tokio's `RwLock` has no recursive read).
+fn generate(seed: u64, tokio: Tokio) -> Program {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     // One class (all locks made by one helper) is the per-instance graph alone.
     let classes = 1 + rng.below(4);
@@ -67,6 +83,15 @@ fn generate(seed: u64) -> Program {
     let class_of: Vec<usize> = (0..locks)
         .map(|l| if l < classes { l } else { rng.below(classes) })
         .collect();
+    // Decided per class: locks of one class are of one type.
+    let class_tokio: Vec<bool> = (0..classes)
+        .map(|_| match tokio {
+            Tokio::None => false,
+            Tokio::All => true,
+            Tokio::Some => rng.below(2) == 0,
+        })
+        .collect();
+    let tokio: Vec<bool> = class_of.iter().map(|&c| class_tokio[c]).collect();
     let threads = (0..1 + rng.below(3))
         .map(|_| {
             let mut ops = Vec::new();
@@ -106,7 +131,9 @@ fn generate(seed: u64) -> Program {
                 let op = match rng.below(5) {
                     0 | 1 if mine.is_empty() => Op::Write(lock),
                     2 if mine.is_empty() => Op::Read(lock),
-                    3 if mine.iter().all(|m| *m != Mode::Exclusive) => Op::ReadRecursive(lock),
+                    3 if !tokio[lock] && mine.iter().all(|m| *m != Mode::Exclusive) => {
+                        Op::ReadRecursive(lock)
+                    }
                     4 if mine.is_empty() => {
                         if rng.below(2) == 0 {
                             Op::TryWrite(lock)
@@ -130,6 +157,7 @@ fn generate(seed: u64) -> Program {
     Program {
         classes,
         class_of,
+        tokio,
         threads,
     }
 }
@@ -266,6 +294,191 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
         .any(|s| s.contains(&prefix))
 }
 
+#[cfg(feature = "tokio")]
+/// A program's lock: parking_lot's or tokio's `RwLock`.
+enum AnyLock {
+    Pl(RwLock<()>),
+    Tokio(lockwatch::tokio::RwLock<()>),
+}
+
+#[cfg(feature = "tokio")]
+fn make_locks(p: &Program, tag: &str) -> Vec<AnyLock> {
+    let names: Vec<String> = (0..p.classes).map(|c| format!("{tag}-c{c}")).collect();
+    p.class_of
+        .iter()
+        .zip(&p.tokio)
+        .map(|(&c, &tokio)| {
+            if tokio {
+                AnyLock::Tokio(named(lockwatch::tokio::RwLock::new(()), &names[c]))
+            } else {
+                AnyLock::Pl(named(RwLock::new(()), &names[c]))
+            }
+        })
+        .collect()
+}
+
+#[cfg(feature = "tokio")]
+fn reported_since(before: usize, tag: &str) -> bool {
+    let prefix = format!("`{tag}-c");
+    SEEN.lock().unwrap()[before..]
+        .iter()
+        .any(|s| s.contains(&prefix))
+}
+
+#[cfg(feature = "tokio")]
+/// Runs the program's threads as tokio tasks, one after the other, yielding between steps.
+/// On a current-thread runtime in a `LocalSet` when parking_lot locks are in it (their guards
+/// are held across the task's `.await`s, on its one thread); on a multi-thread runtime when
+/// all are tokio's, so that tasks move between workers while they hold guards.
+fn run_in_tasks(p: &Program, tag: &str, rt: &tokio::runtime::Runtime) -> bool {
+    let before = SEEN.lock().unwrap().len();
+    let locks = std::sync::Arc::new(make_locks(p, tag));
+    for ops in &p.threads {
+        let (ops, locks) = (ops.clone(), std::sync::Arc::clone(&locks));
+        if p.tokio.iter().all(|&t| t) {
+            rt.block_on(rt.spawn(async move { run_tokio_ops(&ops, &locks).await }))
+                .unwrap();
+        } else {
+            let local = tokio::task::LocalSet::new();
+            local.block_on(rt, async move {
+                tokio::task::spawn_local(async move { run_mixed_ops(&ops, &locks).await })
+                    .await
+                    .unwrap();
+            });
+        }
+    }
+    reported_since(before, tag)
+}
+
+#[cfg(feature = "tokio")]
+/// One program thread over tokio locks only (a `Send` future).
+async fn run_tokio_ops(ops: &[Op], locks: &[AnyLock]) {
+    use lockwatch::tokio::{RwLockReadGuard as R, RwLockWriteGuard as W};
+    #[allow(dead_code)]
+    enum G<'a> {
+        R(R<'a, ()>),
+        W(W<'a, ()>),
+    }
+    let tokio = |l: usize| match &locks[l] {
+        AnyLock::Tokio(l) => l,
+        AnyLock::Pl(_) => unreachable!("all tokio"),
+    };
+    let mut held: Vec<(usize, G)> = Vec::new();
+    for &op in ops {
+        let next = match op {
+            Op::Unlock(i) => {
+                held.remove(i);
+                None
+            }
+            Op::Unlocked(i) => {
+                let (l, g) = held.remove(i);
+                Some(match g {
+                    G::R(r) => {
+                        drop(r);
+                        (l, G::R(tokio(l).read().await))
+                    }
+                    G::W(w) => {
+                        drop(w);
+                        (l, G::W(tokio(l).write().await))
+                    }
+                })
+            }
+            Op::Write(l) => Some((l, G::W(tokio(l).write().await))),
+            Op::Read(l) => Some((l, G::R(tokio(l).read().await))),
+            Op::TryWrite(l) => Some((l, G::W(tokio(l).try_write().unwrap()))),
+            Op::TryRead(l) => Some((l, G::R(tokio(l).try_read().unwrap()))),
+            Op::ReadRecursive(_) => unreachable!("not generated for tokio locks"),
+        };
+        held.extend(next);
+        tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(feature = "tokio")]
+/// One program thread over parking_lot and tokio locks, in a local task.
+async fn run_mixed_ops(ops: &[Op], locks: &[AnyLock]) {
+    use lockwatch::tokio::{RwLockReadGuard as TR, RwLockWriteGuard as TW};
+    #[allow(dead_code)]
+    enum G<'a> {
+        R(RwLockReadGuard<'a, ()>),
+        W(RwLockWriteGuard<'a, ()>),
+        TR(TR<'a, ()>),
+        TW(TW<'a, ()>),
+    }
+    let mut held: Vec<(usize, G)> = Vec::new();
+    for &op in ops {
+        let next = match op {
+            Op::Unlock(i) => {
+                held.remove(i);
+                None
+            }
+            Op::Unlocked(i) => {
+                let (l, g) = held.remove(i);
+                let tokio = || match &locks[l] {
+                    AnyLock::Tokio(lock) => lock,
+                    AnyLock::Pl(_) => unreachable!("a tokio guard of a tokio lock"),
+                };
+                let g = match g {
+                    G::R(mut r) => {
+                        RwLockReadGuard::unlocked(&mut r, || ());
+                        G::R(r)
+                    }
+                    G::W(mut w) => {
+                        RwLockWriteGuard::unlocked(&mut w, || ());
+                        G::W(w)
+                    }
+                    G::TR(r) => {
+                        drop(r);
+                        G::TR(tokio().read().await)
+                    }
+                    G::TW(w) => {
+                        drop(w);
+                        G::TW(tokio().write().await)
+                    }
+                };
+                Some((l, g))
+            }
+            Op::Write(l) => Some((
+                l,
+                match &locks[l] {
+                    AnyLock::Pl(lock) => G::W(lock.write()),
+                    AnyLock::Tokio(lock) => G::TW(lock.write().await),
+                },
+            )),
+            Op::Read(l) => Some((
+                l,
+                match &locks[l] {
+                    AnyLock::Pl(lock) => G::R(lock.read()),
+                    AnyLock::Tokio(lock) => G::TR(lock.read().await),
+                },
+            )),
+            Op::ReadRecursive(l) => Some((
+                l,
+                match &locks[l] {
+                    AnyLock::Pl(lock) => G::R(lock.read_recursive()),
+                    AnyLock::Tokio(_) => unreachable!("not generated for tokio locks"),
+                },
+            )),
+            Op::TryWrite(l) => Some((
+                l,
+                match &locks[l] {
+                    AnyLock::Pl(lock) => G::W(lock.try_write().unwrap()),
+                    AnyLock::Tokio(lock) => G::TW(lock.try_write().unwrap()),
+                },
+            )),
+            Op::TryRead(l) => Some((
+                l,
+                match &locks[l] {
+                    AnyLock::Pl(lock) => G::R(lock.try_read().unwrap()),
+                    AnyLock::Tokio(lock) => G::TR(lock.try_read().unwrap()),
+                },
+            )),
+        };
+        held.extend(next);
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Lock-order report summaries, collected by the callback policy (cheaper than scanning
 /// `reports()` after every program).
 static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
@@ -290,7 +503,7 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
     };
     let (mut cyclic, mut acyclic) = (0, 0);
     for seed in seeds {
-        let program = generate(seed);
+        let program = generate(seed, Tokio::None);
         let (classes, instances) = oracle_edges(&program);
         let expected = has_strong_cycle(&classes) || has_strong_cycle(&instances);
         let reported = run_with_lockwatch(&program, &format!("fz{seed}"));
@@ -316,4 +529,61 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
         );
     }
     eprintln!("differential: {cyclic} programs with a cycle, {acyclic} without, all agreed");
+}
+
+/// The same comparison for tokio's locks, held per task: programs over tokio `RwLock`s only
+/// (tasks moving between two workers while they hold guards), and programs mixing tokio and
+/// parking_lot locks in one task. `LOCKWATCH_FUZZ_PROGRAMS` sets the count here too (a
+/// quarter of it for each kind; default 5,000 in all).
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_tasks_report_exactly_the_programs_the_oracle_finds_cycles_in() {
+    lockwatch::set_policy(lockwatch::Policy::callback(|r| {
+        if r.kind() == ReportKind::LockOrder {
+            SEEN.lock().unwrap().push(r.summary().to_owned());
+        }
+    }));
+    lockwatch::watchdog::set_enabled(false);
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let single = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let n: u64 = std::env::var("LOCKWATCH_FUZZ_PROGRAMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(2_500, |n: u64| n / 4);
+    let (mut cyclic, mut acyclic) = (0, 0);
+    for (kind, rt) in [(Tokio::All, &multi), (Tokio::Some, &single)] {
+        for seed in 1..=n {
+            let program = generate(seed, kind);
+            let (classes, instances) = oracle_edges(&program);
+            let expected = has_strong_cycle(&classes) || has_strong_cycle(&instances);
+            let tag = format!("tk{}-{seed}", kind == Tokio::All);
+            let reported = run_in_tasks(&program, &tag, rt);
+            assert_eq!(
+                reported, expected,
+                "{tag}: lockwatch {} but the oracle {}\nclasses {:?}\ntokio {:?}\nthreads {:?}\nclass edges {classes:?}\ninstance edges {instances:?}",
+                if reported { "reported" } else { "stayed quiet" },
+                if expected { "finds a strong cycle" } else { "finds none" },
+                program.class_of,
+                program.tokio,
+                program.threads,
+            );
+            if expected {
+                cyclic += 1;
+            } else {
+                acyclic += 1;
+            }
+        }
+    }
+    assert!(
+        cyclic > 50 && acyclic > 50,
+        "cyclic {cyclic}, acyclic {acyclic}"
+    );
+    eprintln!(
+        "differential (tokio tasks): {cyclic} programs with a cycle, {acyclic} without, all agreed"
+    );
 }
