@@ -129,6 +129,7 @@ extern crate parking_lot as user_pl;
 extern crate parking_lot_0_13 as user_pl;
 
 pub mod contention;
+pub mod custom;
 pub mod export;
 pub mod lock_api;
 #[cfg(feature = "once_cell")]

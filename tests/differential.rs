@@ -60,12 +60,14 @@ struct Program {
     classes: usize,
     class_of: Vec<usize>,
     /// Which locks are `lockwatch::tokio::RwLock`s (the rest are parking_lot's).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     tokio: Vec<bool>,
     threads: Vec<Vec<Op>>,
 }
 
 /// Which locks of a program are tokio's.
 #[derive(Clone, Copy, PartialEq)]
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 enum Tokio {
     None,
     All,

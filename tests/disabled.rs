@@ -138,6 +138,19 @@ fn atomics_and_lazy_cells_are_std_types() {
     );
 }
 
+#[test]
+fn custom_locks_cost_nothing() {
+    use lockwatch::custom::{CustomGuard, CustomLock};
+    assert_eq!(std::mem::size_of::<CustomLock>(), 0);
+    assert_eq!(std::mem::size_of::<CustomGuard<'static>>(), 0);
+    let lock = CustomLock::new("disabled-custom");
+    let waiting = lock.before_wait();
+    waiting.held_by("process `x` (pid 1 on h), thread `t`, at a.rs:1:1");
+    drop(waiting.acquired());
+    drop(lock.acquired_without_waiting());
+    assert!(lockwatch::reports().is_empty());
+}
+
 #[cfg(feature = "tokio")]
 #[test]
 fn tokio_paths_are_tokio_types() {

@@ -32,6 +32,20 @@ impl Site {
         Site::of(Location::caller())
     }
 
+    /// A site written `file:line:col` (by another process), its file name interned.
+    #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+    pub(crate) fn parse(text: &str) -> Option<Site> {
+        let mut parts = text.trim().rsplitn(3, ':');
+        let column = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        let file = parts.next().filter(|f| !f.is_empty())?;
+        Some(Site {
+            file: intern_file(file),
+            line,
+            column,
+        })
+    }
+
     pub(crate) fn of(location: &'static Location<'static>) -> Site {
         Site {
             file: location.file(),
@@ -45,6 +59,19 @@ impl fmt::Display for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file, self.line, self.column)
     }
+}
+
+/// A `'static` copy of a file name another process sent, made once per name.
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+fn intern_file(file: &str) -> &'static str {
+    static FILES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut files = FILES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = files.iter().find(|f| **f == file) {
+        return known;
+    }
+    let interned: &'static str = Box::leak(file.to_owned().into_boxed_str());
+    files.push(interned);
+    interned
 }
 
 /// A lock as a report names it: its class (the kind of lock and its name or creation site)
@@ -181,6 +208,8 @@ pub enum Doing {
     /// A tokio task not waiting for a lock: running, or suspended at an `.await` lockwatch
     /// does not see (I/O, a sleep, a channel).
     TaskNotWaiting,
+    /// A holder in another process (a lease's stored holder): what it does is not known here.
+    InAnotherProcess,
     /// Blocked waiting for a lock.
     WaitingFor(Acquisition),
     /// Parked in a condvar wait at `wait.site` for `wait.duration`, with the condvar's mutex

@@ -216,6 +216,7 @@ fn json_doing(d: &Doing) -> String {
     match d {
         Doing::Running => "{\"state\":\"running\"}".to_owned(),
         Doing::TaskNotWaiting => "{\"state\":\"task_not_waiting\"}".to_owned(),
+        Doing::InAnotherProcess => "{\"state\":\"in_another_process\"}".to_owned(),
         Doing::WaitingFor(w) => format!("{{\"state\":\"waiting\",\"for\":{}}}", acquisition(w)),
         Doing::ParkedInCondvarWait(w) => {
             format!("{{\"state\":\"condvar\",\"wait\":{}}}", acquisition(w))

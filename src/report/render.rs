@@ -97,10 +97,12 @@ pub(crate) fn render(finding: &Finding) -> (String, String) {
     }
 }
 
-/// How a report names the thread (or tokio task) called `name`: "thread `worker-1`", or the
-/// task's own name ("task 17 (first lock at src/jobs.rs:40:9)").
+/// How a report names the thread (or tokio task, or holder in another process) called
+/// `name`: "thread `worker-1`", or the task's own name ("task 17 (first lock at
+/// src/jobs.rs:40:9)"), or the other process's description ("process `worker` (pid 42 on
+/// host-1), thread `main`, ...").
 pub(crate) fn who(name: &str) -> String {
-    if is_task(name) {
+    if is_task(name) || name.starts_with("process `") {
         name.to_owned()
     } else {
         format!("thread `{name}`")
@@ -567,6 +569,7 @@ fn long_hold(
             "  the task is not waiting for a lock: it holds this one across an `.await` (I/O, a \
              sleep, a channel) or runs\n",
         ),
+        Doing::InAnotherProcess => {}
         Doing::WaitingFor(w) => {
             let _ = writeln!(text, "  and it is now waiting for {} at {}", w.lock, w.site);
         }
@@ -626,6 +629,9 @@ fn long_wait(
                 Doing::TaskNotWaiting => text.push_str(
                     "      it is not waiting for a lock: it holds this one across an `.await` \
                      (I/O, a sleep, a channel) or runs\n",
+                ),
+                Doing::InAnotherProcess => text.push_str(
+                    "      it is in another process: what it does is not visible from here\n",
                 ),
                 Doing::WaitingFor(w) => {
                     let _ = writeln!(

@@ -20,6 +20,8 @@ pub(crate) enum LockKind {
     OnceCell,
     #[cfg_attr(not(feature = "once_cell"), allow(dead_code))]
     Lazy,
+    /// A lock lockwatch does not wrap, tracked through `lockwatch::custom`.
+    Custom,
 }
 
 impl LockKind {
@@ -33,6 +35,7 @@ impl LockKind {
             LockKind::LazyLock => "LazyLock",
             LockKind::OnceCell => "OnceCell",
             LockKind::Lazy => "Lazy",
+            LockKind::Custom => "Lock",
         }
     }
 }

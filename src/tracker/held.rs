@@ -116,6 +116,8 @@ const METHODS: &[&str] = &[
     "try_write_owned",
     "blocking_read",
     "blocking_write",
+    "acquire",
+    "try_acquire",
 ];
 
 impl Method {
@@ -328,6 +330,9 @@ pub(crate) struct Inventory {
     rows: SeqRows<SLOTS, WORDS>,
     /// The current wait, and its stack with backtraces on (symbolized only if reported).
     waiting: parking_lot::Mutex<(Option<Waiting>, Option<backtrace::Backtrace>)>,
+    /// Who holds what the current wait is for, when that is known only as a description (a
+    /// lease held by another process).
+    held_elsewhere: parking_lot::Mutex<Option<Arc<str>>>,
     /// A task's holds released (`None`) or downgraded (`Some(mode)`) by guards dropped on
     /// another task or thread: only the owner writes its rows, so it applies them at its next
     /// acquisition or release, and readers leave them out meanwhile.
@@ -360,6 +365,7 @@ impl Inventory {
             task,
             rows: SeqRows::new(),
             waiting: parking_lot::Mutex::new((None, None)),
+            held_elsewhere: parking_lot::Mutex::new(None),
             #[cfg(feature = "tokio")]
             elsewhere: parking_lot::Mutex::new(Vec::new()),
             #[cfg(feature = "tokio")]
@@ -428,6 +434,19 @@ impl Inventory {
 
     pub(crate) fn end_wait(&self) {
         *self.waiting.lock() = (None, None);
+        if self.held_elsewhere.lock().is_some() {
+            *self.held_elsewhere.lock() = None;
+        }
+    }
+
+    /// Who holds what the current wait is for, as a description (see the field).
+    pub(crate) fn set_held_elsewhere(&self, holder: Option<Arc<str>>) {
+        *self.held_elsewhere.lock() = holder;
+    }
+
+    /// The holder of what the current wait is for, if only described.
+    pub(crate) fn held_elsewhere(&self) -> Option<Arc<str>> {
+        self.held_elsewhere.lock().clone()
     }
 
     /// The current wait's backtrace, symbolized and trimmed, with backtraces on.

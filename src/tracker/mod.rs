@@ -98,6 +98,82 @@ impl LockMeta {
         }
     }
 
+    /// The tracking state of a lock named `name` from its creation (a custom lock, a lease):
+    /// its class is the name, wherever it is created.
+    #[inline]
+    pub(crate) const fn named(
+        kind: LockKind,
+        site: &'static Location<'static>,
+        name: &'static str,
+    ) -> Self {
+        let mut meta = LockMeta::new(kind, site, no_data);
+        meta.name = Some(name);
+        meta
+    }
+
+    /// Before a wait its caller performs itself (a lock lockwatch does not wrap): checks the
+    /// order like a blocking acquisition, reporting before the wait, and publishes the wait
+    /// for the watchdog until [`External::acquired`] or the drop of what it returns.
+    pub(crate) fn begin_external(
+        &self,
+        mode: Mode,
+        method: Method,
+        site: &'static Location<'static>,
+    ) -> External<'_> {
+        if !crate::settings::tracking() {
+            return External {
+                meta: self,
+                me: None,
+                mode,
+                method,
+                site,
+                start: std::time::Instant::now(),
+                waiter: 0,
+            };
+        }
+        let me = self.ident();
+        check_order(self, me, mode, method, site);
+        let start = std::time::Instant::now();
+        let waiter = held::with_inventory(|inventory| {
+            inventory.begin_wait(held::Waiting {
+                id: me.id,
+                class: me.class,
+                mode,
+                method,
+                condvar: None,
+                site,
+                since: start,
+            });
+            inventory.key()
+        })
+        .unwrap_or(0);
+        watchdog::stamp();
+        self.contention_state().enter(waiter, start);
+        External {
+            meta: self,
+            me: Some(me),
+            mode,
+            method,
+            site,
+            start,
+            waiter,
+        }
+    }
+
+    /// An acquisition its caller made without waiting (a successful try): held, no edge
+    /// into it.
+    pub(crate) fn acquired_external(
+        &self,
+        mode: Mode,
+        method: Method,
+        site: &'static Location<'static>,
+    ) -> HeldToken {
+        if !crate::settings::tracking() {
+            return self.untracked();
+        }
+        self.token(self.ident(), mode, method, true, site)
+    }
+
     /// The mode a `read` of this lock is taken in: [`Mode::RecursiveRead`] when its raw lock
     /// (named by `raw`) lets readers in while a writer waits, as declared with
     /// `lock_api::declare_recursive_reads` or built in, else [`Mode::Read`]. Learned on the
@@ -382,6 +458,54 @@ impl Drop for LockMeta {
             // SAFETY: Allocated by `contention_state` with `Box::into_raw`; the lock is being
             // dropped, so nothing else can reach it.
             drop(unsafe { Box::from_raw(contention) });
+        }
+    }
+}
+
+/// A wait published by [`LockMeta::begin_external`]: ended by [`External::acquired`], or by
+/// its drop when the caller gives up.
+pub(crate) struct External<'a> {
+    meta: &'a LockMeta,
+    /// `None` when tracking is off.
+    me: Option<Ident>,
+    mode: Mode,
+    method: Method,
+    site: &'static Location<'static>,
+    start: std::time::Instant,
+    /// The waiting thread's inventory key.
+    waiter: usize,
+}
+
+impl External<'_> {
+    /// Says who holds the lock, as far as the waiter can tell (a lease's stored holder in
+    /// another process): the watchdog names it in a long-wait report.
+    pub(crate) fn held_elsewhere_by(&self, holder: Option<Arc<str>>) {
+        if self.me.is_some() {
+            held::with_inventory(|inventory| inventory.set_held_elsewhere(holder));
+        }
+    }
+
+    /// The wait ended with the lock acquired: the hold's token.
+    pub(crate) fn acquired(mut self) -> HeldToken {
+        let Some(me) = self.me.take() else {
+            return self.meta.untracked();
+        };
+        self.end(me);
+        self.meta
+            .token(me, self.mode, self.method, false, self.site)
+    }
+
+    fn end(&self, me: Ident) {
+        self.meta.contention_state().leave(self.waiter);
+        held::with_inventory(held::Inventory::end_wait);
+        profile::record_wait(ClassRef(me.class), self.start.elapsed());
+    }
+}
+
+impl Drop for External<'_> {
+    fn drop(&mut self) {
+        if let Some(me) = self.me.take() {
+            self.end(me);
         }
     }
 }

@@ -309,6 +309,8 @@ struct ThreadView {
     key: usize,
     /// The thread's (or task's) name, read once per scan.
     name: Arc<str>,
+    /// Who holds what it waits for, when only described (a lease held by another process).
+    held_elsewhere: Option<Arc<str>>,
     inventory: Arc<Inventory>,
     held: Vec<Held>,
     waiting: Option<Waiting>,
@@ -325,6 +327,7 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
             Some(ThreadView {
                 key: Arc::as_ptr(&inventory) as usize,
                 name: inventory.name(),
+                held_elsewhere: inventory.held_elsewhere(),
                 inventory,
                 held,
                 waiting,
@@ -498,12 +501,33 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                     hold: hold(&h, now),
                     doing: doing(o),
                 })
+                .chain(
+                    v.held_elsewhere
+                        .as_deref()
+                        .map(|who| remote_holder(who, &w)),
+                )
                 .collect(),
         });
         remember(crate::ReportKind::LongWait, w.class, w.site, &report);
         out.push(report);
     }
     state.long_waits.retain(|k| waiting_now.contains(k));
+}
+
+/// A holder known only by its description, `... at file:line:col` (a lease's stored value):
+/// the hold's site is the one the description ends with, when it has one.
+fn remote_holder(who: &str, w: &Waiting) -> Holder {
+    let mut hold = wait(w);
+    hold.method = "lock";
+    hold.duration = None;
+    if let Some(site) = who.rsplit_once(" at ").and_then(|(_, at)| Site::parse(at)) {
+        hold.site = site;
+    }
+    Holder {
+        thread: who.to_owned(),
+        hold,
+        doing: Doing::InAnotherProcess,
+    }
 }
 
 /// Whether a request in mode `want` must wait for a holder in mode `held`.
