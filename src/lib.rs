@@ -136,6 +136,9 @@ pub mod lock_api;
 pub mod once_cell;
 mod outdir;
 pub mod parking_lot;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 pub mod report;
 mod settings;
 pub mod sync;

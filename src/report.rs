@@ -78,6 +78,9 @@ pub enum ReportKind {
     /// One of lockwatch's own limits was reached; the report says what is no longer watched.
     /// The program goes on.
     Limit,
+    /// A distributed lease (`lockwatch::redis`) expired while its holder still held the guard:
+    /// another process may have taken the key meanwhile.
+    LeaseExpired,
 }
 
 /// One finding: what was found, as data ([`Report::finding`]), and the words for it.

@@ -3,21 +3,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== a real redis-server for the Redis tests (Debian's package, installed if missing)"
+if ! command -v redis-server > /dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server > /dev/null
+fi
+redis-server --version
 echo "== format"
 cargo fmt --all -- --check
 echo "== clippy (all targets; all features, and the default parking_lot 0.12 facade)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo clippy --all-targets --features enabled,once_cell -- -D warnings
-cargo clippy --all-targets --features tokio -- -D warnings
+cargo clippy --all-targets --features tokio,redis -- -D warnings
 echo "== docs build without broken links"
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --features enabled,once_cell,tokio --no-deps
-echo "== tests, tracking on (unit, integration, doc; tokio's locks on a real runtime)"
-cargo test --features enabled,once_cell,tokio
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --features enabled,once_cell,tokio,redis --no-deps
+echo "== tests, tracking on (unit, integration, doc; tokio's locks on a real runtime; Redis"
+echo "   leases against redis-server processes the tests start on free loopback ports)"
+cargo test --features enabled,once_cell,tokio,redis
 echo "== tests, tracking on, lockwatch::parking_lot over parking_lot 0.13 / lock_api 0.5"
 cargo test --features enabled,once_cell,parking_lot_0_13 --tests
 echo "== tests, tracking off (plain re-exports, no-op extras), for both parking_lot versions"
 cargo test --features once_cell
-cargo test --features tokio --test disabled
+cargo test --features tokio,redis --test disabled --test redis_disabled
 cargo test --features parking_lot_0_13 --test disabled
 echo "== loom models of the lock-free parts (--cfg loom, own target dir)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom

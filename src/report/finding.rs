@@ -329,6 +329,21 @@ pub enum Finding {
         /// Where it wrote, if known.
         written_at: Option<Site>,
     },
+    /// A Redis lease expired while its guard was still held
+    /// ([`crate::ReportKind::LeaseExpired`]): another process may hold the key now.
+    #[non_exhaustive]
+    LeaseExpired {
+        /// The thread holding the guard.
+        thread: String,
+        /// The Redis key.
+        key: String,
+        /// The hold: the lease's class, where it was taken, and (`duration`) for how long.
+        hold: Acquisition,
+        /// The lease's time to live, as last set (acquired or extended).
+        ttl: Duration,
+        /// How long ago it expired, when reported.
+        expired_for: Duration,
+    },
     /// One of lockwatch's own limits was reached ([`crate::ReportKind::Limit`]).
     #[non_exhaustive]
     Limit {
@@ -349,6 +364,7 @@ impl Finding {
             Finding::LongHold { .. } => K::LongHold,
             Finding::LongWait { .. } => K::LongWait,
             Finding::LostUpdate { .. } => K::LostUpdate,
+            Finding::LeaseExpired { .. } => K::LeaseExpired,
             Finding::Limit { .. } => K::Limit,
         }
     }
@@ -361,6 +377,7 @@ impl Finding {
             | Finding::LongHold { thread, .. }
             | Finding::LongWait { thread, .. }
             | Finding::LostUpdate { thread, .. }
+            | Finding::LeaseExpired { thread, .. }
             | Finding::Limit { thread, .. } => thread,
             Finding::Deadlock { threads } => threads.first().map_or("", |t| t.thread.as_str()),
         }
@@ -409,6 +426,7 @@ impl Finding {
                 out.push(waits_for);
                 out.extend(holders.iter().map(|h| &h.hold));
             }
+            Finding::LeaseExpired { hold, .. } => out.push(hold),
             Finding::LostUpdate { .. } | Finding::Limit { .. } => {}
         }
         out

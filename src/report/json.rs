@@ -208,6 +208,19 @@ fn finding(f: &Finding) -> String {
             written_at.as_ref().map_or_else(|| "null".to_owned(), site)
         ),
         Finding::Limit { held_locks, .. } => format!("\"held_locks\":{held_locks}"),
+        Finding::LeaseExpired {
+            key,
+            hold,
+            ttl,
+            expired_for,
+            ..
+        } => format!(
+            "\"key\":{},\"hold\":{},\"ttl_ms\":{},\"expired_ms\":{}",
+            string(key),
+            acquisition(hold),
+            ttl.as_millis(),
+            expired_for.as_millis()
+        ),
     };
     format!("{{\"type\":{},{body}}}", string(variant(f)))
 }
@@ -233,6 +246,7 @@ fn variant(f: &Finding) -> &'static str {
         Finding::LongWait { .. } => "LongWait",
         Finding::LostUpdate { .. } => "LostUpdate",
         Finding::Limit { .. } => "Limit",
+        Finding::LeaseExpired { .. } => "LeaseExpired",
     }
 }
 

@@ -82,6 +82,13 @@ pub(crate) fn render(finding: &Finding) -> (String, String) {
             );
             (summary, text)
         }
+        Finding::LeaseExpired {
+            thread,
+            key,
+            hold,
+            ttl,
+            expired_for,
+        } => lease_expired(thread, key, hold, *ttl, *expired_for),
         Finding::Limit { thread, held_locks } => {
             let thread = who(thread);
             (
@@ -127,6 +134,47 @@ fn how_many(threads: &[super::finding::BlockedThread]) -> String {
 fn is_task(name: &str) -> bool {
     name.strip_prefix("task ")
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+fn lease_expired(
+    thread: &str,
+    key: &str,
+    hold: &Acquisition,
+    ttl: Duration,
+    expired_for: Duration,
+) -> (String, String) {
+    let mut text = format!(
+        "lease expired while held: {} still holds {} (key `{key}`), whose {} lease ran out {} \
+         ago\n",
+        who(thread),
+        hold.lock,
+        ms(ttl),
+        ms(expired_for)
+    );
+    let _ = writeln!(
+        text,
+        "  taken with {}() at {}{}",
+        hold.method,
+        hold.site,
+        hold.duration
+            .map(|d| format!(", held for {}", ms(d)))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        text,
+        "  another process may hold `{key}` now: both believe they own it"
+    );
+    text.push_str(
+        "  fix: extend the lease before it runs out (LeaseGuard::extend from the work loop), \
+         keep the work under the lease shorter than its TTL, or check a fencing token (the \
+         guard's token) where the protected data is written",
+    );
+    let summary = format!(
+        "lease expired while held: `{key}` taken at {}, expired {} ago",
+        hold.site,
+        ms(expired_for)
+    );
+    (summary, text)
 }
 
 /// The fix for taking again what this thread holds, by the kind of primitive.
@@ -255,13 +303,11 @@ fn backtrace_hint<'a>(
 
 /// `Mutex `x`, taken with lock() at site, held for 20ms`, as the watchdog lists a hold.
 fn hold_line(a: &Acquisition) -> String {
-    format!(
-        "{}, taken with {}() at {}, held for {}",
-        a.lock,
-        a.method,
-        a.site,
-        ms(a.duration.unwrap_or_default())
-    )
+    let mut line = format!("{}, taken with {}() at {}", a.lock, a.method, a.site);
+    if let Some(d) = a.duration {
+        let _ = write!(line, ", held for {}", ms(d));
+    }
+    line
 }
 
 fn lock_order(
@@ -464,13 +510,11 @@ fn deadlock(threads: &[super::finding::BlockedThread]) -> (String, String) {
         let w = &t.waits_for;
         match &t.condvar_notifiers {
             None => {
-                let _ = writeln!(
-                    text,
-                    "  {} waits for {}, blocked for {}",
-                    who(&t.thread),
-                    waited_on(w),
-                    ms(w.duration.unwrap_or_default())
-                );
+                let _ = write!(text, "  {} waits for {}", who(&t.thread), waited_on(w));
+                if let Some(d) = w.duration {
+                    let _ = write!(text, ", blocked for {}", ms(d));
+                }
+                text.push('\n');
             }
             Some(notifiers) => {
                 through_condvar = true;

@@ -22,6 +22,9 @@ pub(crate) enum LockKind {
     Lazy,
     /// A lock lockwatch does not wrap, tracked through `lockwatch::custom`.
     Custom,
+    /// A Redis lease (`lockwatch::redis`).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Lease,
 }
 
 impl LockKind {
@@ -36,6 +39,7 @@ impl LockKind {
             LockKind::OnceCell => "OnceCell",
             LockKind::Lazy => "Lazy",
             LockKind::Custom => "Lock",
+            LockKind::Lease => "Lease",
         }
     }
 }

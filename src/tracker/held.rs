@@ -333,6 +333,9 @@ pub(crate) struct Inventory {
     /// Who holds what the current wait is for, when that is known only as a description (a
     /// lease held by another process).
     held_elsewhere: parking_lot::Mutex<Option<Arc<str>>>,
+    /// The current wait is part of a deadlock reported outside the watchdog (across
+    /// processes): its long hold and long wait are that deadlock's, not reports of their own.
+    in_reported_deadlock: std::sync::atomic::AtomicBool,
     /// A task's holds released (`None`) or downgraded (`Some(mode)`) by guards dropped on
     /// another task or thread: only the owner writes its rows, so it applies them at its next
     /// acquisition or release, and readers leave them out meanwhile.
@@ -366,6 +369,7 @@ impl Inventory {
             rows: SeqRows::new(),
             waiting: parking_lot::Mutex::new((None, None)),
             held_elsewhere: parking_lot::Mutex::new(None),
+            in_reported_deadlock: std::sync::atomic::AtomicBool::new(false),
             #[cfg(feature = "tokio")]
             elsewhere: parking_lot::Mutex::new(Vec::new()),
             #[cfg(feature = "tokio")]
@@ -437,6 +441,17 @@ impl Inventory {
         if self.held_elsewhere.lock().is_some() {
             *self.held_elsewhere.lock() = None;
         }
+        self.in_reported_deadlock.store(false, Relaxed);
+    }
+
+    /// Marks the current wait as part of a deadlock already reported (until it ends).
+    pub(crate) fn mark_deadlocked(&self) {
+        self.in_reported_deadlock.store(true, Relaxed);
+    }
+
+    /// Whether the current wait is part of a deadlock already reported.
+    pub(crate) fn deadlocked(&self) -> bool {
+        self.in_reported_deadlock.load(Relaxed)
     }
 
     /// Who holds what the current wait is for, as a description (see the field).

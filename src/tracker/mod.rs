@@ -22,6 +22,8 @@ mod explain;
 mod graph;
 mod held;
 mod lazy_id;
+#[cfg(feature = "redis")]
+pub(crate) mod leases;
 mod order;
 mod primitive;
 mod seqlock;
@@ -37,7 +39,7 @@ use std::sync::Arc;
 
 use crate::contention::profile::{self, ClassRef, Contention};
 use class::LockClass;
-pub(crate) use class::{declare_recursive_reads, LockKind};
+pub(crate) use class::{declare_recursive_reads, intern_name, LockKind};
 use graph::{ById, CycleEdge, EdgeType, Evidence, OrderGraph, Slot, StepInfo, Witness};
 use held::Held;
 pub(crate) use held::{method, Method, Mode};
@@ -172,6 +174,12 @@ impl LockMeta {
             return self.untracked();
         }
         self.token(self.ident(), mode, method, true, site)
+    }
+
+    /// This lock's class (assigned on first use).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn class(&self) -> &'static LockClass {
+        self.ident().class
     }
 
     /// The mode a `read` of this lock is taken in: [`Mode::RecursiveRead`] when its raw lock

@@ -311,6 +311,8 @@ struct ThreadView {
     name: Arc<str>,
     /// Who holds what it waits for, when only described (a lease held by another process).
     held_elsewhere: Option<Arc<str>>,
+    /// Its wait is part of a deadlock reported outside the watchdog (across processes).
+    deadlocked: bool,
     inventory: Arc<Inventory>,
     held: Vec<Held>,
     waiting: Option<Waiting>,
@@ -328,6 +330,7 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
                 key: Arc::as_ptr(&inventory) as usize,
                 name: inventory.name(),
                 held_elsewhere: inventory.held_elsewhere(),
+                deadlocked: inventory.deadlocked(),
                 inventory,
                 held,
                 waiting,
@@ -336,8 +339,10 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
         .collect();
     let busy = views
         .iter()
-        .any(|v| !v.held.is_empty() || v.waiting.is_some());
+        .any(|v| !v.held.is_empty() || v.waiting.is_some())
+        || super::leases::any();
     let mut reports = Vec::new();
+    super::leases::expired(&mut reports);
     long_holds(state, &views, now, &mut reports);
     long_waits(state, &views, now, &mut reports);
     let deadlocked = deadlocks(state, &views, now, &mut reports)
@@ -406,7 +411,10 @@ fn long_holds(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
                 continue;
             }
             state.seen_holds.insert(key);
-            if state.deadlocked_threads.contains(&v.key) || state.deadlocked_locks.contains(&h.id) {
+            if v.deadlocked
+                || state.deadlocked_threads.contains(&v.key)
+                || state.deadlocked_locks.contains(&h.id)
+            {
                 continue; // Part of a deadlock already reported.
             }
             let kind = crate::ReportKind::LongHold;
@@ -484,7 +492,10 @@ fn long_waits(state: &mut ScanState, views: &[ThreadView], now: u64, out: &mut V
             continue;
         }
         state.long_waits.insert(key);
-        if state.deadlocked_threads.contains(&v.key) || state.deadlocked_locks.contains(&w.id) {
+        if v.deadlocked
+            || state.deadlocked_threads.contains(&v.key)
+            || state.deadlocked_locks.contains(&w.id)
+        {
             continue; // Part of a deadlock already reported.
         }
         if repeated(crate::ReportKind::LongWait, w.class, w.site, waited).is_some() {
