@@ -50,6 +50,47 @@ const VALUE_TAG: &str = "lockwatch1";
 /// Where a waiter says which key it waits for (`lockwatch:waiting:<holder id>`).
 const WAITING_PREFIX: &str = "lockwatch:waiting:";
 
+/// Shares lock order with other processes through the Redis at `url`, as the environment
+/// variable `LOCKWATCH_REDIS=redis://host:port/db` does: class-level order edges between
+/// leases and named locks (whose names mean the same in every process) go to Redis with their
+/// evidence, and a cycle that spans processes is reported (as a
+/// [`LockOrder`](crate::ReportKind::LockOrder) naming each process and site) by the process
+/// that closes it. Reads are refreshed in the background; the lock fast path never talks to
+/// Redis. If Redis is unreachable, one warning, and local detection goes on. Without the
+/// `enabled` feature it only checks the URL.
+///
+/// # Errors
+///
+/// A URL that does not parse, or sharing already started with another URL.
+///
+/// # Examples
+///
+/// ```
+/// assert!(lockwatch::redis::share_order("not a url").is_err());
+/// ```
+pub fn share_order(url: &str) -> Result<(), ShareError> {
+    #[cfg(feature = "enabled")]
+    return tracker::shared::start(url).map_err(|message| ShareError { message });
+    #[cfg(not(feature = "enabled"))]
+    redis::Client::open(url).map(drop).map_err(|e| ShareError {
+        message: format!("lockwatch: bad Redis URL {url:?} for sharing lock order: {e}"),
+    })
+}
+
+/// Why [`share_order`] could not start.
+#[derive(Debug, Clone)]
+pub struct ShareError {
+    message: String,
+}
+
+impl fmt::Display for ShareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ShareError {}
+
 /// A lease lock on one Redis key.
 pub struct LeaseLock {
     key: String,

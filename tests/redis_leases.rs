@@ -373,3 +373,129 @@ fn redis_stopped_mid_run_is_an_error_not_a_crash() {
     assert!(matches!(err, LeaseError::Redis(_)), "{err}");
     assert!(lease.lock_timeout(Duration::from_millis(100)).is_err());
 }
+
+/// One side of an inversion across processes: `first` then `second`, then stay until this
+/// process has a cross-process report (or three seconds).
+fn order_child(first: &str, second: &str) {
+    lockwatch::redis::share_order(&server_url()).unwrap();
+    let c = client();
+    let a = LeaseLock::with_class(&c, first, &class_of_key(first), Duration::from_secs(5));
+    let b = LeaseLock::with_class(&c, second, &class_of_key(second), Duration::from_secs(5));
+    {
+        let _a = a.lock().unwrap();
+        let _b = b.lock().unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline
+        && !lockwatch::reports()
+            .iter()
+            .any(|r| r.to_string().contains("across processes"))
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("done");
+}
+
+/// `lw-x-order:1` → `lw-x-order`.
+fn class_of_key(key: &str) -> String {
+    key.split(':').next().unwrap().to_owned()
+}
+
+#[test]
+fn child_orders_then_users() {
+    if in_child() {
+        order_child("lw-x-order:1", "lw-x-user:1");
+    }
+}
+
+#[test]
+fn child_users_then_orders() {
+    if in_child() {
+        order_child("lw-x-user:2", "lw-x-order:2");
+    }
+}
+
+#[test]
+fn opposite_orders_in_two_processes_at_different_times_are_one_report() {
+    if in_child() {
+        return;
+    }
+    let mut first = spawn_child("child_orders_then_users");
+    let said_first = read_until(&mut first, "done", Duration::from_secs(20));
+    first.wait().unwrap();
+    let mut second = spawn_child("child_users_then_orders");
+    let said = read_until(&mut second, "done", Duration::from_secs(20));
+    second.wait().unwrap();
+    eprintln!("{said}");
+    assert!(
+        !said_first.contains("lock order inversion"),
+        "the first process saw no cycle:\n{said_first}"
+    );
+    assert_eq!(
+        said.matches("lock order inversion across processes")
+            .count(),
+        1,
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("(pid {} on ", first.id())),
+        "names the first process:\n{said}"
+    );
+    assert!(
+        said.contains("Lease `lw-x-order`") && said.contains("Lease `lw-x-user`"),
+        "{said}"
+    );
+    assert!(said.contains("redis_leases.rs:"), "{said}");
+}
+
+/// With `LOCKWATCH_REDIS` pointing at nothing (or at a bad URL), local detection goes on:
+/// one warning, and the local inversion is reported.
+#[test]
+fn child_shares_with_no_redis() {
+    if !in_child() {
+        return;
+    }
+    let a = named(Mutex::new(0), "lw-noredis-a");
+    let b = named(Mutex::new(0), "lw-noredis-b");
+    for _ in 0..3 {
+        {
+            let _a = a.lock().unwrap();
+            let _b = b.lock().unwrap();
+        }
+        {
+            let _b = b.lock().unwrap();
+            let _a = a.lock().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    eprintln!("done");
+}
+
+#[test]
+fn redis_away_or_a_bad_url_is_one_warning_and_local_detection_goes_on() {
+    if in_child() {
+        return;
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (url, warning) in [
+        (format!("redis://127.0.0.1:{closed}/"), "cannot reach Redis"),
+        ("not a url".to_owned(), "bad Redis URL"),
+    ] {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["child_shares_with_no_redis", "--exact", "--nocapture"])
+            .env("LOCKWATCH_CHILD", "1")
+            .env("LOCKWATCH_REDIS", &url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let said = read_until(&mut child, "done", Duration::from_secs(20));
+        assert!(child.wait().unwrap().success(), "{said}");
+        assert_eq!(said.matches(warning).count(), 1, "{url}: {said}");
+        assert!(said.contains("lock order inversion"), "{said}");
+    }
+}

@@ -46,6 +46,16 @@ impl Site {
         })
     }
 
+    /// A site another process sent in a form that could not be read.
+    #[cfg_attr(not(all(feature = "enabled", feature = "redis")), allow(dead_code))]
+    pub(crate) fn unknown() -> Site {
+        Site {
+            file: "<unknown>",
+            line: 0,
+            column: 0,
+        }
+    }
+
     pub(crate) fn of(location: &'static Location<'static>) -> Site {
         Site {
             file: location.file(),

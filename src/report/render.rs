@@ -324,7 +324,14 @@ fn lock_order(
         names.add(&step.from.lock);
     }
     let mut out = String::new();
-    let _ = writeln!(out, "lock order inversion (potential deadlock) in {thread}");
+    if cycle.iter().any(|s| s.thread.starts_with("process `")) {
+        let _ = writeln!(
+            out,
+            "lock order inversion across processes (potential deadlock), closed in {thread}"
+        );
+    } else {
+        let _ = writeln!(out, "lock order inversion (potential deadlock) in {thread}");
+    }
     acquiring_line(&mut out, &names.of(&acquiring.lock), acquiring);
     out.push_str("  while holding:\n");
     for h in held.iter().rev() {

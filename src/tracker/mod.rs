@@ -27,6 +27,8 @@ pub(crate) mod leases;
 mod order;
 mod primitive;
 mod seqlock;
+#[cfg(feature = "redis")]
+pub(crate) mod shared;
 #[cfg(feature = "tokio")]
 mod task;
 mod trace;

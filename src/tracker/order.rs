@@ -286,6 +286,19 @@ pub(super) fn add_edges(
                     let added =
                         g.graph(ends.same_class)
                             .add(ends.from, ends.to, ty, evidence.clone());
+                    #[cfg(feature = "redis")]
+                    if !ends.same_class {
+                        super::shared::learned(
+                            h.class,
+                            me.class,
+                            h.site,
+                            site,
+                            h.method,
+                            method,
+                            h.mode.holds_shared(),
+                            mode.enters_recursive(),
+                        );
+                    }
                     if let graph::Added::ClosesCycle(path) = added {
                         // The new step with the instances' own ids, for the report.
                         let witness = evidence.witness(h.id, me.id);
