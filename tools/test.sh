@@ -17,6 +17,7 @@ echo "== clippy (all targets; all features, and the default parking_lot 0.12 fac
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo clippy --all-targets --features enabled,once_cell -- -D warnings
 cargo clippy --all-targets --features tokio,redis -- -D warnings
+cargo clippy --all-targets --features enabled,tokio -- -D warnings
 echo "== docs build without broken links"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --features enabled,once_cell,tokio,redis --no-deps
 echo "== tests, tracking on (unit, integration, doc; tokio's locks on a real runtime; Redis"

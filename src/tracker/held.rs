@@ -445,6 +445,7 @@ impl Inventory {
     }
 
     /// Marks the current wait as part of a deadlock already reported (until it ends).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn mark_deadlocked(&self) {
         self.in_reported_deadlock.store(true, Relaxed);
     }

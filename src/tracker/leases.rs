@@ -52,8 +52,7 @@ pub(crate) fn watch(
             reported: None,
         },
     );
-    // A watched lease keeps the watchdog awake.
-    super::watchdog::stamp();
+    // The watchdog is awake: the lease's hold, on this thread's stack, woke it.
     id
 }
 
@@ -83,17 +82,20 @@ pub(crate) fn released(id: u64) {
     if let Some(Watched {
         reported: Some(report),
         since,
+        expires,
+        key,
         ..
     }) = lease
     {
-        let held = since.elapsed();
+        let (held, late) = (since.elapsed(), expires.elapsed());
         crate::report::follow_up(
             &report,
             format!("released after {}", crate::report::ms(held)),
             &format!(
-                "lease released {} after it was taken: {}",
+                "lease expired while held, over: `{key}` released {} after it was taken, {} \
+                 after it expired",
                 crate::report::ms(held),
-                report.summary()
+                crate::report::ms(late)
             ),
         );
     }

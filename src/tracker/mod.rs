@@ -40,8 +40,10 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, 
 use std::sync::Arc;
 
 use crate::contention::profile::{self, ClassRef, Contention};
+#[cfg(feature = "redis")]
+pub(crate) use class::intern_name;
 use class::LockClass;
-pub(crate) use class::{declare_recursive_reads, intern_name, LockKind};
+pub(crate) use class::{declare_recursive_reads, LockKind};
 use graph::{ById, CycleEdge, EdgeType, Evidence, OrderGraph, Slot, StepInfo, Witness};
 use held::Held;
 pub(crate) use held::{method, Method, Mode};

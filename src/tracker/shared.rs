@@ -105,14 +105,14 @@ impl Edge {
 
     /// The process and thread that first took this order, as reports name them.
     fn who(&self) -> String {
-        if self.mine() {
-            self.thread.clone()
-        } else {
-            format!(
-                "process `{}` (pid {} on {}), thread `{}`",
-                self.program, self.pid, self.host, self.thread
-            )
-        }
+        format!(
+            "process `{}` (pid {} on {}{}), thread `{}`",
+            self.program,
+            self.pid,
+            self.host,
+            if self.mine() { ": this one" } else { "" },
+            self.thread
+        )
     }
 }
 

@@ -337,12 +337,16 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
             })
         })
         .collect();
-    let busy = views
+    #[allow(unused_mut)]
+    let mut busy = views
         .iter()
-        .any(|v| !v.held.is_empty() || v.waiting.is_some())
-        || super::leases::any();
+        .any(|v| !v.held.is_empty() || v.waiting.is_some());
     let mut reports = Vec::new();
-    super::leases::expired(&mut reports);
+    #[cfg(feature = "redis")]
+    {
+        busy |= super::leases::any();
+        super::leases::expired(&mut reports);
+    }
     long_holds(state, &views, now, &mut reports);
     long_waits(state, &views, now, &mut reports);
     let deadlocked = deadlocks(state, &views, now, &mut reports)

@@ -32,13 +32,22 @@ fn example(name: &str) -> PathBuf {
     PathBuf::from(target).join("debug/examples").join(name)
 }
 
-/// The features an example is built with: tracking, and tokio for the async ones.
+/// The features an example is built with: tracking, and tokio or redis for theirs.
 fn features(name: &str) -> &'static str {
     if name.starts_with("async_") {
         "enabled,tokio"
+    } else if name.starts_with("redis_") {
+        "enabled,redis"
     } else {
         "enabled"
     }
+}
+
+/// Whether this run of the suite has the feature an example needs.
+fn has_features(name: &str) -> bool {
+    let needs = features(name);
+    (!needs.contains("tokio") || cfg!(feature = "tokio"))
+        && (!needs.contains("redis") || cfg!(feature = "redis"))
 }
 
 fn strip_ansi(s: &str) -> String {
@@ -91,7 +100,18 @@ fn normalise(line: &str) -> String {
             i += c.len_utf8();
         }
     }
-    out
+    // Another machine's name: `(pid # on HOST...)` reads `(pid # on #...)`.
+    let mut rest = out.as_str();
+    let mut hosts = String::new();
+    while let Some(at) = rest.find("(pid # on ") {
+        let (before, after) = rest.split_at(at + "(pid # on ".len());
+        hosts.push_str(before);
+        let end = after.find([')', ':']).unwrap_or(after.len());
+        hosts.push('#');
+        rest = &after[end..];
+    }
+    hosts.push_str(rest);
+    hosts
 }
 
 /// `(example, block lines)` for every checked block of the README.
@@ -132,8 +152,8 @@ fn the_readme_shows_what_the_examples_print() {
     );
     let mut outputs = std::collections::HashMap::new();
     for (name, block) in blocks {
-        if features(&name).contains("tokio") && !cfg!(feature = "tokio") {
-            // This run has no tokio: the tokio run of the suite checks these blocks.
+        if !has_features(&name) {
+            // The run of the suite with that feature checks these blocks.
             continue;
         }
         let output = outputs.entry(name.clone()).or_insert_with(|| {
