@@ -82,6 +82,11 @@
 //! - [`sync::atomic`]: atomics that report lost updates (`load` then `store` across another
 //!   thread's write); [`sync::OnceLock`], [`sync::LazyLock`] and [`sync::Once`] take part in
 //!   the lock graph while initializing.
+//! - [`custom`]: any lock joins the graph (a lock file, an advisory lock, your own spin
+//!   lock), tracked around your own acquire and release.
+//! - `lockwatch::tokio` (feature `tokio`): tokio's `Mutex` and `RwLock`, tracked per task.
+//! - `lockwatch::redis` (feature `redis`): Redis lease locks in the graph, leases expiring
+//!   under their holders, deadlocks and lock-order cycles across processes.
 //!
 //! # Features
 //!
@@ -90,6 +95,7 @@
 //! | `enabled` | tracking on; without it every type is the plain std / parking_lot / lock_api one |
 //! | `once_cell` | `lockwatch::once_cell` mirrors once_cell's `sync::{OnceCell, Lazy}` |
 //! | `tokio` | `lockwatch::tokio` mirrors `tokio::sync`, its `Mutex` and `RwLock` tracked per task |
+//! | `redis` | `lockwatch::redis`: lease locks on Redis keys; with `enabled`, tracked, and lock order shared between processes |
 //! | `parking_lot_0_13` | `lockwatch::parking_lot` and `lockwatch::lock_api` wrap parking_lot 0.13 / lock_api 0.5 |
 //!
 //! The oldest supported Rust is 1.80 (`LazyLock`); std methods stabilised later (such as
@@ -111,6 +117,7 @@
 //! | `LOCKWATCH_LONG_HOLD_MS`, `LOCKWATCH_LONG_WAIT_MS`, `LOCKWATCH_ON_DEADLOCK`, `LOCKWATCH_WATCHDOG` | see [`watchdog`] |
 //! | `LOCKWATCH_PROFILE_RATE_NS` | see [`contention`] |
 //! | `LOCKWATCH_DIR` | see [`export`] |
+//! | `LOCKWATCH_REDIS` | `redis://host:port/db`: share lock order with other processes (feature `redis`, see `lockwatch::redis::share_order`) |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]

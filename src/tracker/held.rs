@@ -331,8 +331,10 @@ pub(crate) struct Inventory {
     /// The current wait, and its stack with backtraces on (symbolized only if reported).
     waiting: parking_lot::Mutex<(Option<Waiting>, Option<backtrace::Backtrace>)>,
     /// Who holds what the current wait is for, when that is known only as a description (a
-    /// lease held by another process).
+    /// lease held by another process); `has_elsewhere_holder` says whether it is set, so that
+    /// ending an ordinary wait takes no second lock.
     held_elsewhere: parking_lot::Mutex<Option<Arc<str>>>,
+    has_elsewhere_holder: std::sync::atomic::AtomicBool,
     /// The current wait is part of a deadlock reported outside the watchdog (across
     /// processes): its long hold and long wait are that deadlock's, not reports of their own.
     in_reported_deadlock: std::sync::atomic::AtomicBool,
@@ -369,6 +371,7 @@ impl Inventory {
             rows: SeqRows::new(),
             waiting: parking_lot::Mutex::new((None, None)),
             held_elsewhere: parking_lot::Mutex::new(None),
+            has_elsewhere_holder: std::sync::atomic::AtomicBool::new(false),
             in_reported_deadlock: std::sync::atomic::AtomicBool::new(false),
             #[cfg(feature = "tokio")]
             elsewhere: parking_lot::Mutex::new(Vec::new()),
@@ -438,16 +441,18 @@ impl Inventory {
 
     pub(crate) fn end_wait(&self) {
         *self.waiting.lock() = (None, None);
-        if self.held_elsewhere.lock().is_some() {
+        if self.has_elsewhere_holder.load(Relaxed) {
+            self.has_elsewhere_holder.store(false, Relaxed);
             *self.held_elsewhere.lock() = None;
+            self.in_reported_deadlock.store(false, Relaxed);
         }
-        self.in_reported_deadlock.store(false, Relaxed);
     }
 
     /// Marks the current wait as part of a deadlock already reported (until it ends).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn mark_deadlocked(&self) {
         self.in_reported_deadlock.store(true, Relaxed);
+        self.has_elsewhere_holder.store(true, Relaxed);
     }
 
     /// Whether the current wait is part of a deadlock already reported.
@@ -458,6 +463,7 @@ impl Inventory {
     /// Who holds what the current wait is for, as a description (see the field).
     pub(crate) fn set_held_elsewhere(&self, holder: Option<Arc<str>>) {
         *self.held_elsewhere.lock() = holder;
+        self.has_elsewhere_holder.store(true, Relaxed);
     }
 
     /// The holder of what the current wait is for, if only described.
@@ -1041,7 +1047,8 @@ pub(crate) fn remember_edge(target: u64, pred: u64) {
     let _ = HOT.try_with(|hot| hot.known[i].set(key));
 }
 
-/// This thread's name for reports, made once: its name; with the OS thread id (the one
+/// This thread's name for reports (or, during a tokio task's order check, the task's: see
+/// `acting_as`), made once: its name; with the OS thread id (the one
 /// debuggers and `top -H` show) when another live thread already goes by that name (a pool's
 /// workers often share one); `unnamed thread (tid N)` when it has none.
 pub(crate) fn thread_name() -> Arc<str> {

@@ -7,12 +7,17 @@
 //! read policy), `forget_held` (`force_unlock`) and `set_class_name`; and through the
 //! [`HeldToken`] a guard carries, which releases the entry when dropped and can `suspend` it
 //! (a condvar wait, `unlocked`), `set_mode` (downgrade) or `upgrade`. Atomics go through
-//! `atomics`, lock classes through `class`.
+//! `atomics`, lock classes through `class`. Locks lockwatch does not wrap (`lockwatch::custom`,
+//! Redis leases) use `begin_external` / `External::acquired` / `acquired_external` around
+//! their own acquire; tokio's locks use `lock_async` / `lock_blocking` / `try_lock_task` and a
+//! [`TaskToken`].
 //!
 //! Submodules: `held` (the per-thread held stack and its published rows), `graph` (the order
 //! graph), `class`, `explain` (findings as data), `watchdog`, `dump` (the data files under
 //! `LOCKWATCH_DIR`), `dot`, `atomics`, `seqlock` and `lazy_id` (the lock-free parts the loom
-//! models check).
+//! models check); with `tokio`, `task` (held locks per tokio task); with `redis`, `leases`
+//! (lease deadlines, deadlocks across processes) and `shared` (lock order shared through
+//! Redis).
 
 pub(crate) mod atomics;
 mod class;
