@@ -244,6 +244,19 @@ fn a_lease_expiring_under_a_long_hold_is_reported() {
         "{text}"
     );
     assert!(text.contains("LeaseGuard::extend"), "{text}");
+    // As data in `reports.jsonl`, too.
+    let jsonl = lockwatch::export::reports_jsonl();
+    let line = jsonl
+        .lines()
+        .find(|l| l.contains("\"LeaseExpired\"") && l.contains("lw-expire:1"))
+        .expect("a reports.jsonl line");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["kind"], "LeaseExpired");
+    assert_eq!(v["finding"]["type"], "LeaseExpired");
+    assert_eq!(v["finding"]["key"], "lw-expire:1");
+    assert_eq!(v["finding"]["ttl_ms"], 300);
+    assert!(v["finding"]["expired_ms"].as_u64().is_some(), "{line}");
+    assert_eq!(v["finding"]["hold"]["site"]["line"], site);
     assert!(!guard.release().unwrap(), "expired: nothing to delete");
     // Extended in time, a lease is quiet.
     let kept = lease.lock().unwrap();
