@@ -9,10 +9,12 @@
 //! connection; `LeaseLock` with tracking switched off; `LeaseLock` tracked. Medians of rounds
 //! that alternate the three, and the ratio of each to the hand-written round trip.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lockwatch::redis::LeaseLock;
+
+#[path = "../tests/common/redis_server.rs"]
+mod redis_server;
 
 const ROUNDS: usize = 15;
 
@@ -23,57 +25,14 @@ fn iters() -> u64 {
         .unwrap_or(2_000)
 }
 
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server() -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server (Debian: apt-get install redis-server)");
-    let server = Server(child);
-    let url = format!("redis://127.0.0.1:{port}/");
-    let client = redis::Client::open(url.as_str()).unwrap();
-    for _ in 0..200 {
-        if let Ok(mut c) = client.get_connection() {
-            if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                return (server, url);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("redis-server did not start");
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
 fn main() {
-    let (_server, url) = start_server();
-    let client = redis::Client::open(url.as_str()).unwrap();
+    let server = redis_server::RedisServer::start();
+    let client = server.client();
     let mut raw = client.get_connection().unwrap();
     let release = redis::Script::new(
         r#"if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end"#,
