@@ -512,3 +512,86 @@ fn redis_away_or_a_bad_url_is_one_warning_and_local_detection_goes_on() {
         assert!(said.contains("lock order inversion"), "{said}");
     }
 }
+
+/// Shares lock order through a server its parent stops mid-run: it waits for the word on
+/// stdin, then keeps locking (an inversion of named locks), and must go on with one warning.
+#[test]
+fn child_outlives_its_redis() {
+    if !in_child() {
+        return;
+    }
+    lockwatch::redis::share_order(&server_url()).unwrap();
+    let a = named(Mutex::new(0), "lw-outlive-a");
+    let b = named(Mutex::new(0), "lw-outlive-b");
+    {
+        let _a = a.lock().unwrap();
+        let _b = b.lock().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(600)); // shared by now
+    eprintln!("shared");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap(); // the server is gone after this
+    std::thread::sleep(Duration::from_millis(600));
+    {
+        let _b = b.lock().unwrap();
+        let _a = a.lock().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    eprintln!("done");
+}
+
+#[test]
+fn redis_stopped_mid_run_is_one_warning_and_local_detection_goes_on() {
+    if in_child() {
+        return;
+    }
+    let mut own = RedisServer::start();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["child_outlives_its_redis", "--exact", "--nocapture"])
+        .env("LOCKWATCH_CHILD", "1")
+        .env("LOCKWATCH_TEST_REDIS", own.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut said = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !said.contains("shared") && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            said.push_str(&line);
+            said.push('\n');
+        }
+    }
+    assert!(said.contains("shared"), "{said}");
+    let edges: Vec<String> = redis::cmd("KEYS")
+        .arg("lockwatch:edge:*")
+        .query(&mut own.client().get_connection().unwrap())
+        .unwrap();
+    assert!(
+        edges.iter().any(|k| k.contains("lw-outlive-a")),
+        "the first order was shared: {edges:?}"
+    );
+    own.stop();
+    use std::io::Write;
+    writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
+    while !said.contains("done") && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            said.push_str(&line);
+            said.push('\n');
+        }
+    }
+    assert!(child.wait().unwrap().success(), "{said}");
+    assert_eq!(said.matches("cannot reach Redis").count(), 1, "{said}");
+    assert!(
+        said.contains("lock order inversion (potential deadlock)"),
+        "{said}"
+    );
+}
