@@ -157,6 +157,37 @@ fn random_below(n: u64) -> u64 {
     .unwrap_or(0)
 }
 
+/// How many contended lock waits one timed wait stands for: the rate in microseconds (the
+/// default 10 µs: one in ten), at least 1 (a rate of zero times every wait). Decided before
+/// the wait, so that an untimed wait costs no clock reading and no bookkeeping; waits still
+/// going on at the watchdog's next scan are recorded whatever the draw (see
+/// `Inventory::promote_long_wait`).
+#[inline]
+pub(crate) fn sample_period() -> u64 {
+    (rate_ns() / 1_000).max(1)
+}
+
+/// Whether to time this contended wait: one in `period`.
+#[inline]
+pub(crate) fn one_in(period: u64) -> bool {
+    period <= 1 || random_below(period) == 0
+}
+
+/// A lock wait already chosen for the profile (timed, or long), standing for `scale` waits.
+pub(crate) fn record_timed(class: ClassRef, waited: Duration, scale: u64) {
+    let key = Key {
+        leaf: Leaf::Lock(class),
+        frames: capture(),
+    };
+    WAITERS.add(
+        key,
+        Stat {
+            count: scale as f64,
+            delay_ns: waited.as_nanos() as f64 * scale as f64,
+        },
+    );
+}
+
 /// The scaled sample for an event of `ns`, or `None` if it is not sampled.
 fn sample(ns: u64) -> Option<Stat> {
     let rate = rate_ns();
@@ -256,9 +287,10 @@ pub(crate) fn record_cas(site: &'static Location<'static>, count: u64) {
 pub(crate) struct Contention {
     /// Threads waiting right now: the release path reads only this.
     pub(crate) waiters: AtomicU32,
-    /// (waiter key, start in ns) for each waiter; a release charges each waiter's time since
-    /// its start to the releasing holder, then moves the start to now.
-    starts: RawMutex<Vec<(usize, u64)>>,
+    /// (waiter key, start in ns, how many waits it stands for) for each waiter; a release
+    /// charges each waiter's time since its start to the releasing holder, then moves the
+    /// start to now.
+    starts: RawMutex<Vec<(usize, u64, u64)>>,
 }
 
 impl Contention {
@@ -272,16 +304,29 @@ impl Contention {
     /// A waiter starts waiting at `start` (the caller's clock reading, shared with the
     /// watchdog's record of the wait).
     pub(crate) fn enter(&self, waiter: usize, start: Instant) {
+        self.enter_scaled(waiter, start, 1);
+    }
+
+    /// A waiter chosen for the profile, standing for `scale` waits (see [`sample_period`]),
+    /// starts waiting at `start`: its blame is scaled alike and always recorded.
+    pub(crate) fn enter_scaled(&self, waiter: usize, start: Instant, scale: u64) {
         let start_ns = start.saturating_duration_since(epoch()).as_nanos() as u64;
-        self.starts.lock().push((waiter, start_ns));
+        self.starts.lock().push((waiter, start_ns, scale));
         self.waiters.fetch_add(1, Relaxed);
     }
 
+    /// A waiter found lasting now stands for `scale` waits (1: itself alone).
+    pub(crate) fn rescale(&self, waiter: usize, scale: u64) {
+        if let Some(entry) = self.starts.lock().iter_mut().find(|(w, _, _)| *w == waiter) {
+            entry.2 = scale;
+        }
+    }
+
     pub(crate) fn leave(&self, waiter: usize) {
-        self.waiters.fetch_sub(1, Relaxed);
         let mut starts = self.starts.lock();
-        if let Some(i) = starts.iter().position(|(w, _)| *w == waiter) {
+        if let Some(i) = starts.iter().position(|(w, _, _)| *w == waiter) {
             starts.swap_remove(i);
+            self.waiters.fetch_sub(1, Relaxed);
         }
     }
 
@@ -291,21 +336,35 @@ impl Contention {
     #[inline(never)]
     pub(crate) fn blame(&self, class: ClassRef) {
         let now = now_ns();
-        let (waited, count) = {
+        let (waited, count, chosen) = {
             let mut starts = self.starts.lock();
-            let mut total = 0;
-            for (_, start) in starts.iter_mut() {
-                total += now.saturating_sub(*start);
+            let (mut total, mut count, mut chosen) = (0u64, 0u64, false);
+            for (_, start, scale) in starts.iter_mut() {
+                total += now.saturating_sub(*start) * *scale;
+                count += *scale;
+                chosen |= *scale > 1;
                 *start = now;
             }
-            (total, starts.len())
+            (total, count, chosen)
         };
         if count == 0 {
             return;
         }
-        if let Some(mut stat) = sample(waited) {
-            // Every waiter charged is one contention, scaled like the delay.
-            stat.count *= count as f64;
+        // Waiters chosen for the profile before their wait are recorded as they stand;
+        // others (timed one by one) are sampled by their delay here.
+        let stat = if chosen {
+            Some(Stat {
+                count: count as f64,
+                delay_ns: waited as f64,
+            })
+        } else {
+            sample(waited).map(|mut stat| {
+                // Every waiter charged is one contention, scaled like the delay.
+                stat.count *= count as f64;
+                stat
+            })
+        };
+        if let Some(stat) = stat {
             BLAME.add(
                 Key {
                     leaf: Leaf::Lock(class),

@@ -23,6 +23,7 @@ pub(crate) mod atomics;
 mod class;
 pub(crate) mod dot;
 pub(crate) mod dump;
+mod epoch;
 mod explain;
 mod graph;
 mod held;
@@ -348,7 +349,10 @@ impl LockMeta {
     }
 
     /// The contended path: the fast try failed, so this thread is about to block. The wait is
-    /// published for the watchdog (long waits, deadlocks), timed, and profiled.
+    /// published for the watchdog (long waits, deadlocks) with plain stores, and one wait in
+    /// [`profile::sample_period`] is timed and profiled (the others cost no clock reading and
+    /// no bookkeeping; the watchdog promotes those that last, so that long waits are always
+    /// in the profile).
     #[cold]
     #[inline(never)]
     fn contended<G>(
@@ -359,9 +363,63 @@ impl LockMeta {
         site: &'static Location<'static>,
         block: impl FnOnce() -> G,
     ) -> G {
+        if crate::report::backtrace_level() > 0 {
+            return self.contended_traced(me, mode, method, site, block);
+        }
+        let period = profile::sample_period();
+        let sampled = profile::one_in(period);
+        let contention = self.contention_state();
         // One clock reading starts the wait for the watchdog, the blame and the profile.
         let start = std::time::Instant::now();
         // The inventory's address identifies this waiter; its thread is alive, so it is valid.
+        let Some(waiter) = held::with_inventory(|inventory| {
+            if sampled {
+                // Registered for blame before the wait is published: the watchdog may rescale
+                // a published timed wait.
+                contention.enter_scaled(inventory.key(), start, period);
+            }
+            inventory.begin_lock_wait(
+                me.id,
+                me.class,
+                mode,
+                method,
+                site,
+                start,
+                contention as *const Contention as usize,
+                sampled,
+            );
+            inventory.key()
+        }) else {
+            return block();
+        };
+        // A waiter keeps the watchdog awake.
+        watchdog::stamp();
+        let guard = block();
+        let ended = held::with_inventory(held::Inventory::end_lock_wait).unwrap_or(held::IDLE);
+        let scale = match ended {
+            // A long wait: in the profile whatever the draw, for itself alone.
+            held::PROMOTED | held::LONG_SAMPLED => 1,
+            _ if sampled => period,
+            _ => return guard,
+        };
+        contention.leave(waiter);
+        profile::record_timed(ClassRef(me.class), start.elapsed(), scale);
+        guard
+    }
+
+    /// The contended path with backtraces on: the wait is published with its stack (in the
+    /// locked slot), timed, and profiled by its delay.
+    #[cold]
+    #[inline(never)]
+    fn contended_traced<G>(
+        &self,
+        me: Ident,
+        mode: Mode,
+        method: Method,
+        site: &'static Location<'static>,
+        block: impl FnOnce() -> G,
+    ) -> G {
+        let start = std::time::Instant::now();
         let waiter = held::with_inventory(|inventory| {
             inventory.begin_wait(held::Waiting {
                 id: me.id,
@@ -372,10 +430,10 @@ impl LockMeta {
                 site,
                 since: start,
             });
-            inventory as *const _ as usize
+            inventory.key()
         })
         .unwrap_or(0);
-        // A waiter keeps the watchdog awake, as a hold does.
+        // A waiter keeps the watchdog awake.
         watchdog::stamp();
         let contention = self.contention_state();
         contention.enter(waiter, start);

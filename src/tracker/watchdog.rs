@@ -79,20 +79,18 @@ static WAKEUPS: AtomicU64 = AtomicU64::new(0);
 static SCANS: AtomicU64 = AtomicU64::new(0);
 
 struct Shared {
-    epoch: Instant,
     thread: OnceLock<std::thread::Thread>,
 }
 
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| Shared {
-        epoch: Instant::now(),
         thread: OnceLock::new(),
     })
 }
 
 fn now_ms() -> u64 {
-    shared().epoch.elapsed().as_millis() as u64
+    super::epoch::epoch().elapsed().as_millis() as u64
 }
 
 /// The tick to stamp an acquisition with. One relaxed load, unless the watchdog sleeps: then
@@ -321,6 +319,24 @@ struct ThreadView {
 /// One pass over every thread. Returns whether anything was held or waited for.
 fn scan(state: &mut ScanState, now: u64) -> bool {
     let inventories: Vec<Arc<Inventory>> = held::inventories();
+    // Untimed lock waits that have lasted 2 ms go into the contention profile (and are blamed
+    // on their holders) from here on.
+    let before = super::epoch::nanos_of(Instant::now()).saturating_sub(2_000_000);
+    for inventory in &inventories {
+        inventory.promote_long_wait(before, |contention, start, sampled| {
+            // SAFETY: The owner of the wait is blocked on the lock that owns this
+            // `Contention` and cannot end the wait while it is being promoted (see
+            // `Inventory::promote_long_wait`), so the lock, and its `Contention`, are alive.
+            let contention =
+                unsafe { &*(contention as *const crate::contention::profile::Contention) };
+            if sampled {
+                // Timed and registered by its owner: from now on it stands for itself.
+                contention.rescale(inventory.key(), 1);
+            } else {
+                contention.enter(inventory.key(), start);
+            }
+        });
+    }
     let views: Vec<ThreadView> = inventories
         .into_iter()
         .filter_map(|inventory| {
