@@ -17,10 +17,14 @@
 //!
 //! # Sampling
 //!
-//! A wait of at least the sampling rate (default 10 µs, `LOCKWATCH_PROFILE_RATE_NS`, or
-//! [`set_sample_rate`]) is always recorded; a shorter one with probability `wait / rate`,
-//! counted `rate / wait` times, so totals stay unbiased while very short, very frequent waits
-//! do not each pay for a stack capture. A rate of zero records every wait.
+//! The contended path decides before the wait whether to time it: one wait in `rate / 1 µs`
+//! (the rate: default 10 µs, so one in ten; `LOCKWATCH_PROFILE_RATE_NS` or
+//! [`set_sample_rate`]), counted that many times, so totals stay unbiased while the other
+//! waits pay no clock reading, no stack capture and no bookkeeping. A rate of zero times every
+//! wait. Waits that last are always recorded, for themselves alone: the watchdog promotes a
+//! wait still going on after 2 ms, and from then on it is timed and blamed on its holder
+//! whatever the draw. (Waits on locks lockwatch does not wrap and tokio tasks' waits are timed
+//! one by one: at least the rate always, shorter ones with probability `wait / rate`.)
 //!
 //! Without the `enabled` feature nothing is recorded: the folded views are empty and the
 //! flame graph is an empty-profile SVG.
@@ -214,7 +218,8 @@ pub fn write_pprof(view: View, path: impl AsRef<Path>) -> io::Result<()> {
     write_file(path.as_ref(), &pprof(view))
 }
 
-/// Sets the sampling rate (see the module docs); zero records every wait.
+/// Sets the sampling rate (see the module docs): one short wait in `rate / 1 µs` is timed;
+/// zero times every wait.
 ///
 /// # Examples
 ///

@@ -125,9 +125,11 @@ fn table(view: View) -> &'static Table {
 // ---------------------------------------------------------------------------------------------
 // Sampling.
 
-/// Waits at least this long are always recorded; shorter ones with probability
-/// `wait / rate`, scaled by `rate / wait` (Go's block-profile rule: totals stay unbiased).
-/// The rate is `crate::settings`' (`LOCKWATCH_PROFILE_RATE_NS`, `contention::set_sample_rate`).
+/// The sampling rate, `crate::settings`' (`LOCKWATCH_PROFILE_RATE_NS`,
+/// `contention::set_sample_rate`): lock waits are timed one in `rate / 1 µs`
+/// ([`sample_period`]); waits timed one by one (custom locks, tokio tasks) are recorded when at
+/// least this long, shorter ones with probability `wait / rate`, scaled by `rate / wait` (Go's
+/// block-profile rule: totals stay unbiased).
 fn rate_ns() -> u64 {
     crate::settings::get().profile_rate_ns.load(Relaxed)
 }
