@@ -17,10 +17,10 @@
 //!
 //! # Sampling
 //!
-//! The contended path decides before the wait whether to time it: one wait in `rate / 1 µs`
-//! (the rate: default 10 µs, so one in ten; `LOCKWATCH_PROFILE_RATE_NS` or
-//! [`set_sample_rate`]), counted that many times, so totals stay unbiased while the other
-//! waits pay no clock reading, no stack capture and no bookkeeping. A rate of zero times every
+//! The contended path decides before the wait whether to time it: one wait in `rate / 100 ns`,
+//! rounded up to a power of two (the rate: default 10 µs, so one in 128;
+//! `LOCKWATCH_PROFILE_RATE_NS` or [`set_sample_rate`]), counted that many times, so totals
+//! stay unbiased while the other waits pay no stack capture and no bookkeeping. A rate of zero times every
 //! wait. Waits that last are always recorded, for themselves alone: the watchdog promotes a
 //! wait still going on after 2 ms, and from then on it is timed and blamed on its holder
 //! whatever the draw. (Waits on locks lockwatch does not wrap and tokio tasks' waits are timed
@@ -218,8 +218,8 @@ pub fn write_pprof(view: View, path: impl AsRef<Path>) -> io::Result<()> {
     write_file(path.as_ref(), &pprof(view))
 }
 
-/// Sets the sampling rate (see the module docs): one short wait in `rate / 1 µs` is timed;
-/// zero times every wait.
+/// Sets the sampling rate (see the module docs): one short wait in `rate / 100 ns` (rounded up
+/// to a power of two) is timed; zero times every wait.
 ///
 /// # Examples
 ///

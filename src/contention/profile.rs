@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::panic::Location;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -126,7 +126,7 @@ fn table(view: View) -> &'static Table {
 // Sampling.
 
 /// The sampling rate, `crate::settings`' (`LOCKWATCH_PROFILE_RATE_NS`,
-/// `contention::set_sample_rate`): lock waits are timed one in `rate / 1 µs`
+/// `contention::set_sample_rate`): lock waits are timed one in about `rate / 100 ns`
 /// ([`sample_period`]); waits timed one by one (custom locks, tokio tasks) are recorded when at
 /// least this long, shorter ones with probability `wait / rate`, scaled by `rate / wait` (Go's
 /// block-profile rule: totals stay unbiased).
@@ -135,9 +135,9 @@ fn rate_ns() -> u64 {
 }
 
 pub(crate) fn set_rate(rate: Duration) {
-    crate::settings::get()
-        .profile_rate_ns
-        .store(rate.as_nanos().min(u128::from(u64::MAX)) as u64, Relaxed);
+    let rate = rate.as_nanos().min(u128::from(u64::MAX)) as u64;
+    crate::settings::get().profile_rate_ns.store(rate, Relaxed);
+    period_of(rate);
 }
 
 thread_local! {
@@ -145,6 +145,41 @@ thread_local! {
 }
 
 fn random_below(n: u64) -> u64 {
+    random_bits() % n.max(1)
+}
+
+/// How many contended lock waits one timed wait stands for: the rate over 100 ns, rounded up
+/// to a power of two (the default 10 µs: one in 128), 1 for a rate of zero (every wait
+/// timed). Decided before the wait, so that an untimed wait costs no clock reading and no
+/// bookkeeping; waits still going on after 2 ms are recorded whatever the draw (see
+/// `Inventory::promote_long_wait`). Kept beside the rate, so that the contended path reads one
+/// word.
+#[inline]
+pub(crate) fn sample_period() -> u64 {
+    match PERIOD.load(Relaxed) {
+        0 => period_of(rate_ns()),
+        period => period,
+    }
+}
+
+static PERIOD: AtomicU64 = AtomicU64::new(0);
+
+#[cold]
+fn period_of(rate: u64) -> u64 {
+    let period = (rate / 100).max(1).next_power_of_two();
+    PERIOD.store(period, Relaxed);
+    period
+}
+
+/// Whether to time this contended wait: one in `period` (a power of two).
+#[inline]
+pub(crate) fn one_in(period: u64) -> bool {
+    period <= 1 || random_bits() & (period - 1) == 0
+}
+
+/// A fresh random word (this thread's xorshift).
+#[inline]
+fn random_bits() -> u64 {
     RNG.try_with(|r| {
         let mut x = r.get();
         if x == 0 {
@@ -154,25 +189,9 @@ fn random_below(n: u64) -> u64 {
         x ^= x >> 7;
         x ^= x << 17;
         r.set(x);
-        x % n.max(1)
+        x
     })
     .unwrap_or(0)
-}
-
-/// How many contended lock waits one timed wait stands for: the rate in microseconds (the
-/// default 10 µs: one in ten), at least 1 (a rate of zero times every wait). Decided before
-/// the wait, so that an untimed wait costs no clock reading and no bookkeeping; waits still
-/// going on at the watchdog's next scan are recorded whatever the draw (see
-/// `Inventory::promote_long_wait`).
-#[inline]
-pub(crate) fn sample_period() -> u64 {
-    (rate_ns() / 1_000).max(1)
-}
-
-/// Whether to time this contended wait: one in `period`.
-#[inline]
-pub(crate) fn one_in(period: u64) -> bool {
-    period <= 1 || random_below(period) == 0
 }
 
 /// A lock wait already chosen for the profile (timed, or long), standing for `scale` waits.
