@@ -145,22 +145,7 @@ impl LockMeta {
         }
         let me = self.ident();
         check_order(self, me, mode, method, site);
-        let start = std::time::Instant::now();
-        let waiter = held::with_inventory(|inventory| {
-            inventory.begin_wait(held::Waiting {
-                id: me.id,
-                class: me.class,
-                mode,
-                method,
-                condvar: None,
-                site,
-                since: start,
-            });
-            inventory.key()
-        })
-        .unwrap_or(0);
-        watchdog::stamp();
-        self.contention_state().enter(waiter, start);
+        let (start, waiter) = self.publish_wait(me, mode, method, site);
         External {
             meta: self,
             me: Some(me),
@@ -407,18 +392,15 @@ impl LockMeta {
         guard
     }
 
-    /// The contended path with backtraces on: the wait is published with its stack (in the
-    /// locked slot), timed, and profiled by its delay.
-    #[cold]
-    #[inline(never)]
-    fn contended_traced<G>(
+    /// Publishes this thread's wait for this lock in the locked slot (with its stack, when
+    /// backtraces are on) and registers it for blame: when it began, and the waiter's key.
+    fn publish_wait(
         &self,
         me: Ident,
         mode: Mode,
         method: Method,
         site: &'static Location<'static>,
-        block: impl FnOnce() -> G,
-    ) -> G {
+    ) -> (std::time::Instant, usize) {
         let start = std::time::Instant::now();
         let waiter = held::with_inventory(|inventory| {
             inventory.begin_wait(held::Waiting {
@@ -435,8 +417,24 @@ impl LockMeta {
         .unwrap_or(0);
         // A waiter keeps the watchdog awake.
         watchdog::stamp();
+        self.contention_state().enter(waiter, start);
+        (start, waiter)
+    }
+
+    /// The contended path with backtraces on: the wait is published with its stack (in the
+    /// locked slot), timed, and profiled by its delay.
+    #[cold]
+    #[inline(never)]
+    fn contended_traced<G>(
+        &self,
+        me: Ident,
+        mode: Mode,
+        method: Method,
+        site: &'static Location<'static>,
+        block: impl FnOnce() -> G,
+    ) -> G {
+        let (start, waiter) = self.publish_wait(me, mode, method, site);
         let contention = self.contention_state();
-        contention.enter(waiter, start);
         let guard = block();
         let waited = start.elapsed();
         contention.leave(waiter);
