@@ -18,6 +18,10 @@ mod seqlock;
 #[path = "../src/tracker/lazy_id.rs"]
 mod lazy_id;
 
+#[allow(dead_code)]
+#[path = "../src/tracker/wait_slot.rs"]
+mod wait_slot;
+
 use loom::sync::Arc;
 use loom::thread;
 
@@ -122,5 +126,63 @@ fn racing_first_uses_agree_on_one_identity() {
         assert_eq!(results[0], results[1], "two identities for one lock");
         assert_eq!(results[0].1, CLASS);
         assert_eq!(ident.get(), Some(results[0]));
+    });
+}
+
+/// A thread's published lock wait: the watchdog's copy is a whole wait (the one before, or
+/// the one after) or none, never words of two waits.
+#[test]
+fn a_wait_is_read_whole_or_not_at_all() {
+    model(4, || {
+        let slot = Arc::new(wait_slot::WaitSlot::new());
+        let owner = {
+            let slot = Arc::clone(&slot);
+            thread::spawn(move || {
+                slot.publish([1, 1, 1, 1, 1, 1], false);
+                slot.end();
+                slot.publish([2, 2, 2, 2, 2, 2], false);
+            })
+        };
+        if let Some(seen) = slot.read(1) {
+            assert!(
+                seen == [1; wait_slot::WORDS] || seen == [2; wait_slot::WORDS],
+                "torn {seen:?}"
+            );
+        }
+        owner.join().unwrap();
+        assert_eq!(slot.read(1), Some([2; wait_slot::WORDS]));
+    });
+}
+
+/// The watchdog's promotion of a wait runs only while the wait is on (what it points at is
+/// alive: the owner clears `alive` only after its wait ended), and the owner learns of it.
+#[test]
+fn a_promotion_runs_only_while_the_wait_is_on() {
+    model(4, || {
+        use loom::sync::atomic::{AtomicBool, Ordering::*};
+        let slot = Arc::new(wait_slot::WaitSlot::new());
+        let alive = Arc::new(AtomicBool::new(true));
+        let promoted = Arc::new(AtomicBool::new(false));
+        slot.publish([7, 1, 1, 1, 10, 99], false);
+        let watchdog = {
+            let (slot, alive, promoted) =
+                (Arc::clone(&slot), Arc::clone(&alive), Arc::clone(&promoted));
+            thread::spawn(move || {
+                slot.promote(10, |context, since, sampled| {
+                    assert!(alive.load(Relaxed), "promoted after the wait ended");
+                    assert_eq!((context, since, sampled), (99, 10, false));
+                    promoted.store(true, Relaxed);
+                });
+            })
+        };
+        let ended = slot.end();
+        alive.store(false, Relaxed);
+        watchdog.join().unwrap();
+        assert_eq!(
+            ended == wait_slot::PROMOTED,
+            promoted.load(Relaxed),
+            "the owner knows whether its wait was taken over"
+        );
+        assert!(ended == wait_slot::PROMOTED || ended == wait_slot::WAITING);
     });
 }

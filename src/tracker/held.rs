@@ -318,59 +318,8 @@ pub(crate) struct CondvarWait {
     pub(crate) timed: bool,
 }
 
-/// A lock wait published without taking a lock: the contended path's own slot, written by
-/// the owner thread alone with plain stores under a sequence word (as the held rows are).
-/// Condvar waits, waits on locks lockwatch does not wrap, tokio waits and waits while
-/// backtraces are on use [`Inventory::begin_wait`]'s locked slot instead.
-///
-/// Its `state` is also a small protocol with the watchdog, which promotes an unsampled wait
-/// that lasts (so that long waits are always in the contention profile, and blamed):
-/// `WAITING` → `PROMOTING` (the watchdog's compare-exchange: it may now use `contention`,
-/// since the owner cannot end the wait meanwhile) → `PROMOTED`; the owner ends a wait with a
-/// compare-exchange from `WAITING` (or `SAMPLED`, its own), waiting out a promotion.
-struct FastWait {
-    /// Even when the fields below are whole; odd while the owner rewrites them.
-    seq: AtomicU64,
-    /// The lock's id; 0 when there is no wait.
-    id: AtomicU64,
-    class: AtomicU64,
-    site: AtomicU64,
-    /// `mode | method << 8`.
-    flags: AtomicU64,
-    /// When the wait began, in ns after the watchdog's epoch (see `watchdog::instant_at`).
-    since: AtomicU64,
-    /// The lock's contention bookkeeping (a `*const Contention`), for a promotion.
-    contention: AtomicU64,
-    state: std::sync::atomic::AtomicU8,
-}
-
-/// [`FastWait::state`] values.
-pub(crate) const IDLE: u8 = 0;
-pub(crate) const WAITING: u8 = 1;
-/// Timed by its owner, who registered it for blame itself, standing for a sample period's
-/// waits.
-pub(crate) const SAMPLED: u8 = 2;
-const PROMOTING: u8 = 3;
-/// Untimed, and registered for blame by the watchdog when it lasted.
-pub(crate) const PROMOTED: u8 = 4;
-/// Timed, and found lasting by the watchdog: it stands for itself alone (a long wait is
-/// always recorded, sampled or not).
-pub(crate) const LONG_SAMPLED: u8 = 5;
-
-impl FastWait {
-    const fn new() -> FastWait {
-        FastWait {
-            seq: AtomicU64::new(0),
-            id: AtomicU64::new(0),
-            class: AtomicU64::new(0),
-            site: AtomicU64::new(0),
-            flags: AtomicU64::new(0),
-            since: AtomicU64::new(0),
-            contention: AtomicU64::new(0),
-            state: std::sync::atomic::AtomicU8::new(IDLE),
-        }
-    }
-}
+use super::wait_slot::WaitSlot;
+pub(crate) use super::wait_slot::{IDLE, LONG_SAMPLED, PROMOTED};
 
 /// One thread's published held locks and current wait: the stack's storage, which this module
 /// alone writes, and what it offers the watchdog to read.
@@ -384,8 +333,11 @@ pub(crate) struct Inventory {
     rows: SeqRows<SLOTS, WORDS>,
     /// The current wait, and its stack with backtraces on (symbolized only if reported).
     waiting: parking_lot::Mutex<(Option<Waiting>, Option<backtrace::Backtrace>)>,
-    /// The current lock wait on the contended path, published without a lock.
-    fast: FastWait,
+    /// The current lock wait on the contended path, published without a lock (condvar waits,
+    /// waits on locks lockwatch does not wrap, tokio waits and waits while backtraces are on
+    /// use `waiting`): `[id, class, site, mode | method << 8, since (ns after the tracker's
+    /// epoch), the lock's contention bookkeeping]`.
+    fast: WaitSlot,
     /// Who holds what the current wait is for, when that is known only as a description (a
     /// lease held by another process); `has_elsewhere_holder` says whether it is set, so that
     /// ending an ordinary wait takes no second lock.
@@ -426,7 +378,7 @@ impl Inventory {
             task,
             rows: SeqRows::new(),
             waiting: parking_lot::Mutex::new((None, None)),
-            fast: FastWait::new(),
+            fast: WaitSlot::new(),
             held_elsewhere: parking_lot::Mutex::new(None),
             has_elsewhere_holder: std::sync::atomic::AtomicBool::new(false),
             in_reported_deadlock: std::sync::atomic::AtomicBool::new(false),
@@ -492,36 +444,22 @@ impl Inventory {
 
     /// The fast slot's wait, read consistently (any thread), if there is one.
     fn fast_waiting(&self) -> Option<Waiting> {
-        let f = &self.fast;
-        for _ in 0..64 {
-            let before = f.seq.load(Acquire);
-            if before & 1 == 0 {
-                let id = f.id.load(Relaxed);
-                let (class, site) = (f.class.load(Relaxed), f.site.load(Relaxed));
-                let (flags, since) = (f.flags.load(Relaxed), f.since.load(Relaxed));
-                std::sync::atomic::fence(Acquire);
-                if f.seq.load(Relaxed) == before {
-                    if id == 0 || class == 0 || site == 0 {
-                        return None;
-                    }
-                    return Some(Waiting {
-                        id,
-                        // SAFETY: Written by `begin_lock_wait` from a `&'static LockClass` and
-                        // a `&'static Location`, and read whole (the sequence word did not
-                        // move).
-                        class: unsafe { &*(class as *const LockClass) },
-                        // SAFETY: As above.
-                        site: unsafe { &*(site as *const Location<'static>) },
-                        mode: Mode::from_u8(flags as u8),
-                        method: Method::from_u8((flags >> 8) as u8),
-                        condvar: None,
-                        since: super::epoch::instant_at(since),
-                    });
-                }
-            }
-            std::hint::spin_loop();
+        let [id, class, site, flags, since, _] = self.fast.read(64)?;
+        if class == 0 || site == 0 {
+            return None;
         }
-        None
+        Some(Waiting {
+            id,
+            // SAFETY: Written by `begin_lock_wait` from a `&'static LockClass` and a
+            // `&'static Location`, and read whole.
+            class: unsafe { &*(class as *const LockClass) },
+            // SAFETY: As above.
+            site: unsafe { &*(site as *const Location<'static>) },
+            mode: Mode::from_u8(flags as u8),
+            method: Method::from_u8((flags >> 8) as u8),
+            condvar: None,
+            since: super::epoch::instant_at(since),
+        })
     }
 
     /// Owner only: publishes a lock wait in the fast slot; `sampled` when the owner times it
@@ -539,21 +477,17 @@ impl Inventory {
         contention: usize,
         sampled: bool,
     ) {
-        let f = &self.fast;
-        let seq = f.seq.load(Relaxed);
-        f.seq.store(seq + 1, Relaxed);
-        std::sync::atomic::fence(Release);
-        f.class.store(class as *const LockClass as u64, Relaxed);
-        f.site
-            .store(site as *const Location<'static> as u64, Relaxed);
-        f.flags
-            .store(mode as u64 | (u64::from(method.0) << 8), Relaxed);
-        f.since.store(super::epoch::nanos_of(start), Relaxed);
-        f.contention.store(contention as u64, Relaxed);
-        f.id.store(id, Relaxed);
-        f.state
-            .store(if sampled { SAMPLED } else { WAITING }, Release);
-        f.seq.store(seq + 2, Release);
+        self.fast.publish(
+            [
+                id,
+                class as *const LockClass as u64,
+                site as *const Location<'static> as u64,
+                mode as u64 | (u64::from(method.0) << 8),
+                super::epoch::nanos_of(start),
+                contention as u64,
+            ],
+            sampled,
+        );
     }
 
     /// Owner only: ends the fast slot's wait. Returns how it ended: `SAMPLED` (the owner's
@@ -561,29 +495,8 @@ impl Inventory {
     /// `PROMOTED` (untimed, and registered for blame by the watchdog: see
     /// [`Inventory::promote_long_wait`]) or `WAITING` (nothing recorded).
     #[inline]
-    pub(crate) fn end_lock_wait(&self) -> u8 {
-        let f = &self.fast;
-        let ended = loop {
-            let state = f.state.load(Acquire);
-            if state == PROMOTING {
-                // Being promoted: the watchdog finishes in a moment.
-                std::hint::spin_loop();
-                continue;
-            }
-            if f.state
-                .compare_exchange(state, IDLE, Acquire, Acquire)
-                .is_ok()
-            {
-                break state;
-            }
-        };
-        f.state.store(IDLE, Relaxed);
-        let seq = f.seq.load(Relaxed);
-        f.seq.store(seq + 1, Relaxed);
-        std::sync::atomic::fence(Release);
-        f.id.store(0, Relaxed);
-        f.seq.store(seq + 2, Release);
-        ended
+    pub(crate) fn end_lock_wait(&self) -> u64 {
+        self.fast.end()
     }
 
     /// The watchdog's part: if this thread's fast-slot wait began at or before `before` (ns
@@ -595,32 +508,13 @@ impl Inventory {
         before: u64,
         promote: impl FnOnce(usize, Instant, bool),
     ) {
-        let f = &self.fast;
-        let state = f.state.load(Relaxed);
-        if !(state == WAITING || state == SAMPLED) || f.since.load(Relaxed) > before {
-            return;
-        }
-        if f.state
-            .compare_exchange(state, PROMOTING, Acquire, Relaxed)
-            .is_err()
-        {
-            return;
-        }
-        // Published before the state, with a release store.
-        let (contention, since) = (f.contention.load(Relaxed), f.since.load(Relaxed));
-        if since > before || contention == 0 {
-            // Another, newer wait: left as it is.
-            f.state.store(state, Release);
-            return;
-        }
-        let sampled = state == SAMPLED;
-        promote(
-            contention as usize,
-            super::epoch::instant_at(since),
-            sampled,
-        );
-        f.state
-            .store(if sampled { LONG_SAMPLED } else { PROMOTED }, Release);
+        self.fast.promote(before, |contention, since, sampled| {
+            promote(
+                contention as usize,
+                super::epoch::instant_at(since),
+                sampled,
+            );
+        });
     }
 
     /// Publishes a blocked acquisition (the contended path).

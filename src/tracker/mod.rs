@@ -38,6 +38,7 @@ pub(crate) mod shared;
 #[cfg(feature = "tokio")]
 mod task;
 mod trace;
+mod wait_slot;
 pub(crate) mod watchdog;
 
 use std::collections::HashMap;
