@@ -306,3 +306,39 @@ mod pprof_decode {
         }
     }
 }
+
+#[inline(never)]
+fn hammer(m: &Mutex<u64>) {
+    for _ in 0..20_000 {
+        *m.lock() += 1;
+    }
+}
+
+/// Short waits timed by the draw (here every one: a rate of zero) are filed under the
+/// waiting function, lockwatch's own frames trimmed, like long ones.
+#[test]
+fn short_waits_keep_their_callers_frames() {
+    contention::set_sample_rate(Duration::ZERO);
+    let m = Arc::new(named(Mutex::new(0), "prof-short"));
+    thread::scope(|s| {
+        for _ in 0..2 {
+            let m = Arc::clone(&m);
+            s.spawn(move || hammer(&m));
+        }
+    });
+    contention::set_sample_rate(Duration::from_micros(10));
+    assert_eq!(*m.lock(), 40_000);
+    let folded = contention::folded();
+    let lines: Vec<&str> = folded
+        .lines()
+        .filter(|l| l.contains("prof-short"))
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "two threads hammering one lock wait for it\n{folded}"
+    );
+    for line in lines {
+        assert!(line.contains("hammer;[lock] Mutex `prof-short`"), "{line}");
+        assert!(!line.contains("lockwatch::"), "{line}");
+    }
+}

@@ -194,11 +194,29 @@ fn random_bits() -> u64 {
     .unwrap_or(0)
 }
 
-/// A lock wait already chosen for the profile (timed, or long), standing for `scale` waits.
-pub(crate) fn record_timed(class: ClassRef, waited: Duration, scale: u64) {
+/// The stack of a wait about to begin: taken before the wait, so that a timed wait pays for
+/// it while it waits anyway, not once it holds the lock.
+pub(crate) fn wait_stack() -> Box<[usize]> {
+    capture()
+}
+
+/// A lock wait already chosen for the profile (timed, or long), standing for `scale` waits;
+/// its stack from [`wait_stack`], or taken now.
+pub(crate) fn record_timed(
+    class: ClassRef,
+    waited: Duration,
+    scale: u64,
+    frames: Option<Box<[usize]>>,
+) {
+    // A direct call, not through a closure: the trimming of lockwatch's own frames stops at
+    // the first frame that is not lockwatch's.
+    let frames = match frames {
+        Some(frames) => frames,
+        None => capture(),
+    };
     let key = Key {
         leaf: Leaf::Lock(class),
-        frames: capture(),
+        frames,
     };
     WAITERS.add(
         key,

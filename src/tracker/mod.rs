@@ -380,6 +380,12 @@ impl LockMeta {
         };
         // A waiter keeps the watchdog awake.
         watchdog::stamp();
+        // A timed wait's stack is taken now, while the lock is someone else's anyway.
+        let stack = if sampled {
+            Some(profile::wait_stack())
+        } else {
+            None
+        };
         let guard = block();
         let ended = held::with_inventory(held::Inventory::end_lock_wait).unwrap_or(held::IDLE);
         let scale = match ended {
@@ -389,7 +395,7 @@ impl LockMeta {
             _ => return guard,
         };
         contention.leave(waiter);
-        profile::record_timed(ClassRef(me.class), start.elapsed(), scale);
+        profile::record_timed(ClassRef(me.class), start.elapsed(), scale, stack);
         guard
     }
 
