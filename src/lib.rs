@@ -144,6 +144,8 @@ pub mod once_cell;
 mod outdir;
 pub mod parking_lot;
 #[cfg(feature = "redis")]
+mod process;
+#[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 pub mod report;

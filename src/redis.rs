@@ -700,32 +700,10 @@ fn new_token() -> String {
 fn identity() -> String {
     format!(
         "{}/{}/{:?}",
-        host(),
+        crate::process::host(),
         std::process::id(),
         std::thread::current().id()
     )
-}
-
-fn host() -> &'static str {
-    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_owned())
-    })
-}
-
-fn program() -> &'static str {
-    static PROGRAM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    PROGRAM.get_or_init(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "unknown".to_owned())
-    })
 }
 
 /// Fields are separated by `|`; a field's own `|` becomes `/`.
@@ -739,9 +717,9 @@ fn encode_value(token: &str, site: &Location<'_>) -> String {
     format!(
         "{VALUE_TAG}|{}|{}|{}|{}|{}|{:?}|{}",
         field(token),
-        field(program()),
+        field(crate::process::program()),
         std::process::id(),
-        field(host()),
+        field(crate::process::host()),
         field(thread.name().unwrap_or("unnamed")),
         thread.id(),
         site

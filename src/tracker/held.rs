@@ -339,10 +339,11 @@ pub(crate) struct Inventory {
     /// epoch), the lock's contention bookkeeping]`.
     fast: WaitSlot,
     /// Who holds what the current wait is for, when that is known only as a description (a
-    /// lease held by another process); `has_elsewhere_holder` says whether it is set, so that
-    /// ending an ordinary wait takes no second lock.
+    /// lease held by another process).
     held_elsewhere: parking_lot::Mutex<Option<Arc<str>>>,
-    has_elsewhere_holder: std::sync::atomic::AtomicBool,
+    /// Set when `held_elsewhere` or `in_reported_deadlock` needs clearing at the end of the
+    /// wait, so that ending an ordinary wait takes no second lock.
+    wait_extras: std::sync::atomic::AtomicBool,
     /// The current wait is part of a deadlock reported outside the watchdog (across
     /// processes): its long hold and long wait are that deadlock's, not reports of their own.
     in_reported_deadlock: std::sync::atomic::AtomicBool,
@@ -380,7 +381,7 @@ impl Inventory {
             waiting: parking_lot::Mutex::new((None, None)),
             fast: WaitSlot::new(),
             held_elsewhere: parking_lot::Mutex::new(None),
-            has_elsewhere_holder: std::sync::atomic::AtomicBool::new(false),
+            wait_extras: std::sync::atomic::AtomicBool::new(false),
             in_reported_deadlock: std::sync::atomic::AtomicBool::new(false),
             #[cfg(feature = "tokio")]
             elsewhere: parking_lot::Mutex::new(Vec::new()),
@@ -525,8 +526,8 @@ impl Inventory {
 
     pub(crate) fn end_wait(&self) {
         *self.waiting.lock() = (None, None);
-        if self.has_elsewhere_holder.load(Relaxed) {
-            self.has_elsewhere_holder.store(false, Relaxed);
+        if self.wait_extras.load(Relaxed) {
+            self.wait_extras.store(false, Relaxed);
             *self.held_elsewhere.lock() = None;
             self.in_reported_deadlock.store(false, Relaxed);
         }
@@ -536,7 +537,7 @@ impl Inventory {
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn mark_deadlocked(&self) {
         self.in_reported_deadlock.store(true, Relaxed);
-        self.has_elsewhere_holder.store(true, Relaxed);
+        self.wait_extras.store(true, Relaxed);
     }
 
     /// Whether the current wait is part of a deadlock already reported.
@@ -547,7 +548,7 @@ impl Inventory {
     /// Who holds what the current wait is for, as a description (see the field).
     pub(crate) fn set_held_elsewhere(&self, holder: Option<Arc<str>>) {
         *self.held_elsewhere.lock() = holder;
-        self.has_elsewhere_holder.store(true, Relaxed);
+        self.wait_extras.store(true, Relaxed);
     }
 
     /// The holder of what the current wait is for, if only described.

@@ -100,7 +100,7 @@ impl Edge {
     }
 
     fn mine(&self) -> bool {
-        self.pid == std::process::id() && self.host == host()
+        self.pid == std::process::id() && self.host == crate::process::host()
     }
 
     /// The process and thread that first took this order, as reports name them.
@@ -216,8 +216,8 @@ pub(crate) fn learned(
         to: to_key.clone(),
         shared_tail,
         recursive_head,
-        program: program().to_owned(),
-        host: host().to_owned(),
+        program: crate::process::program().to_owned(),
+        host: crate::process::host().to_owned(),
         pid: std::process::id(),
         thread: super::held::thread_name().to_string(),
         from_site: from_site.to_string(),
@@ -574,28 +574,6 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn host() -> &'static str {
-    static HOST: OnceLock<String> = OnceLock::new();
-    HOST.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_owned())
-    })
-}
-
-fn program() -> &'static str {
-    static PROGRAM: OnceLock<String> = OnceLock::new();
-    PROGRAM.get_or_init(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "unknown".to_owned())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,7 +585,7 @@ mod tests {
             shared_tail: false,
             recursive_head: false,
             program: "p".into(),
-            host: host().into(),
+            host: crate::process::host().into(),
             pid,
             thread: "t".into(),
             from_site: "src/a.rs:1:2".into(),
