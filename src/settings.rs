@@ -199,11 +199,11 @@ mod switch {
     /// Whether acquisitions are tracked now: one relaxed load and a compare on the hot path.
     #[inline(always)]
     pub(crate) fn tracking() -> bool {
-        match TRACKING.load(Relaxed) {
-            ON => true,
-            OFF => false,
-            _ => tracking_from_env(),
+        let state = TRACKING.load(Relaxed);
+        if state == ON {
+            return true;
         }
+        state == UNKNOWN && tracking_from_env()
     }
 
     #[cold]

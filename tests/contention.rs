@@ -158,7 +158,7 @@ fn hot_cas_loops_show_up_as_their_own_frames() {
 #[test]
 fn flame_graphs_and_pprof_files_carry_the_profile() {
     let m = Arc::new(named(Mutex::new(0), "prof-export"));
-    contend(&m, Duration::from_millis(10));
+    contend(&m, Duration::from_millis(30));
     let dir = std::env::temp_dir().join(format!("lockwatch-contention-{}", std::process::id()));
     let svg_path = dir.join("waiters.svg");
     contention::write_flamegraph(&svg_path).unwrap();
@@ -307,10 +307,17 @@ mod pprof_decode {
     }
 }
 
+/// Takes `m` 2,000 times, holding it a moment each time so that the other hammering thread
+/// has to wait for it.
 #[inline(never)]
-fn hammer(m: &Mutex<u64>) {
-    for _ in 0..20_000 {
-        *m.lock() += 1;
+fn hammer(m: &Mutex<u64>, start: &Barrier) {
+    start.wait();
+    for _ in 0..2_000 {
+        let mut g = m.lock();
+        for _ in 0..200 {
+            std::hint::spin_loop();
+        }
+        *g += 1;
     }
 }
 
@@ -320,19 +327,29 @@ fn hammer(m: &Mutex<u64>) {
 fn short_waits_keep_their_callers_frames() {
     contention::set_sample_rate(Duration::ZERO);
     let m = Arc::new(named(Mutex::new(0), "prof-short"));
-    thread::scope(|s| {
-        for _ in 0..2 {
-            let m = Arc::clone(&m);
-            s.spawn(move || hammer(&m));
+    let mut lines = Vec::new();
+    let mut folded = String::new();
+    // Two threads almost always wait for each other in the first round; a machine that runs
+    // them one after the other gets more rounds.
+    for round in 1..=20 {
+        let start = Barrier::new(2);
+        thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| hammer(&m, &start));
+            }
+        });
+        assert_eq!(*m.lock(), round * 4_000);
+        folded = contention::folded();
+        lines = folded
+            .lines()
+            .filter(|l| l.contains("prof-short"))
+            .map(str::to_owned)
+            .collect();
+        if !lines.is_empty() {
+            break;
         }
-    });
+    }
     contention::set_sample_rate(Duration::from_micros(10));
-    assert_eq!(*m.lock(), 40_000);
-    let folded = contention::folded();
-    let lines: Vec<&str> = folded
-        .lines()
-        .filter(|l| l.contains("prof-short"))
-        .collect();
     assert!(
         !lines.is_empty(),
         "two threads hammering one lock wait for it\n{folded}"

@@ -932,6 +932,50 @@ pub(crate) fn holds_nothing() -> bool {
         .unwrap_or(true)
 }
 
+/// This thread's held stack, looked up once per acquisition, before the lock call: what the
+/// acquisition needs of it afterwards (a push) is then a few stores. Null when the thread has
+/// not pushed yet or its state is unreachable; valid for the acquisition (the thread's state
+/// outlives every lock call the thread makes).
+#[derive(Clone, Copy)]
+pub(crate) struct Mine(*const Inventory);
+
+/// This thread's held stack, see [`Mine`].
+#[inline(always)]
+pub(crate) fn mine() -> Mine {
+    Mine(
+        HOT.try_with(|hot| hot.inventory.get())
+            .unwrap_or(std::ptr::null()),
+    )
+}
+
+impl Mine {
+    /// Whether this thread holds nothing (or its state is unreachable).
+    #[inline(always)]
+    pub(crate) fn holds_nothing(self) -> bool {
+        // SAFETY: See the type: non-null is this thread's registered inventory, alive.
+        self.0.is_null() || unsafe { &*self.0 }.stack().len() == 0
+    }
+
+    /// Pushes `entry` on this thread's stack (registering it, if this is its first push).
+    #[inline(always)]
+    pub(crate) fn push(self, entry: Held) {
+        if self.0.is_null() {
+            return push_first(entry);
+        }
+        // SAFETY: As above.
+        if !unsafe { &*self.0 }.stack().push(entry.encode()) {
+            push_deep(entry);
+        }
+    }
+}
+
+/// The push of a thread that had no inventory when its acquisition began (cold).
+#[cold]
+#[inline(never)]
+fn push_first(entry: Held) {
+    push(entry);
+}
+
 /// Runs `f` over this thread's held locks (innermost last) and its known-edge cache, if they
 /// all fit the published stack; `None` if they do not, or the thread's state is unreachable.
 /// `f` must not lock or unlock anything.
@@ -1007,6 +1051,28 @@ pub(crate) fn release(id: u64) -> Option<Held> {
     })
     .ok()
     .flatten()
+}
+
+/// The fast case of [`release`] alone: pops the top row if it is lock `id`'s and flagged by
+/// no one; false (nothing done) otherwise.
+#[inline(always)]
+pub(crate) fn release_top(id: u64) -> bool {
+    HOT.try_with(|hot| {
+        let Some(inventory) = hot.registered() else {
+            return false;
+        };
+        let stack = inventory.stack();
+        let top = stack.len().wrapping_sub(1);
+        if top < SLOTS - 1
+            && stack.word(top, 0) == id
+            && stack.word(top, FLAGS) & (REPORTED | LEARNED) == 0
+        {
+            stack.pop();
+            return true;
+        }
+        false
+    })
+    .unwrap_or(false)
 }
 
 /// Records that lock `id`, held by this thread, got node `node` in the per-instance graph:

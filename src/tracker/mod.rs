@@ -252,12 +252,21 @@ impl LockMeta {
             return (block(), self.untracked());
         }
         let me = self.ident();
-        check_order(self, me, mode, method, site);
-        let guard = match try_fast() {
-            Some(guard) => guard,
-            None => self.contended(me, mode, method, site, block),
+        // Everything the push needs is looked up before the lock call, so that the time the
+        // lock is held grows by a few stores only.
+        let mine = held::mine();
+        if !mine.holds_nothing() || task_in_use() {
+            check_order(self, me, mode, method, site);
+        }
+        let since = watchdog::stamp();
+        let (guard, since) = match try_fast() {
+            Some(guard) => (guard, since),
+            None => (
+                self.contended(me, mode, method, site, block),
+                watchdog::stamp(),
+            ),
         };
-        (guard, self.token(me, mode, method, false, site))
+        (guard, self.hold(mine, me, mode, method, false, site, since))
     }
 
     /// Before running or waiting for a lazy initializer: checks the order like a blocking
@@ -307,6 +316,7 @@ impl LockMeta {
         HeldToken { id: 0, meta: self }
     }
 
+    /// Pushes a hold taken now and returns its token.
     #[inline(always)]
     fn token(
         &self,
@@ -316,14 +326,32 @@ impl LockMeta {
         trylock: bool,
         site: &'static Location<'static>,
     ) -> HeldToken {
-        held::push(Held {
+        let since = watchdog::stamp();
+        self.hold(held::mine(), me, mode, method, trylock, site, since)
+    }
+
+    /// Pushes a hold that began at tick `since` on `mine` (this thread's stack, looked up
+    /// before the lock call) and returns its token.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn hold(
+        &self,
+        mine: held::Mine,
+        me: Ident,
+        mode: Mode,
+        method: Method,
+        trylock: bool,
+        site: &'static Location<'static>,
+        since: u64,
+    ) -> HeldToken {
+        mine.push(Held {
             id: me.id,
             class: me.class,
             mode,
             method,
             trylock,
             site,
-            since: watchdog::stamp(),
+            since,
             node: self.node.load(Relaxed),
             learned: false,
             reported: false,
@@ -484,9 +512,13 @@ impl LockMeta {
         if !crate::settings::tracking() {
             return attempt().map(|guard| (guard, self.untracked()));
         }
-        let me = self.ident();
+        let (me, mine) = (self.ident(), held::mine());
+        // Stamped after the attempt: a timed try may wait first.
         let guard = attempt()?;
-        Some((guard, self.token(me, mode, method, true, site)))
+        Some((
+            guard,
+            self.hold(mine, me, mode, method, true, site, watchdog::stamp()),
+        ))
     }
 
     /// Like `try_lock`, for attempts whose failure still hands back a value (std's
@@ -502,9 +534,13 @@ impl LockMeta {
         if !crate::settings::tracking() {
             return attempt().map(|guard| (guard, self.untracked()));
         }
-        let me = self.ident();
+        let (me, mine) = (self.ident(), held::mine());
+        // Stamped after the attempt: a timed try may wait first.
         let guard = attempt()?;
-        Ok((guard, self.token(me, mode, method, true, site)))
+        Ok((
+            guard,
+            self.hold(mine, me, mode, method, true, site, watchdog::stamp()),
+        ))
     }
 }
 
@@ -676,31 +712,46 @@ impl Drop for HeldToken {
     /// switched off) costs one compare over the raw unlock; the release itself is a call.
     #[inline(always)]
     fn drop(&mut self) {
-        if self.id != 0 {
-            self.release();
+        // By value: a reference would make the guard live in memory rather than registers.
+        if self.id != 0 && !release(self.id, self.meta) {
+            release_slow(self.id, self.meta);
         }
     }
 }
 
-impl HeldToken {
-    #[inline(never)]
-    fn release(&self) {
-        // SAFETY: See the type's `Send` impl: the lock outlives its guard's token.
-        let meta = unsafe { &*self.meta };
-        let contention = meta.contention.load(Relaxed);
-        if !contention.is_null() {
-            // SAFETY: Non-null `contention` stays valid until the lock is dropped.
-            let contention = unsafe { &*contention };
-            if contention.waiters.load(Relaxed) > 0 {
-                contention.blame(ClassRef(meta.ident().class));
-            }
+/// A guard's release, out of line (the guard's drop stays small enough to inline, and its
+/// fields in registers: they are passed by value). The common case, no thread waiting and the
+/// entry on top of the held stack flagged by no one, is a leaf: a pop.
+#[inline(never)]
+fn release(id: u64, meta: *const LockMeta) -> bool {
+    // SAFETY: See `HeldToken`'s `Send` impl: the lock outlives its guard's token.
+    let meta = unsafe { &*meta };
+    let contention = meta.contention.load(Relaxed);
+    // SAFETY: Non-null `contention` stays valid until the lock is dropped.
+    (contention.is_null() || unsafe { &*contention }.waiters.load(Relaxed) == 0)
+        && held::release_top(id)
+}
+
+/// The rest of [`release`]: blame for waiting threads, an entry not on top of the stack, or
+/// one the watchdog or the graph flagged.
+#[cold]
+#[inline(never)]
+fn release_slow(id: u64, meta: *const LockMeta) {
+    // SAFETY: As in `release`.
+    let meta = unsafe { &*meta };
+    let contention = meta.contention.load(Relaxed);
+    if !contention.is_null() {
+        // SAFETY: Non-null `contention` stays valid until the lock is dropped.
+        let contention = unsafe { &*contention };
+        if contention.waiters.load(Relaxed) > 0 {
+            contention.blame(ClassRef(meta.ident().class));
         }
-        if let Some(entry) = held::release(self.id) {
-            if entry.reported {
-                held::with_inventory(|inventory| watchdog::released_long(inventory, &entry));
-            }
-            finish_hold(meta, &entry);
+    }
+    if let Some(entry) = held::release(id) {
+        if entry.reported {
+            held::with_inventory(|inventory| watchdog::released_long(inventory, &entry));
         }
+        finish_hold(meta, &entry);
     }
 }
 
@@ -892,6 +943,15 @@ fn edge_key(
     } else {
         (me.id, (ty << 61) | held_id)
     }
+}
+
+/// Whether a tokio task may hold tokio locks (one relaxed load; false without `tokio`).
+#[inline(always)]
+fn task_in_use() -> bool {
+    #[cfg(feature = "tokio")]
+    return task::in_use();
+    #[cfg(not(feature = "tokio"))]
+    return false;
 }
 
 /// The hot check before a blocking acquisition: nothing held, a compatible re-entry, or every
