@@ -19,24 +19,40 @@
 
 use std::hint::black_box;
 
-/// The loops, over any mutex type with a `lock()` whose guard unlocks on drop.
+/// The loops, over any mutex type: `|m| lock` takes `m` and returns a guard that unlocks on
+/// drop.
 macro_rules! run {
-    ($a:expr, $b:expr, $shape:expr, $n:expr) => {{
+    ($a:expr, $b:expr, $shape:expr, $n:expr, |$m:ident| $lock:expr) => {{
         let (a, b) = ($a, $b);
         // Warm up: the classes, the thread's state and the edge a -> b exist before counting
         // starts, as in a program that has been running a while.
         {
-            let _outer = a.lock();
-            drop(b.lock());
+            let _outer = {
+                let $m = &a;
+                $lock
+            };
+            drop({
+                let $m = &b;
+                $lock
+            });
         }
         if $shape == "single" {
             for _ in 0..$n {
-                drop(black_box(&a).lock());
+                drop({
+                    let $m = black_box(&a);
+                    $lock
+                });
             }
         } else {
             for _ in 0..$n {
-                let _outer = black_box(&a).lock();
-                drop(black_box(&b).lock());
+                let _outer = {
+                    let $m = black_box(&a);
+                    $lock
+                };
+                drop({
+                    let $m = black_box(&b);
+                    $lock
+                });
             }
         }
     }};
@@ -91,14 +107,32 @@ fn main() {
             parking_lot::Mutex::new(0u64),
             parking_lot::Mutex::new(0u64),
             shape,
-            n
+            n,
+            |m| m.lock()
         ),
         "lockwatch" => run!(
             lockwatch::named(lockwatch::parking_lot::Mutex::new(0u64), "outer"),
             lockwatch::named(lockwatch::parking_lot::Mutex::new(0u64), "inner"),
             shape,
-            n
+            n,
+            |m| m.lock()
         ),
-        other => eprintln!("unknown implementation `{other}`: parking_lot or lockwatch"),
+        "std" => run!(
+            std::sync::Mutex::new(0u64),
+            std::sync::Mutex::new(0u64),
+            shape,
+            n,
+            |m| m.lock().unwrap()
+        ),
+        "lockwatch-std" => run!(
+            lockwatch::named(lockwatch::sync::Mutex::new(0u64), "outer"),
+            lockwatch::named(lockwatch::sync::Mutex::new(0u64), "inner"),
+            shape,
+            n,
+            |m| m.lock().unwrap()
+        ),
+        other => eprintln!(
+            "unknown implementation `{other}`: parking_lot, lockwatch, std or lockwatch-std"
+        ),
     }
 }

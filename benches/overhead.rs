@@ -641,89 +641,103 @@ fn main() {
         }
         return;
     }
-    if !only.is_empty() {
-        return;
-    }
-
-    let r = compare(
-        iters(),
-        &mut [&mut fam_std::uncontended, &mut fam_lws::uncontended],
-    );
-    row("std Mutex uncontended", "std", &r, &["lockwatch::sync"]);
-    let r = compare(iters(), &mut [&mut fam_std::read, &mut fam_lws::read]);
-    row(
-        "std RwLock read, uncontended",
-        "std",
-        &r,
-        &["lockwatch::sync"],
-    );
-
-    if tracking {
-        lockwatch::watchdog::set_enabled(false);
-        let r = compare(
-            iters(),
-            &mut [&mut fam_pl::uncontended, &mut fam_lw::uncontended],
-        );
-        row(
-            "uncontended, watchdog off",
-            "parking_lot",
-            &r,
-            &["lockwatch"],
-        );
-        lockwatch::watchdog::set_enabled(true);
-        // The run-time switch, as `LOCKWATCH=off` sets it: one load and a branch per call.
-        lockwatch::set_enabled(false);
-        for (name, r) in [
-            (
-                "uncontended, LOCKWATCH=off",
-                compare(
-                    iters(),
-                    &mut [&mut fam_pl::uncontended, &mut fam_lw::uncontended],
-                ),
-            ),
-            (
-                "nested pair, LOCKWATCH=off",
-                compare(iters(), &mut [&mut fam_pl::nested2, &mut fam_lw::nested2]),
-            ),
-            (
-                "two threads on one lock, LOCKWATCH=off",
-                compare(
-                    iters() / 2,
-                    &mut [&mut fam_pl::one_lock, &mut fam_lw::one_lock],
-                ),
-            ),
-        ] {
-            row(name, "parking_lot", &r, &["lockwatch"]);
-        }
+    // The rows below are filtered by name too; the tables after them run unfiltered only.
+    let wanted = |name: &str| name.contains(only.as_str());
+    if wanted("std Mutex uncontended") {
         let r = compare(
             iters(),
             &mut [&mut fam_std::uncontended, &mut fam_lws::uncontended],
         );
+        row("std Mutex uncontended", "std", &r, &["lockwatch::sync"]);
+    }
+    if wanted("std RwLock read, uncontended") {
+        let r = compare(iters(), &mut [&mut fam_std::read, &mut fam_lws::read]);
         row(
-            "std Mutex uncontended, LOCKWATCH=off",
+            "std RwLock read, uncontended",
             "std",
             &r,
             &["lockwatch::sync"],
         );
+    }
+
+    if tracking {
+        if wanted("uncontended, watchdog off") {
+            lockwatch::watchdog::set_enabled(false);
+            let r = compare(
+                iters(),
+                &mut [&mut fam_pl::uncontended, &mut fam_lw::uncontended],
+            );
+            row(
+                "uncontended, watchdog off",
+                "parking_lot",
+                &r,
+                &["lockwatch"],
+            );
+            lockwatch::watchdog::set_enabled(true);
+        }
+        // The run-time switch, as `LOCKWATCH=off` sets it: one load and a branch per call.
+        lockwatch::set_enabled(false);
+        // (row, operations, parking_lot's body, lockwatch's body)
+        type Pair = (&'static str, u64, fn(u64), fn(u64));
+        let off: [Pair; 3] = [
+            (
+                "uncontended, LOCKWATCH=off",
+                iters(),
+                fam_pl::uncontended,
+                fam_lw::uncontended,
+            ),
+            (
+                "nested pair, LOCKWATCH=off",
+                iters(),
+                fam_pl::nested2,
+                fam_lw::nested2,
+            ),
+            (
+                "two threads on one lock, LOCKWATCH=off",
+                iters() / 2,
+                fam_pl::one_lock,
+                fam_lw::one_lock,
+            ),
+        ];
+        for (name, n, mut plain, mut tracked) in off {
+            if wanted(name) {
+                let r = compare(n, &mut [&mut plain, &mut tracked]);
+                row(name, "parking_lot", &r, &["lockwatch"]);
+            }
+        }
+        if wanted("std Mutex uncontended, LOCKWATCH=off") {
+            let r = compare(
+                iters(),
+                &mut [&mut fam_std::uncontended, &mut fam_lws::uncontended],
+            );
+            row(
+                "std Mutex uncontended, LOCKWATCH=off",
+                "std",
+                &r,
+                &["lockwatch::sync"],
+            );
+        }
         lockwatch::set_enabled(true);
         for (label, rate) in [
             ("every wait profiled", 0u64),
             ("default sampling", 10_000),
             ("profiling ~off", 1_000_000_000),
         ] {
+            let name = format!("two threads on one lock, {label}");
+            if !wanted(&name) {
+                continue;
+            }
             lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(rate));
             let r = compare(
                 iters() / 4,
                 &mut [&mut fam_pl::one_lock, &mut fam_lw::one_lock],
             );
-            row(
-                &format!("two threads on one lock, {label}"),
-                "parking_lot",
-                &r,
-                &["lockwatch"],
-            );
+            row(&name, "parking_lot", &r, &["lockwatch"]);
         }
         lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(10_000));
+    }
+    if !only.is_empty() {
+        return;
     }
     println!();
     atomics();

@@ -3,7 +3,7 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::{self as std_sync, LockResult, TryLockResult};
 
-use super::poisoning::{try_std, wrap, wrap_try};
+use super::poisoning::{blocking, try_std, wrap, wrap_try};
 
 use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
 
@@ -96,7 +96,7 @@ impl<T: ?Sized> Mutex<T> {
             crate::tracker::method!("lock"),
             Location::caller(),
             || try_std(self.inner.try_lock()),
-            || self.inner.lock(),
+            || blocking(self.inner.lock()),
         );
         wrap(result, token, |inner, token| MutexGuard { inner, token })
     }

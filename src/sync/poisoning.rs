@@ -5,24 +5,39 @@ use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
 use crate::tracker::{HeldToken, LockMeta, Method, Mode};
 
-/// std's try-result as "acquired (maybe poisoned)" or "would block".
-pub(super) fn try_std<G>(r: TryLockResult<G>) -> Option<LockResult<G>> {
+/// std's try-result as "acquired, and whether poisoned" or "would block". A guard and a flag
+/// rather than std's `LockResult`, so that the guard stays in registers on its way to the
+/// caller.
+#[inline(always)]
+pub(super) fn try_std<G>(r: TryLockResult<G>) -> Option<(G, bool)> {
     match r {
-        Ok(guard) => Some(Ok(guard)),
-        Err(TryLockError::Poisoned(e)) => Some(Err(e)),
+        Ok(guard) => Some((guard, false)),
+        Err(TryLockError::Poisoned(e)) => Some((e.into_inner(), true)),
         Err(TryLockError::WouldBlock) => None,
     }
 }
 
-/// Wraps a std guard (or its poisoned form) with its token.
+/// std's blocking result as the guard and whether the lock was poisoned.
+#[inline(always)]
+pub(super) fn blocking<G>(r: LockResult<G>) -> (G, bool) {
+    match r {
+        Ok(guard) => (guard, false),
+        Err(e) => (e.into_inner(), true),
+    }
+}
+
+/// Wraps a std guard with its token, as std's result again.
+#[inline(always)]
 pub(super) fn wrap<G, W>(
-    result: LockResult<G>,
+    (guard, poisoned): (G, bool),
     token: HeldToken,
     make: impl FnOnce(G, HeldToken) -> W,
 ) -> LockResult<W> {
-    match result {
-        Ok(inner) => Ok(make(inner, token)),
-        Err(e) => Err(PoisonError::new(make(e.into_inner(), token))),
+    let guard = make(guard, token);
+    if poisoned {
+        Err(PoisonError::new(guard))
+    } else {
+        Ok(guard)
     }
 }
 

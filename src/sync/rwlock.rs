@@ -3,7 +3,7 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::{self as std_sync, LockResult, TryLockResult};
 
-use super::poisoning::{try_std, wrap, wrap_try};
+use super::poisoning::{blocking, try_std, wrap, wrap_try};
 
 use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
 
@@ -92,7 +92,7 @@ impl<T: ?Sized> RwLock<T> {
             crate::tracker::method!("read"),
             Location::caller(),
             || try_std(self.inner.try_read()),
-            || self.inner.read(),
+            || blocking(self.inner.read()),
         );
         wrap(result, token, |inner, token| RwLockReadGuard {
             inner,
@@ -153,7 +153,7 @@ impl<T: ?Sized> RwLock<T> {
             crate::tracker::method!("write"),
             Location::caller(),
             || try_std(self.inner.try_write()),
-            || self.inner.write(),
+            || blocking(self.inner.write()),
         );
         wrap(result, token, |inner, token| RwLockWriteGuard {
             inner,
