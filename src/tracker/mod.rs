@@ -762,7 +762,7 @@ fn release_slow(id: u64, meta: *const LockMeta) {
 #[inline(never)]
 fn finish_hold(meta: &LockMeta, entry: &Held) {
     if entry.learned && entry.node != 0 {
-        adopt_node(meta, entry.id, entry.node);
+        adopt_node(meta, entry.node);
     }
 }
 

@@ -13,8 +13,8 @@ pub(super) struct Graphs {
     pub(super) instances: OrderGraph,
     /// Instance nodes made for a lock this thread held but could not reach (a held lock is
     /// known by its row, which has no way back to the lock): by lock id. The holder's release
-    /// hands the node to the lock (`adopt_node`) and takes it out of here; so does a later
-    /// acquisition of the lock, or its drop.
+    /// hands the node to the lock (`adopt_node`); the entry stays for other holders whose
+    /// entries predate the node, and goes with the lock.
     pending: HashMap<u64, Slot>,
     /// Every cycle reported, one per bug.
     cycles: Vec<ReportedCycle>,
@@ -71,8 +71,10 @@ impl Graphs {
         if slot != 0 {
             return slot;
         }
-        let slot = match self.take_pending(id) {
-            Some(slot) => slot,
+        // A node made for a holder stays in `pending` for the other holders (see
+        // `adopt_node`).
+        let slot = match self.pending.get(&id) {
+            Some(&slot) => slot,
             None => self.instances.add_node(id),
         };
         meta.node.store(slot, Relaxed);
@@ -329,15 +331,17 @@ pub(super) fn add_edges(
     }
 }
 
-/// A holder's release hands the lock the instance node it got while held.
+/// A holder's release hands the lock the instance node it got while held. The node stays in
+/// `pending` too, until the lock is dropped: another holder whose entry was pushed before
+/// the lock had a node (a second reader, or the next holder) finds it there, instead of
+/// making the same lock a second node.
 #[cold]
 #[inline(never)]
-pub(super) fn adopt_node(meta: &LockMeta, id: u64, slot: Slot) {
-    with_graphs(|g| {
+pub(super) fn adopt_node(meta: &LockMeta, slot: Slot) {
+    with_graphs(|_| {
         if meta.node.load(Relaxed) == 0 {
             meta.node.store(slot, Relaxed);
         }
-        g.take_pending(id);
     });
 }
 

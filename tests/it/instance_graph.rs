@@ -163,3 +163,76 @@ fn the_condvar_controls() {
     drop((gc, gd));
     assert_quiet(&["ig-cv-quiet"]);
 }
+
+/// Two threads read `r0` at once; one nests `r1` under it (so `r0` gets its node while both
+/// hold it) and lets go first; the other, still reading the `r0` it took before that, nests
+/// `r2`. A third takes `r2` then writes `r0`: a real deadlock with the second reader. Its
+/// `r0` must be the node the first reader gave the lock, not a second node of the same lock.
+#[test]
+fn a_lock_read_by_two_threads_is_one_node_for_both() {
+    use lockwatch::sync::RwLock;
+    use std::sync::Barrier;
+    fn mk() -> RwLock<()> {
+        named(RwLock::new(()), "ig-two")
+    }
+    let r: Vec<RwLock<()>> = (0..3).map(|_| mk()).collect();
+    let (both_read, first_done) = (Barrier::new(2), Barrier::new(2));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _r0 = r[0].read().unwrap();
+            both_read.wait();
+            first_done.wait();
+            drop(r[2].write().unwrap()); // r0 -> r2, r0 read since before r0 had a node
+        });
+        let r0 = r[0].read().unwrap();
+        both_read.wait();
+        drop(r[1].write().unwrap()); // r0 -> r1: r0 gets its node while held
+        drop(r0);
+        first_done.wait();
+    });
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _g2 = r[2].write().unwrap();
+            let _g0 = r[0].write().unwrap(); // r2 -> r0: closes r0 -> r2 -> r0
+        });
+    });
+    assert_reported(
+        ReportKind::LockOrder,
+        &["ig-two"],
+        &["tests/it/instance_graph.rs:"],
+    );
+}
+
+/// The same with exclusive locks held one after the other: the first holder lets go of `r0`
+/// while the second is already waiting for it.
+#[test]
+fn a_lock_handed_over_keeps_its_node() {
+    use lockwatch::parking_lot::Mutex;
+    fn mk() -> Mutex<()> {
+        named(Mutex::new(()), "ig-hand")
+    }
+    let r: Vec<Mutex<()>> = (0..3).map(|_| mk()).collect();
+    for _ in 0..200 {
+        std::thread::scope(|s| {
+            let first = r[0].lock();
+            s.spawn(|| {
+                let _r0 = r[0].lock(); // waits for the first holder
+                drop(r[2].lock()); // r0 -> r2
+            });
+            drop(r[1].lock()); // r0 -> r1: r0 gets its node while held
+            std::thread::sleep(Duration::from_micros(200));
+            drop(first);
+        });
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _g2 = r[2].lock();
+            let _g0 = r[0].lock(); // r2 -> r0: closes r0 -> r2 -> r0
+        });
+    });
+    assert_reported(
+        ReportKind::LockOrder,
+        &["ig-hand"],
+        &["tests/it/instance_graph.rs:"],
+    );
+}
