@@ -36,7 +36,21 @@ macro_rules! run {
                 $lock
             });
         }
-        if $shape == "single" {
+        if $shape == "contended" {
+            // Two threads on `a`, `$n` acquisitions each.
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        for _ in 0..$n {
+                            drop({
+                                let $m = black_box(&a);
+                                $lock
+                            });
+                        }
+                    });
+                }
+            });
+        } else if $shape == "single" {
             for _ in 0..$n {
                 drop({
                     let $m = black_box(&a);

@@ -145,9 +145,9 @@ macro_rules! map_methods {
         where
             F: FnOnce($($r)* T) -> $($r)* U,
         {
+            let (inner, token) = s.inner.into_parts();
             $mapped {
-                inner: $lib::$guard::map(s.inner, f),
-                token: s.token,
+                inner: Guarded::new($lib::$guard::map(inner, f), token),
             }
         }
 
@@ -157,10 +157,11 @@ macro_rules! map_methods {
         where
             F: FnOnce($($r)* T) -> Option<$($r)* U>,
         {
-            let $guard { inner, token, $($field),* } = s;
+            let $guard { inner, $($field),* } = s;
+            let (inner, token) = inner.into_parts();
             match $lib::$guard::try_map(inner, f) {
-                Ok(inner) => Ok($mapped { inner, token }),
-                Err(inner) => Err($guard { inner, token, $($field),* }),
+                Ok(inner) => Ok($mapped { inner: Guarded::new(inner, token) }),
+                Err(inner) => Err($guard { inner: Guarded::new(inner, token), $($field),* }),
             }
         }
 
@@ -173,10 +174,11 @@ macro_rules! map_methods {
         where
             F: FnOnce($($r)* T) -> Result<$($r)* U, E>,
         {
-            let $guard { inner, token, $($field),* } = s;
+            let $guard { inner, $($field),* } = s;
+            let (inner, token) = inner.into_parts();
             match $lib::$guard::$or_err(inner, f) {
-                Ok(inner) => Ok($mapped { inner, token }),
-                Err((inner, e)) => Err(($guard { inner, token, $($field),* }, e)),
+                Ok(inner) => Ok($mapped { inner: Guarded::new(inner, token) }),
+                Err((inner, e)) => Err(($guard { inner: Guarded::new(inner, token), $($field),* }, e)),
             }
         }
     };
@@ -197,9 +199,9 @@ macro_rules! unlocked_method {
             F: FnOnce() -> U,
         {
             #[allow(unused_mut)]
-            let mut parked = s.token.suspend();
+            let mut parked = s.inner.token().suspend();
             $(parked.relock_as(($relock)(&*s));)?
-            let out = $lib::$guard::$name(&mut s.inner, || {
+            let out = $lib::$guard::$name(&mut *s.inner, || {
                 let out = f();
                 parked.check_resume();
                 out
@@ -217,7 +219,9 @@ macro_rules! fair_methods {
         /// Unlocks with a fair unlock protocol.
         #[inline]
         pub fn unlock_fair(s: Self) {
-            $lib::$guard::unlock_fair(s.inner);
+            let (inner, token) = s.inner.into_parts();
+            $lib::$guard::unlock_fair(inner);
+            drop(token);
         }
 
         unlocked_method!(
@@ -228,7 +232,7 @@ macro_rules! fair_methods {
         /// Lets a waiting thread take the lock if there is one, then takes it back.
         #[inline]
         pub fn bump(s: &mut Self) {
-            $lib::$guard::bump(&mut s.inner)
+            $lib::$guard::bump(&mut *s.inner)
         }
     };
 }

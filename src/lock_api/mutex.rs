@@ -3,7 +3,7 @@ use std::panic::Location;
 
 use user_la::{RawMutex, RawMutexFair, RawMutexTimed};
 
-use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
+use crate::tracker::{Guarded, HeldToken, LockKind, LockMeta, Mode};
 
 /// A mutual exclusion primitive over any raw mutex, tracked: [`lock_api::Mutex`] with its
 /// exact API. [`crate::parking_lot::Mutex`] and [`FairMutex`](crate::parking_lot::FairMutex)
@@ -26,16 +26,14 @@ pub struct Mutex<R, T: ?Sized> {
 /// The guard of a [`Mutex`]: the lock is released when it is dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, R: RawMutex, T: ?Sized> {
-    pub(crate) token: HeldToken,
-    pub(crate) inner: user_la::MutexGuard<'a, R, T>,
+    pub(crate) inner: Guarded<user_la::MutexGuard<'a, R, T>>,
     mutex: &'a Mutex<R, T>,
 }
 
 /// A guard of a component of a [`Mutex`]'s data, made by [`MutexGuard::map`].
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MappedMutexGuard<'a, R: RawMutex, T: ?Sized> {
-    token: HeldToken,
-    inner: user_la::MappedMutexGuard<'a, R, T>,
+    inner: Guarded<user_la::MappedMutexGuard<'a, R, T>>,
 }
 
 impl<R: RawMutex, T> Mutex<R, T> {
@@ -135,8 +133,7 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
         (inner, token): (user_la::MutexGuard<'a, R, T>, HeldToken),
     ) -> MutexGuard<'a, R, T> {
         MutexGuard {
-            inner,
-            token,
+            inner: Guarded::new(inner, token),
             mutex: self,
         }
     }
@@ -373,8 +370,9 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     /// ```
     #[inline]
     pub fn leak(s: Self) -> &'a mut T {
-        s.token.leak();
-        user_la::MutexGuard::leak(s.inner)
+        let (inner, token) = s.inner.into_parts();
+        token.leak();
+        user_la::MutexGuard::leak(inner)
     }
 }
 
@@ -393,7 +391,9 @@ impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
     /// Unlocks with a fair unlock protocol.
     #[inline]
     pub fn unlock_fair(s: Self) {
-        user_la::MappedMutexGuard::unlock_fair(s.inner);
+        let (inner, token) = s.inner.into_parts();
+        user_la::MappedMutexGuard::unlock_fair(inner);
+        drop(token);
     }
 }
 

@@ -3,7 +3,7 @@ use std::panic::Location;
 
 use user_la::{GetThreadId, RawMutex, RawMutexFair, RawMutexTimed};
 
-use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
+use crate::tracker::{Guarded, HeldToken, LockKind, LockMeta, Mode};
 
 /// A mutex the owning thread may lock again, tracked: [`lock_api::ReentrantMutex`] with its
 /// exact API. Re-entry by the owner is never reported; ordering against other locks is
@@ -48,16 +48,14 @@ pub struct ReentrantMutex<R: RawMutex, G, T: ?Sized> {
 /// The guard of a [`ReentrantMutex`]: shared access, released on drop.
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
 pub struct ReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
-    token: HeldToken,
-    inner: user_la::ReentrantMutexGuard<'a, R, G, T>,
+    inner: Guarded<user_la::ReentrantMutexGuard<'a, R, G, T>>,
     remutex: &'a ReentrantMutex<R, G, T>,
 }
 
 /// A guard of a component of a [`ReentrantMutex`]'s data.
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
 pub struct MappedReentrantMutexGuard<'a, R: RawMutex, G: GetThreadId, T: ?Sized> {
-    token: HeldToken,
-    inner: user_la::MappedReentrantMutexGuard<'a, R, G, T>,
+    inner: Guarded<user_la::MappedReentrantMutexGuard<'a, R, G, T>>,
 }
 
 impl<R: RawMutex, G: GetThreadId, T> ReentrantMutex<R, G, T> {
@@ -153,8 +151,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
         (inner, token): (user_la::ReentrantMutexGuard<'a, R, G, T>, HeldToken),
     ) -> ReentrantMutexGuard<'a, R, G, T> {
         ReentrantMutexGuard {
-            inner,
-            token,
+            inner: Guarded::new(inner, token),
             remutex: self,
         }
     }
@@ -338,7 +335,9 @@ impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
     /// Unlocks with a fair unlock protocol.
     #[inline]
     pub fn unlock_fair(s: Self) {
-        user_la::MappedReentrantMutexGuard::unlock_fair(s.inner);
+        let (inner, token) = s.inner.into_parts();
+        user_la::MappedReentrantMutexGuard::unlock_fair(inner);
+        drop(token);
     }
 }
 

@@ -8,7 +8,7 @@ use user_la::{
 #[cfg(not(feature = "parking_lot_0_13"))]
 use user_la::{RawRwLockRecursive, RawRwLockRecursiveTimed};
 
-use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
+use crate::tracker::{Guarded, HeldToken, LockKind, LockMeta, Mode};
 
 /// A reader-writer lock over any raw rwlock, tracked: [`lock_api::RwLock`] with its exact
 /// API. [`crate::parking_lot::RwLock`] is this type over parking_lot's raw lock.
@@ -37,39 +37,34 @@ pub struct RwLock<R, T: ?Sized> {
 /// Shared access to a [`RwLock`]'s data, released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
-    token: HeldToken,
-    inner: user_la::RwLockReadGuard<'a, R, T>,
+    inner: Guarded<user_la::RwLockReadGuard<'a, R, T>>,
     rwlock: &'a RwLock<R, T>,
 }
 
 /// Exclusive access to a [`RwLock`]'s data, released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
-    token: HeldToken,
-    inner: user_la::RwLockWriteGuard<'a, R, T>,
+    inner: Guarded<user_la::RwLockWriteGuard<'a, R, T>>,
     rwlock: &'a RwLock<R, T>,
 }
 
 /// Upgradable shared access to a [`RwLock`]'s data, released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockUpgradableReadGuard<'a, R: RawRwLockUpgrade, T: ?Sized> {
-    token: HeldToken,
-    inner: user_la::RwLockUpgradableReadGuard<'a, R, T>,
+    inner: Guarded<user_la::RwLockUpgradableReadGuard<'a, R, T>>,
     rwlock: &'a RwLock<R, T>,
 }
 
 /// Shared access to a component of a [`RwLock`]'s data.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct MappedRwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
-    token: HeldToken,
-    inner: user_la::MappedRwLockReadGuard<'a, R, T>,
+    inner: Guarded<user_la::MappedRwLockReadGuard<'a, R, T>>,
 }
 
 /// Exclusive access to a component of a [`RwLock`]'s data.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct MappedRwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
-    token: HeldToken,
-    inner: user_la::MappedRwLockWriteGuard<'a, R, T>,
+    inner: Guarded<user_la::MappedRwLockWriteGuard<'a, R, T>>,
 }
 
 impl<R: RawRwLock, T> RwLock<R, T> {
@@ -153,8 +148,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         (inner, token): (user_la::RwLockReadGuard<'a, R, T>, HeldToken),
     ) -> RwLockReadGuard<'a, R, T> {
         RwLockReadGuard {
-            inner,
-            token,
+            inner: Guarded::new(inner, token),
             rwlock: self,
         }
     }
@@ -164,8 +158,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         (inner, token): (user_la::RwLockWriteGuard<'a, R, T>, HeldToken),
     ) -> RwLockWriteGuard<'a, R, T> {
         RwLockWriteGuard {
-            inner,
-            token,
+            inner: Guarded::new(inner, token),
             rwlock: self,
         }
     }
@@ -397,8 +390,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
         (inner, token): (user_la::RwLockUpgradableReadGuard<'a, R, T>, HeldToken),
     ) -> RwLockUpgradableReadGuard<'a, R, T> {
         RwLockUpgradableReadGuard {
-            inner,
-            token,
+            inner: Guarded::new(inner, token),
             rwlock: self,
         }
     }
@@ -531,15 +523,11 @@ impl<'a, R: RawRwLockDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> 
     /// assert!(lock.try_read().is_some());
     /// ```
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, R, T> {
-        let RwLockWriteGuard {
-            inner,
-            token,
-            rwlock,
-        } = s;
+        let RwLockWriteGuard { inner, rwlock } = s;
+        let (inner, token) = inner.into_parts();
         token.set_mode(Mode::Read);
         RwLockReadGuard {
-            inner: user_la::RwLockWriteGuard::downgrade(inner),
-            token,
+            inner: Guarded::new(user_la::RwLockWriteGuard::downgrade(inner), token),
             rwlock,
         }
     }
@@ -548,15 +536,14 @@ impl<'a, R: RawRwLockDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> 
 impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
     /// Turns the write lock into an upgradable read lock.
     pub fn downgrade_to_upgradable(s: Self) -> RwLockUpgradableReadGuard<'a, R, T> {
-        let RwLockWriteGuard {
-            inner,
-            token,
-            rwlock,
-        } = s;
+        let RwLockWriteGuard { inner, rwlock } = s;
+        let (inner, token) = inner.into_parts();
         token.set_mode(Mode::Upgradable);
         RwLockUpgradableReadGuard {
-            inner: user_la::RwLockWriteGuard::downgrade_to_upgradable(inner),
-            token,
+            inner: Guarded::new(
+                user_la::RwLockWriteGuard::downgrade_to_upgradable(inner),
+                token,
+            ),
             rwlock,
         }
     }
@@ -581,38 +568,29 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
     /// since the upgradable read are now held while waiting for it, and that order is checked.
     #[track_caller]
     pub fn upgrade(s: Self) -> RwLockWriteGuard<'a, R, T> {
-        let RwLockUpgradableReadGuard {
-            inner,
-            token,
-            rwlock,
-        } = s;
+        let RwLockUpgradableReadGuard { inner, rwlock } = s;
+        let (inner, token) = inner.into_parts();
         token.upgrade();
         RwLockWriteGuard {
-            inner: user_la::RwLockUpgradableReadGuard::upgrade(inner),
-            token,
+            inner: Guarded::new(user_la::RwLockUpgradableReadGuard::upgrade(inner), token),
             rwlock,
         }
     }
 
     /// Upgrades to exclusive access if that is possible without blocking.
     pub fn try_upgrade(s: Self) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
-        let RwLockUpgradableReadGuard {
-            inner,
-            token,
-            rwlock,
-        } = s;
+        let RwLockUpgradableReadGuard { inner, rwlock } = s;
+        let (inner, token) = inner.into_parts();
         match user_la::RwLockUpgradableReadGuard::try_upgrade(inner) {
             Ok(inner) => {
                 token.set_mode(Mode::Exclusive);
                 Ok(RwLockWriteGuard {
-                    inner,
-                    token,
+                    inner: Guarded::new(inner, token),
                     rwlock,
                 })
             }
             Err(inner) => Err(RwLockUpgradableReadGuard {
-                inner,
-                token,
+                inner: Guarded::new(inner, token),
                 rwlock,
             }),
         }
@@ -626,15 +604,11 @@ impl<'a, R: RawRwLockUpgradeFair + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard
 impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, R, T> {
     /// Turns the upgradable read into a plain read.
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, R, T> {
-        let RwLockUpgradableReadGuard {
-            inner,
-            token,
-            rwlock,
-        } = s;
+        let RwLockUpgradableReadGuard { inner, rwlock } = s;
+        let (inner, token) = inner.into_parts();
         token.set_mode(Mode::Read);
         RwLockReadGuard {
-            inner: user_la::RwLockUpgradableReadGuard::downgrade(inner),
-            token,
+            inner: Guarded::new(user_la::RwLockUpgradableReadGuard::downgrade(inner), token),
             rwlock,
         }
     }
@@ -651,9 +625,9 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableRead
     /// ```
     #[track_caller]
     pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
-        self.token.upgrade();
+        self.inner.token().upgrade();
         let out = self.inner.with_upgraded(f);
-        self.token.set_mode(Mode::Upgradable);
+        self.inner.token().set_mode(Mode::Upgradable);
         out
     }
 
@@ -669,23 +643,18 @@ impl<'a, R: RawRwLockUpgradeTimed + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuar
         s: Self,
         timeout: R::Duration,
     ) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
-        let RwLockUpgradableReadGuard {
-            inner,
-            token,
-            rwlock,
-        } = s;
+        let RwLockUpgradableReadGuard { inner, rwlock } = s;
+        let (inner, token) = inner.into_parts();
         match user_la::RwLockUpgradableReadGuard::try_upgrade_for(inner, timeout) {
             Ok(inner) => {
                 token.set_mode(Mode::Exclusive);
                 Ok(RwLockWriteGuard {
-                    inner,
-                    token,
+                    inner: Guarded::new(inner, token),
                     rwlock,
                 })
             }
             Err(inner) => Err(RwLockUpgradableReadGuard {
-                inner,
-                token,
+                inner: Guarded::new(inner, token),
                 rwlock,
             }),
         }
@@ -696,23 +665,18 @@ impl<'a, R: RawRwLockUpgradeTimed + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuar
         s: Self,
         timeout: R::Instant,
     ) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
-        let RwLockUpgradableReadGuard {
-            inner,
-            token,
-            rwlock,
-        } = s;
+        let RwLockUpgradableReadGuard { inner, rwlock } = s;
+        let (inner, token) = inner.into_parts();
         match user_la::RwLockUpgradableReadGuard::try_upgrade_until(inner, timeout) {
             Ok(inner) => {
                 token.set_mode(Mode::Exclusive);
                 Ok(RwLockWriteGuard {
-                    inner,
-                    token,
+                    inner: Guarded::new(inner, token),
                     rwlock,
                 })
             }
             Err(inner) => Err(RwLockUpgradableReadGuard {
-                inner,
-                token,
+                inner: Guarded::new(inner, token),
                 rwlock,
             }),
         }
@@ -759,7 +723,9 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> 
     /// Unlocks with a fair unlock protocol.
     #[inline]
     pub fn unlock_fair(s: Self) {
-        user_la::MappedRwLockReadGuard::unlock_fair(s.inner);
+        let (inner, token) = s.inner.into_parts();
+        user_la::MappedRwLockReadGuard::unlock_fair(inner);
+        drop(token);
     }
 }
 
@@ -774,7 +740,9 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T>
     /// Unlocks with a fair unlock protocol.
     #[inline]
     pub fn unlock_fair(s: Self) {
-        user_la::MappedRwLockWriteGuard::unlock_fair(s.inner);
+        let (inner, token) = s.inner.into_parts();
+        user_la::MappedRwLockWriteGuard::unlock_fair(inner);
+        drop(token);
     }
 }
 

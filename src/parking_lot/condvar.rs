@@ -90,7 +90,7 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         wait: impl FnOnce(&mut ::user_pl::MutexGuard<'_, T>) -> R,
     ) -> R {
-        let parked = guard.token.suspend();
+        let parked = guard.inner.token().suspend();
         parked.park_on(self as *const Condvar as usize, timed, Location::caller());
         let out = wait(&mut guard.inner);
         parked.check_resume();

@@ -4,6 +4,7 @@ use std::sync::{self as std_sync, LockResult, PoisonError, WaitTimeoutResult};
 use std::time::Duration;
 
 use super::mutex::MutexGuard;
+use crate::tracker::Guarded;
 
 /// A condition variable for the tracked [`Mutex`](super::Mutex): [`std::sync::Condvar`] with
 /// its exact API.
@@ -46,7 +47,7 @@ fn waiting<'a, T: ?Sized, R>(
     guard: MutexGuard<'a, T>,
     wait: impl FnOnce(std_sync::MutexGuard<'a, T>) -> LockResult<(std_sync::MutexGuard<'a, T>, R)>,
 ) -> LockResult<(MutexGuard<'a, T>, R)> {
-    let MutexGuard { inner, token } = guard;
+    let (inner, token) = guard.inner.into_parts();
     let parked = token.suspend();
     parked.park_on(condvar as *const Condvar as usize, timed, site);
     let result = wait(inner);
@@ -54,10 +55,20 @@ fn waiting<'a, T: ?Sized, R>(
     parked.check_resume();
     parked.restore();
     match result {
-        Ok((inner, r)) => Ok((MutexGuard { inner, token }, r)),
+        Ok((inner, r)) => Ok((
+            MutexGuard {
+                inner: Guarded::new(inner, token),
+            },
+            r,
+        )),
         Err(e) => {
             let (inner, r) = e.into_inner();
-            Err(PoisonError::new((MutexGuard { inner, token }, r)))
+            Err(PoisonError::new((
+                MutexGuard {
+                    inner: Guarded::new(inner, token),
+                },
+                r,
+            )))
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{self as std_sync, LockResult, TryLockResult};
 
 use super::poisoning::{blocking, try_std, wrap, wrap_try};
 
-use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
+use crate::tracker::{Guarded, LockKind, LockMeta, Mode};
 
 /// A mutual exclusion primitive, tracked: [`std::sync::Mutex`] with its exact API.
 ///
@@ -38,8 +38,7 @@ pub struct Mutex<T: ?Sized> {
 /// The guard of a [`Mutex`]: the lock is released when it is dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized + 'a> {
-    pub(super) token: HeldToken,
-    pub(super) inner: std_sync::MutexGuard<'a, T>,
+    pub(super) inner: Guarded<std_sync::MutexGuard<'a, T>>,
 }
 
 impl<T> Mutex<T> {
@@ -98,7 +97,9 @@ impl<T: ?Sized> Mutex<T> {
             || try_std(self.inner.try_lock()),
             || blocking(self.inner.lock()),
         );
-        wrap(result, token, |inner, token| MutexGuard { inner, token })
+        wrap(result, token, |inner, token| MutexGuard {
+            inner: Guarded::new(inner, token),
+        })
     }
 
     /// Attempts to acquire the mutex without blocking. A successful try is held (it orders
@@ -129,7 +130,9 @@ impl<T: ?Sized> Mutex<T> {
             crate::tracker::method!("try_lock"),
             Location::caller(),
             || self.inner.try_lock(),
-            |inner, token| MutexGuard { inner, token },
+            |inner, token| MutexGuard {
+                inner: Guarded::new(inner, token),
+            },
         )
     }
 

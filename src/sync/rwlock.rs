@@ -5,7 +5,7 @@ use std::sync::{self as std_sync, LockResult, TryLockResult};
 
 use super::poisoning::{blocking, try_std, wrap, wrap_try};
 
-use crate::tracker::{HeldToken, LockKind, LockMeta, Mode};
+use crate::tracker::{Guarded, LockKind, LockMeta, Mode};
 
 /// A reader-writer lock, tracked: [`std::sync::RwLock`] with its exact API.
 ///
@@ -34,15 +34,13 @@ pub struct RwLock<T: ?Sized> {
 /// Shared access to the data of a [`RwLock`], released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
-    _token: HeldToken,
-    inner: std_sync::RwLockReadGuard<'a, T>,
+    inner: Guarded<std_sync::RwLockReadGuard<'a, T>>,
 }
 
 /// Exclusive access to the data of a [`RwLock`], released on drop.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized + 'a> {
-    token: HeldToken,
-    inner: std_sync::RwLockWriteGuard<'a, T>,
+    inner: Guarded<std_sync::RwLockWriteGuard<'a, T>>,
 }
 
 impl<T> RwLock<T> {
@@ -95,8 +93,7 @@ impl<T: ?Sized> RwLock<T> {
             || blocking(self.inner.read()),
         );
         wrap(result, token, |inner, token| RwLockReadGuard {
-            inner,
-            _token: token,
+            inner: Guarded::new(inner, token),
         })
     }
 
@@ -126,8 +123,7 @@ impl<T: ?Sized> RwLock<T> {
             Location::caller(),
             || self.inner.try_read(),
             |inner, token| RwLockReadGuard {
-                inner,
-                _token: token,
+                inner: Guarded::new(inner, token),
             },
         )
     }
@@ -156,8 +152,7 @@ impl<T: ?Sized> RwLock<T> {
             || blocking(self.inner.write()),
         );
         wrap(result, token, |inner, token| RwLockWriteGuard {
-            inner,
-            token,
+            inner: Guarded::new(inner, token),
         })
     }
 
@@ -185,7 +180,9 @@ impl<T: ?Sized> RwLock<T> {
             crate::tracker::method!("try_write"),
             Location::caller(),
             || self.inner.try_write(),
-            |inner, token| RwLockWriteGuard { inner, token },
+            |inner, token| RwLockWriteGuard {
+                inner: Guarded::new(inner, token),
+            },
         )
     }
 
@@ -282,11 +279,10 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     #[cfg(lockwatch_rust_1_92)] // As in std: Rust 1.92 and later (build.rs).
     #[allow(clippy::incompatible_msrv)]
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, T> {
-        let RwLockWriteGuard { inner, token } = s;
+        let (inner, token) = s.inner.into_parts();
         token.set_mode(Mode::Read);
         RwLockReadGuard {
-            inner: std_sync::RwLockWriteGuard::downgrade(inner),
-            _token: token,
+            inner: Guarded::new(std_sync::RwLockWriteGuard::downgrade(inner), token),
         }
     }
 }

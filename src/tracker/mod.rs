@@ -42,6 +42,7 @@ mod wait_slot;
 pub(crate) mod watchdog;
 
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::Arc;
@@ -252,21 +253,24 @@ impl LockMeta {
             return (block(), self.untracked());
         }
         let me = self.ident();
-        // Everything the push needs is looked up before the lock call, so that the time the
-        // lock is held grows by a few stores only.
         let mine = held::mine();
         if !mine.holds_nothing() || task_in_use() {
             check_order(self, me, mode, method, site);
         }
-        let since = watchdog::stamp();
-        let (guard, since) = match try_fast() {
-            Some(guard) => (guard, since),
-            None => (
-                self.contended(me, mode, method, site, block),
-                watchdog::stamp(),
-            ),
-        };
-        (guard, self.hold(mine, me, mode, method, false, site, since))
+        // Pushed before the try: what the lock's holder does between its lock and unlock is
+        // the program's alone (under contention the next holder waits for nothing else).
+        let token = self.hold(mine, me, mode, method, false, site, watchdog::stamp());
+        match try_fast() {
+            Some(guard) => (guard, token),
+            None => {
+                // Not held while it waits: the entry goes, and comes back once acquired.
+                std::mem::forget(token);
+                held::release(me.id);
+                let guard = self.contended(me, mode, method, site, block);
+                let since = watchdog::stamp();
+                (guard, self.hold(mine, me, mode, method, false, site, since))
+            }
+        }
     }
 
     /// Before running or waiting for a lazy initializer: checks the order like a blocking
@@ -313,7 +317,11 @@ impl LockMeta {
     /// and its drop does nothing.
     #[inline(always)]
     fn untracked(&self) -> HeldToken {
-        HeldToken { id: 0, meta: self }
+        HeldToken {
+            id: 0,
+            meta: self,
+            contention: std::ptr::null(),
+        }
     }
 
     /// Pushes a hold taken now and returns its token.
@@ -359,6 +367,8 @@ impl LockMeta {
         HeldToken {
             id: me.id,
             meta: self,
+            // Read at the acquisition: at the release the lock's line is the next holder's.
+            contention: self.contention.load(Acquire),
         }
     }
 
@@ -626,17 +636,92 @@ impl Drop for External<'_> {
     }
 }
 
-/// The guard's share of the tracking: the held-stack entry, released on drop. Guards declare
-/// it before the raw guard, so it drops while the lock is still held: threads waiting at that
-/// moment are blamed on this holder.
+/// A raw guard and the token of its hold, dropped in that order: the lock is released
+/// first, so that it is held no longer than the program holds it, then the hold is recorded
+/// as over. A release recorded inside the lock would stretch every hold and, under
+/// contention, send waiters to sleep (twenty times the context switches of the plain lock in
+/// `hot_loop`'s two-thread loop). Threads still waiting at the release are blamed on this
+/// holder; a waiter that got the lock first is charged to no one for its last moment.
+///
+/// An explicit drop rather than field order: nothing is left to drop if the unlock unwinds
+/// (the hold then stays recorded, as the lock may well still be locked), so the compiler
+/// keeps the token in registers instead of writing it out for a landing pad.
+pub(crate) struct Guarded<G> {
+    guard: ManuallyDrop<G>,
+    token: ManuallyDrop<HeldToken>,
+}
+
+impl<G> Guarded<G> {
+    #[inline(always)]
+    pub(crate) fn new(guard: G, token: HeldToken) -> Self {
+        Guarded {
+            guard: ManuallyDrop::new(guard),
+            token: ManuallyDrop::new(token),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn token(&self) -> &HeldToken {
+        &self.token
+    }
+
+    /// The raw guard and the token, to be used (and dropped) apart.
+    #[inline(always)]
+    pub(crate) fn into_parts(self) -> (G, HeldToken) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so each field is taken out exactly once.
+        unsafe {
+            (
+                ManuallyDrop::take(&mut this.guard),
+                ManuallyDrop::take(&mut this.token),
+            )
+        }
+    }
+}
+
+impl<G> std::ops::Deref for Guarded<G> {
+    type Target = G;
+
+    #[inline(always)]
+    fn deref(&self) -> &G {
+        &self.guard
+    }
+}
+
+impl<G> std::ops::DerefMut for Guarded<G> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut G {
+        &mut self.guard
+    }
+}
+
+impl<G> Drop for Guarded<G> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: Both fields are dropped here, once; `into_parts` takes them out without
+        // running this.
+        unsafe {
+            ManuallyDrop::drop(&mut self.guard);
+            ManuallyDrop::drop(&mut self.token);
+        }
+    }
+}
+
+/// The tracking share of a guard: the held-stack entry, released on drop (after the lock,
+/// see [`Guarded`]).
 pub(crate) struct HeldToken {
     /// The lock's id, or 0 for an acquisition made while tracking was switched off.
     id: u64,
     meta: *const LockMeta,
+    /// The lock's waiting bookkeeping as it was when the lock was taken (null if it had none
+    /// yet): the release reads its waiter count there rather than in the lock, whose cache
+    /// line is the next holder's by then.
+    contention: *const Contention,
 }
 
-// SAFETY: `meta` points at the lock the guard borrows, which outlives the token; it is only
-// used to read that lock's atomics and its `Sync` contention state.
+// SAFETY: `meta` points at the lock the guard borrows, which outlives the token, and
+// `contention` at that lock's boxed `Contention`, freed only with the lock; they are only
+// used to read atomics and the `Sync` contention state.
 unsafe impl Send for HeldToken {}
 // SAFETY: As above: shared access only reads atomics of a `Sync` lock.
 unsafe impl Sync for HeldToken {}
@@ -713,7 +798,7 @@ impl Drop for HeldToken {
     #[inline(always)]
     fn drop(&mut self) {
         // By value: a reference would make the guard live in memory rather than registers.
-        if self.id != 0 && !release(self.id, self.meta) {
+        if self.id != 0 && !release(self.id, self.contention) {
             release_slow(self.id, self.meta);
         }
     }
@@ -723,11 +808,8 @@ impl Drop for HeldToken {
 /// fields in registers: they are passed by value). The common case, no thread waiting and the
 /// entry on top of the held stack flagged by no one, is a leaf: a pop.
 #[inline(never)]
-fn release(id: u64, meta: *const LockMeta) -> bool {
-    // SAFETY: See `HeldToken`'s `Send` impl: the lock outlives its guard's token.
-    let meta = unsafe { &*meta };
-    let contention = meta.contention.load(Relaxed);
-    // SAFETY: Non-null `contention` stays valid until the lock is dropped.
+fn release(id: u64, contention: *const Contention) -> bool {
+    // SAFETY: See `HeldToken`'s `Send` impl: non-null, it lives as long as the lock.
     (contention.is_null() || unsafe { &*contention }.waiters.load(Relaxed) == 0)
         && held::release_top(id)
 }
@@ -737,7 +819,7 @@ fn release(id: u64, meta: *const LockMeta) -> bool {
 #[cold]
 #[inline(never)]
 fn release_slow(id: u64, meta: *const LockMeta) {
-    // SAFETY: As in `release`.
+    // SAFETY: See `HeldToken`'s `Send` impl: the lock outlives its guard's token.
     let meta = unsafe { &*meta };
     let contention = meta.contention.load(Relaxed);
     if !contention.is_null() {
