@@ -8,9 +8,13 @@
 //! LOCKWATCH=off valgrind --tool=callgrind target/release/deps/hot_loop-<hash> lockwatch single 100000
 //! ```
 //!
-//! `single` is one uncontended lock/unlock per iteration, `pair` a nested pair whose order is
-//! known. The difference between a run with N iterations and one with 0, divided by N, is the
-//! instructions per iteration.
+//! The implementations are `parking_lot`, `lockwatch` (its parking_lot facade), `std` and
+//! `lockwatch-std` (`lockwatch::sync`). `single` is one uncontended lock/unlock per
+//! iteration, `pair` a nested pair whose order is known. The difference between a run with N
+//! iterations and one with 0, divided by N, is the instructions per iteration. `contended`
+//! runs two threads taking one lock N times each: time it, and count its context switches
+//! (`/usr/bin/time -f "%e s %w switches" <binary> lockwatch contended 3000000`), which show
+//! whether waiters spin or sleep.
 //!
 //! `cargo bench --bench hot_loop --features enabled -- time` times the uncontended loop
 //! instead, parking_lot and lockwatch alternating, and prints parking_lot's ns and
