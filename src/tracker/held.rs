@@ -1029,32 +1029,23 @@ fn push_deep(entry: Held) {
 }
 
 /// Releases the innermost entry for lock `id` (a guard dropped). The common case, the
-/// innermost lock released first and flagged by no one, is one load of the top row and one
-/// store of the stack's length, and returns `None`. Otherwise the entry is returned for the
-/// caller to finish: a node the lock got while held ([`Held::learned`]) goes to the lock, a
-/// hold the watchdog reported ([`Held::reported`]) gets its final duration.
+/// innermost lock released first and flagged by no one, is [`release_top`] and returns
+/// `None`. Otherwise the entry is returned for the caller to finish: a node the lock got
+/// while held ([`Held::learned`]) goes to the lock, a hold the watchdog reported
+/// ([`Held::reported`]) gets its final duration.
 #[inline(always)]
 pub(crate) fn release(id: u64) -> Option<Held> {
-    HOT.try_with(|hot| {
-        let inventory = hot.registered()?;
-        let stack = inventory.stack();
-        let top = stack.len().wrapping_sub(1);
-        // The full stack may have an overflow above it: that is the cold path's business.
-        if top < SLOTS - 1
-            && stack.word(top, 0) == id
-            && stack.word(top, FLAGS) & (REPORTED | LEARNED) == 0
-        {
-            stack.pop();
-            return None;
-        }
-        remove_in(inventory, id)
-    })
-    .ok()
-    .flatten()
+    if release_top(id) {
+        return None;
+    }
+    HOT.try_with(|hot| remove_in(hot.registered()?, id))
+        .ok()
+        .flatten()
 }
 
 /// The fast case of [`release`] alone: pops the top row if it is lock `id`'s and flagged by
-/// no one; false (nothing done) otherwise.
+/// no one (one load of the top row, one store of the stack's length); false, having done
+/// nothing, otherwise.
 #[inline(always)]
 pub(crate) fn release_top(id: u64) -> bool {
     HOT.try_with(|hot| {
@@ -1063,6 +1054,7 @@ pub(crate) fn release_top(id: u64) -> bool {
         };
         let stack = inventory.stack();
         let top = stack.len().wrapping_sub(1);
+        // The full stack may have an overflow above it: that is the cold path's business.
         if top < SLOTS - 1
             && stack.word(top, 0) == id
             && stack.word(top, FLAGS) & (REPORTED | LEARNED) == 0
