@@ -154,6 +154,26 @@ macro_rules! family {
                 });
             }
 
+            /// Two threads on one lock, each doing a little work of its own (about 100 ns)
+            /// between acquisitions, as a program does: ns per acquisition, per thread.
+            pub fn one_lock_with_work(n: u64) {
+                let m = new("bench-5w");
+                std::thread::scope(|s| {
+                    for _ in 0..2 {
+                        s.spawn(|| {
+                            let mut x = 1u64;
+                            for _ in 0..n {
+                                for _ in 0..64 {
+                                    x = black_box(x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 1);
+                                }
+                                drop(lock(black_box(&m)));
+                            }
+                            black_box(x);
+                        });
+                    }
+                });
+            }
+
             /// Create a lock, take it under a held one (an order edge), drop it.
             pub fn create_edge_drop(n: u64) {
                 let outer = new("bench-6");
@@ -622,6 +642,11 @@ fn main() {
         iters() / 2
     );
     bench!("two threads on one lock", one_lock, iters() / 2);
+    bench!(
+        "two threads on one lock, work between",
+        one_lock_with_work,
+        iters() / 4
+    );
     bench!(
         "create + lock under another + drop",
         create_edge_drop,
