@@ -267,12 +267,17 @@ impl LockMeta {
         }
         // Pushed before the try: what the lock's holder does between its lock and unlock is
         // the program's alone (under contention the next holder waits for nothing else).
-        let token = self.hold(mine, me, mode, method, false, site, watchdog::stamp());
-        match try_fast() {
-            Some(guard) => (guard, token),
+        self.push(mine, me, mode, method, false, site, watchdog::stamp());
+        // Takes the entry off again if the try unwinds. The token is made after the try:
+        // across it only the lock's address and id stay live (a try may call out: std's asks
+        // whether the thread is panicking).
+        let pushed = Pushed(me.id);
+        let tried = try_fast();
+        std::mem::forget(pushed);
+        match tried {
+            Some(guard) => (guard, self.token_of(me.id)),
             None => {
                 // Not held while it waits: the entry goes, and comes back once acquired.
-                std::mem::forget(token);
                 held::release(me.id);
                 let guard = self.contended(me, mode, method, site, block);
                 let since = watchdog::stamp();
@@ -360,6 +365,23 @@ impl LockMeta {
         site: &'static Location<'static>,
         since: u64,
     ) -> HeldToken {
+        self.push(mine, me, mode, method, trylock, site, since);
+        self.token_of(me.id)
+    }
+
+    /// Pushes a hold of this lock on `mine`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &self,
+        mine: held::Mine,
+        me: Ident,
+        mode: Mode,
+        method: Method,
+        trylock: bool,
+        site: &'static Location<'static>,
+        since: u64,
+    ) {
         mine.push(Held {
             id: me.id,
             class: me.class,
@@ -372,8 +394,13 @@ impl LockMeta {
             learned: false,
             reported: false,
         });
+    }
+
+    /// The token of a hold of this lock (lock `id`), made once it is acquired.
+    #[inline(always)]
+    fn token_of(&self, id: u64) -> HeldToken {
         HeldToken {
-            id: me.id,
+            id,
             meta: self,
             // Read at the acquisition: at the release the lock's line is the next holder's.
             contention: self.contention.load(Acquire),
@@ -1032,6 +1059,16 @@ fn edge_key(
         )
     } else {
         (me.id, (ty << 61) | held_id)
+    }
+}
+
+/// An entry pushed before a try, taken off if the try unwinds.
+struct Pushed(u64);
+
+impl Drop for Pushed {
+    #[cold]
+    fn drop(&mut self) {
+        held::release(self.0);
     }
 }
 

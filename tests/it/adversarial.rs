@@ -300,3 +300,57 @@ fn a_panic_in_a_wait_while_condition_leaves_the_lock_held() {
         &[],
     );
 }
+
+/// A raw mutex whose `try_lock` panics while `PANIC_NEXT` is set: a broken user lock
+/// (lock_api 0.4's trait).
+#[cfg(not(feature = "parking_lot_0_13"))]
+struct PanickyRaw(parking_lot::RawMutex);
+
+#[cfg(not(feature = "parking_lot_0_13"))]
+static PANIC_NEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+// SAFETY: Forwards to parking_lot's raw mutex, which upholds the contract; the panic happens
+// before anything is locked.
+#[cfg(not(feature = "parking_lot_0_13"))]
+unsafe impl lock_api::RawMutex for PanickyRaw {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = PanickyRaw(<parking_lot::RawMutex as lock_api::RawMutex>::INIT);
+    type GuardMarker = lock_api::GuardNoSend;
+
+    fn lock(&self) {
+        self.0.lock();
+    }
+
+    fn try_lock(&self) -> bool {
+        if PANIC_NEXT.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            panic!("a broken raw lock");
+        }
+        self.0.try_lock()
+    }
+
+    unsafe fn unlock(&self) {
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.0.unlock() }
+    }
+}
+
+/// A blocking acquisition records the hold before its fast try: a try that unwinds must take
+/// the record off again, or the lock would stay held by this thread and order what follows.
+#[cfg(not(feature = "parking_lot_0_13"))]
+#[test]
+fn a_raw_lock_whose_try_panics_leaves_no_entry() {
+    let x: lockwatch::lock_api::Mutex<PanickyRaw, ()> =
+        named(lockwatch::lock_api::Mutex::new(()), "adv-panicky-x");
+    let y = named(Mutex::new(()), "adv-panicky-y");
+    PANIC_NEXT.store(true, std::sync::atomic::Ordering::Relaxed);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(x.lock())));
+    assert!(result.is_err());
+    assert!(!x.is_locked());
+    // A stale entry of `x` would order x -> y here, and y -> x below would close a cycle.
+    drop(y.lock());
+    {
+        let _y = y.lock();
+        let _x = x.lock();
+    }
+    assert_quiet(&["adv-panicky-x", "adv-panicky-y"]);
+}
