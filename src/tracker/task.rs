@@ -458,8 +458,10 @@ fn check_cold(
 }
 
 /// The order check of a std or parking_lot acquisition (`meta`) made inside a task that
-/// holds tokio locks; false if this is not one (the thread's check goes on as usual).
-#[inline(never)]
+/// holds tokio locks; false if this is not one (the thread's check goes on as usual). Once a
+/// program has taken a tokio lock in a task every acquisition asks this, so the question
+/// for a thread outside any task (one thread-local read of tokio's) is inline.
+#[inline(always)]
 pub(super) fn check_std_in_task(
     meta: &LockMeta,
     me: Ident,
@@ -467,9 +469,22 @@ pub(super) fn check_std_in_task(
     method: Method,
     site: Site,
 ) -> bool {
-    let Some(task) = tokio::task::try_id().map(number) else {
-        return false;
-    };
+    match tokio::task::try_id() {
+        None => false,
+        Some(task) => check_std_in(number(task), meta, me, mode, method, site),
+    }
+}
+
+/// [`check_std_in_task`] inside task `task`.
+#[inline(never)]
+fn check_std_in(
+    task: u64,
+    meta: &LockMeta,
+    me: Ident,
+    mode: Mode,
+    method: Method,
+    site: Site,
+) -> bool {
     let Some(th) = entry(task, None) else {
         return false;
     };
