@@ -6,8 +6,8 @@ use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 use crate::tracker::{HeldToken, LockMeta, Method, Mode};
 
 /// std's try-result as "acquired, and whether poisoned" or "would block". A guard and a flag
-/// rather than std's `LockResult`, so that the guard stays in registers on its way to the
-/// caller.
+/// rather than std's `LockResult`: built from the larger result, the guard was copied to the
+/// caller with the result's padding (`hot_loop`, `lockwatch-std`).
 #[inline(always)]
 pub(super) fn try_std<G>(r: TryLockResult<G>) -> Option<(G, bool)> {
     match r {

@@ -674,7 +674,7 @@ impl Drop for External<'_> {
 /// A raw guard and the token of its hold, dropped in that order: the lock is released
 /// first, so that it is held no longer than the program holds it, then the hold is recorded
 /// as over. A release recorded inside the lock would stretch every hold and, under
-/// contention, send waiters to sleep (twenty times the context switches of the plain lock in
+/// contention, send waiters to sleep (eighteen times the context switches of the plain lock in
 /// `hot_loop`'s two-thread loop). Threads still waiting at the release are blamed on this
 /// holder; a waiter that got the lock first is charged to no one for its last moment.
 ///
