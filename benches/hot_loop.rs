@@ -14,7 +14,10 @@
 //! iterations and one with 0, divided by N, is the instructions per iteration. `contended`
 //! runs two threads taking one lock N times each: time it, and count its context switches
 //! (`/usr/bin/time -f "%e s %w switches" <binary> lockwatch contended 3000000`), which show
-//! whether waiters spin or sleep.
+//! whether waiters spin or sleep. A fourth argument places the locks that many bytes into a
+//! 64-byte cache line instead of on the stack (`<binary> lockwatch contended 1000000 48`):
+//! where a lock sits decides whether the fields lockwatch reads before taking it share the
+//! raw lock's line, which under contention moves from core to core (see `LockMeta`).
 //!
 //! `cargo bench --bench hot_loop --features enabled -- time` times the uncontended loop
 //! instead, parking_lot and lockwatch alternating, and prints parking_lot's ns and
@@ -26,17 +29,21 @@ use std::hint::black_box;
 /// The loops, over any mutex type: `|m| lock` takes `m` and returns a guard that unlocks on
 /// drop.
 macro_rules! run {
-    ($a:expr, $b:expr, $shape:expr, $n:expr, |$m:ident| $lock:expr) => {{
-        let (a, b) = ($a, $b);
+    ($a:expr, $b:expr, $shape:expr, $n:expr, $offset:expr, |$m:ident| $lock:expr) => {{
+        let (a, b) = match $offset {
+            Some(offset) => (placed($a, offset), placed($b, offset)),
+            None => (Placed::Here($a), Placed::Here($b)),
+        };
+        let (a, b) = (&*a, &*b);
         // Warm up: the classes, the thread's state and the edge a -> b exist before counting
         // starts, as in a program that has been running a while.
         {
             let _outer = {
-                let $m = &a;
+                let $m = a;
                 $lock
             };
             drop({
-                let $m = &b;
+                let $m = b;
                 $lock
             });
         }
@@ -47,7 +54,7 @@ macro_rules! run {
                     s.spawn(|| {
                         for _ in 0..$n {
                             drop({
-                                let $m = black_box(&a);
+                                let $m = black_box(a);
                                 $lock
                             });
                         }
@@ -57,23 +64,61 @@ macro_rules! run {
         } else if $shape == "single" {
             for _ in 0..$n {
                 drop({
-                    let $m = black_box(&a);
+                    let $m = black_box(a);
                     $lock
                 });
             }
         } else {
             for _ in 0..$n {
                 let _outer = {
-                    let $m = black_box(&a);
+                    let $m = black_box(a);
                     $lock
                 };
                 drop({
-                    let $m = black_box(&b);
+                    let $m = black_box(b);
                     $lock
                 });
             }
         }
     }};
+}
+
+/// A lock on the stack (`Here`), or leaked at a chosen offset into a cache line.
+enum Placed<T: 'static> {
+    Here(T),
+    At(&'static T),
+}
+
+impl<T> std::ops::Deref for Placed<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Placed::Here(value) => value,
+            Placed::At(value) => value,
+        }
+    }
+}
+
+/// `value` moved to `offset` bytes past a 64-byte boundary (rounded down to its alignment)
+/// in memory that is never freed.
+fn placed<T>(value: T, offset: usize) -> Placed<T> {
+    let align = std::mem::align_of::<T>();
+    let offset = offset % 64 / align * align;
+    let layout = std::alloc::Layout::from_size_align(64 + std::mem::size_of::<T>(), 64)
+        .expect("a small layout");
+    // SAFETY: The layout has a nonzero size. The value is written at `offset`, a multiple of
+    // its alignment past a 64-byte-aligned start, inside the allocation, which is never freed,
+    // so the reference is valid for `'static`.
+    unsafe {
+        let base = std::alloc::alloc(layout);
+        if base.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let at = base.add(offset).cast::<T>();
+        at.write(value);
+        Placed::At(&*at)
+    }
 }
 
 /// 40 rounds of (parking_lot ns, lockwatch / parking_lot), each the median of 5 runs.
@@ -120,12 +165,14 @@ fn main() {
         args.get(1).map_or("single", |s| s),
     );
     let n: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let offset: Option<usize> = args.get(3).and_then(|a| a.parse().ok());
     match which {
         "parking_lot" => run!(
             parking_lot::Mutex::new(0u64),
             parking_lot::Mutex::new(0u64),
             shape,
             n,
+            offset,
             |m| m.lock()
         ),
         "lockwatch" => run!(
@@ -133,6 +180,7 @@ fn main() {
             lockwatch::named(lockwatch::parking_lot::Mutex::new(0u64), "inner"),
             shape,
             n,
+            offset,
             |m| m.lock()
         ),
         "std" => run!(
@@ -140,6 +188,7 @@ fn main() {
             std::sync::Mutex::new(0u64),
             shape,
             n,
+            offset,
             |m| m.lock().unwrap()
         ),
         "lockwatch-std" => run!(
@@ -147,6 +196,7 @@ fn main() {
             lockwatch::named(lockwatch::sync::Mutex::new(0u64), "inner"),
             shape,
             n,
+            offset,
             |m| m.lock().unwrap()
         ),
         other => eprintln!(
