@@ -12,7 +12,8 @@
 //! `lockwatch-std` (`lockwatch::sync`). `single` is one uncontended lock/unlock per
 //! iteration, `pair` a nested pair whose order is known. The difference between a run with N
 //! iterations and one with 0, divided by N, is the instructions per iteration. `contended`
-//! runs two threads taking one lock N times each: time it, and count its context switches
+//! runs two threads taking one lock N times each, pinned to two CPUs (see `common/pin.rs`):
+//! time it, and count its context switches
 //! (`/usr/bin/time -f "%e s %w switches" <binary> lockwatch contended 3000000`), which show
 //! whether waiters spin or sleep. A fourth argument places the locks that many bytes into a
 //! 64-byte cache line instead of on the stack (`<binary> lockwatch contended 1000000 48`):
@@ -25,6 +26,10 @@
 //! in one regime for minutes and then in another.
 
 use std::hint::black_box;
+
+#[allow(dead_code)] // Its `describe` is for the overhead table.
+#[path = "common/pin.rs"]
+mod pin;
 
 /// The loops, over any mutex type: `|m| lock` takes `m` and returns a guard that unlocks on
 /// drop.
@@ -50,8 +55,9 @@ macro_rules! run {
         if $shape == "contended" {
             // Two threads on `a`, `$n` acquisitions each.
             std::thread::scope(|s| {
-                for _ in 0..2 {
-                    s.spawn(|| {
+                for cpu in 0..2 {
+                    s.spawn(move || {
+                        pin::pin_to_nth(cpu, 2);
                         for _ in 0..$n {
                             drop({
                                 let $m = black_box(a);

@@ -10,7 +10,8 @@
 //! per-round ratios. Ratios are against parking_lot (std for std's types and the atomics).
 //! Memory is counted by a counting global allocator. `LOCKWATCH_BENCH_ONLY=text` runs only
 //! the rows whose name contains `text` (`memory`: the heap rows); `LOCKWATCH_BENCH_ROUNDS=1`
-//! prints every round's ratio too.
+//! prints every round's ratio too. The rows with two threads pin them to two CPUs (see
+//! `common/pin.rs`; `LOCKWATCH_BENCH_PIN=0` does not).
 
 use std::hint::black_box;
 use std::sync::atomic::Ordering::Relaxed;
@@ -18,6 +19,8 @@ use std::time::Instant;
 
 #[path = "../tests/common/counting.rs"]
 mod counting;
+#[path = "common/pin.rs"]
+mod pin;
 
 use counting::heap;
 
@@ -134,8 +137,11 @@ macro_rules! family {
             /// Two threads, each nesting its own pair: per-thread ns per pair.
             pub fn disjoint_pairs(n: u64) {
                 std::thread::scope(|s| {
-                    for _ in 0..2 {
-                        s.spawn(move || nested2(n));
+                    for cpu in 0..2 {
+                        s.spawn(move || {
+                            pin::pin_to_nth(cpu, 2);
+                            nested2(n)
+                        });
                     }
                 });
             }
@@ -143,11 +149,13 @@ macro_rules! family {
             /// Two threads on one lock: ns per acquisition, per thread.
             pub fn one_lock(n: u64) {
                 let m = new("bench-5");
+                let m = &m;
                 std::thread::scope(|s| {
-                    for _ in 0..2 {
-                        s.spawn(|| {
+                    for cpu in 0..2 {
+                        s.spawn(move || {
+                            pin::pin_to_nth(cpu, 2);
                             for _ in 0..n {
-                                drop(lock(black_box(&m)));
+                                drop(lock(black_box(m)));
                             }
                         });
                     }
@@ -158,15 +166,17 @@ macro_rules! family {
             /// between acquisitions, as a program does: ns per acquisition, per thread.
             pub fn one_lock_with_work(n: u64) {
                 let m = new("bench-5w");
+                let m = &m;
                 std::thread::scope(|s| {
-                    for _ in 0..2 {
-                        s.spawn(|| {
+                    for cpu in 0..2 {
+                        s.spawn(move || {
+                            pin::pin_to_nth(cpu, 2);
                             let mut x = 1u64;
                             for _ in 0..n {
                                 for _ in 0..64 {
                                     x = black_box(x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 1);
                                 }
-                                drop(lock(black_box(&m)));
+                                drop(lock(black_box(m)));
                             }
                             black_box(x);
                         });
@@ -608,14 +618,15 @@ fn tokio_rows(only: &str) {
 fn main() {
     let tracking = cfg!(feature = "enabled");
     println!(
-        "lockwatch {} (tracking {}), {} cores, medians of {RUNS} alternating rounds",
+        "lockwatch {} (tracking {}), {} cores, medians of {RUNS} alternating rounds, {}",
         env!("CARGO_PKG_VERSION"),
         if tracking {
             "on"
         } else {
             "off: lockwatch's types are std's and parking_lot's"
         },
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        pin::describe()
     );
     println!("ns per operation (median); ratios against the first column (median of the per-round ratios)\n");
 
