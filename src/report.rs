@@ -366,7 +366,9 @@ pub use enabled::*;
 mod disabled {
     use super::{Policy, Report};
 
-    /// Every report so far, oldest first. Without the `enabled` feature: always empty.
+    /// Every report so far, oldest first. Under the `Log` and `Panic` policies a report is
+    /// here only once its log line is written: a program may exit as soon as it finds one.
+    /// Without the `enabled` feature: always empty.
     ///
     /// # Examples
     ///
@@ -406,7 +408,8 @@ mod enabled {
         static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
     }
 
-    /// Every report so far, oldest first.
+    /// Every report so far, oldest first. Under the `Log` and `Panic` policies a report is
+    /// here only once its log line is written: a program may exit as soon as it finds one.
     ///
     /// # Examples
     ///
@@ -575,19 +578,26 @@ mod enabled {
     }
 
     /// Keeps `report` and acts on it by the policy. Called with no lockwatch lock held.
+    ///
+    /// A report is logged before it is kept: a program that finds it in [`crate::reports`]
+    /// (and may then exit) knows that its log line is out.
     pub(crate) fn deliver(report: Report) {
-        keep(&report);
         match policy() {
-            Policy::Log => log(&report),
-            Policy::Silent => {}
+            Policy::Log => {
+                log(&report);
+                keep(&report);
+            }
+            Policy::Silent => keep(&report),
             Policy::Panic => {
                 log(&report);
+                keep(&report);
                 if let Some(hook) = BEFORE_PANIC.get() {
                     hook();
                 }
                 panic!("lockwatch: {}", report.summary());
             }
             Policy::Callback(f) => {
+                keep(&report);
                 let nested = IN_CALLBACK.try_with(|c| c.replace(true)).unwrap_or(true);
                 if nested {
                     log(&report);
@@ -608,8 +618,8 @@ mod enabled {
     pub(crate) fn deliver_from_watchdog(report: Report) {
         match policy() {
             Policy::Panic | Policy::Log => {
-                keep(&report);
                 log_direct(&report);
+                keep(&report);
             }
             _ => deliver(report),
         }
