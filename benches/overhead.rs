@@ -54,6 +54,19 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Runs `body` on two threads at once, pinned to two CPUs (see `common/pin.rs`).
+fn on_two_cpus(body: impl Fn() + Sync) {
+    let body = &body;
+    std::thread::scope(|s| {
+        for cpu in 0..2 {
+            s.spawn(move || {
+                pin::pin_to_nth(cpu, 2);
+                body()
+            });
+        }
+    });
+}
+
 fn compare(iters: u64, fs: &mut [&mut dyn FnMut(u64)]) -> Timing {
     let mut samples = vec![Vec::new(); fs.len()];
     for _ in 0..RUNS {
@@ -136,28 +149,15 @@ macro_rules! family {
 
             /// Two threads, each nesting its own pair: per-thread ns per pair.
             pub fn disjoint_pairs(n: u64) {
-                std::thread::scope(|s| {
-                    for cpu in 0..2 {
-                        s.spawn(move || {
-                            pin::pin_to_nth(cpu, 2);
-                            nested2(n)
-                        });
-                    }
-                });
+                on_two_cpus(|| nested2(n));
             }
 
             /// Two threads on one lock: ns per acquisition, per thread.
             pub fn one_lock(n: u64) {
-                let m = new("bench-5");
-                let m = &m;
-                std::thread::scope(|s| {
-                    for cpu in 0..2 {
-                        s.spawn(move || {
-                            pin::pin_to_nth(cpu, 2);
-                            for _ in 0..n {
-                                drop(lock(black_box(m)));
-                            }
-                        });
+                let m = &new("bench-5");
+                on_two_cpus(|| {
+                    for _ in 0..n {
+                        drop(lock(black_box(m)));
                     }
                 });
             }
@@ -165,22 +165,16 @@ macro_rules! family {
             /// Two threads on one lock, each doing a little work of its own (about 100 ns)
             /// between acquisitions, as a program does: ns per acquisition, per thread.
             pub fn one_lock_with_work(n: u64) {
-                let m = new("bench-5w");
-                let m = &m;
-                std::thread::scope(|s| {
-                    for cpu in 0..2 {
-                        s.spawn(move || {
-                            pin::pin_to_nth(cpu, 2);
-                            let mut x = 1u64;
-                            for _ in 0..n {
-                                for _ in 0..64 {
-                                    x = black_box(x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 1);
-                                }
-                                drop(lock(black_box(m)));
-                            }
-                            black_box(x);
-                        });
+                let m = &new("bench-5w");
+                on_two_cpus(|| {
+                    let mut x = 1u64;
+                    for _ in 0..n {
+                        for _ in 0..64 {
+                            x = black_box(x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 1);
+                        }
+                        drop(lock(black_box(m)));
                     }
+                    black_box(x);
                 });
             }
 
