@@ -111,6 +111,8 @@ struct ReportInner {
     text: String,
     /// Added once the situation is over (a long hold's final duration).
     outcome: std::sync::OnceLock<String>,
+    /// Set by the one follow-up that gets to say how it ended (see [`Report::claim_outcome`]).
+    outcome_claimed: std::sync::atomic::AtomicBool,
     /// Its place in [`reports`], from 1; set when it is delivered.
     seq: std::sync::OnceLock<u64>,
     /// The same finding seen again (the same lock and sites): how often, and the longest.
@@ -136,6 +138,7 @@ impl Report {
                 summary,
                 text,
                 outcome: std::sync::OnceLock::new(),
+                outcome_claimed: std::sync::atomic::AtomicBool::new(false),
                 seq: std::sync::OnceLock::new(),
                 repeats: parking_lot::Mutex::new(Repeats::default()),
             }),
@@ -176,18 +179,27 @@ impl Report {
         self.inner.repeats.lock().longest
     }
 
-    /// Records how the situation ended; shown last by `Display` and by [`Report::outcome`],
-    /// and appended to `reports.jsonl` under `LOCKWATCH_DIR` as an outcome line. Returns
-    /// false if it already had one.
+    /// Whether this caller is the first to say how the situation ended (and so the one to
+    /// [`Report::finish`] it): a report gets one outcome.
     #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
-    pub(crate) fn finish(&self, outcome: String) -> bool {
+    pub(crate) fn claim_outcome(&self) -> bool {
+        !self
+            .inner
+            .outcome_claimed
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    /// Records how the situation ended (by the caller that claimed it): shown last by
+    /// `Display` and by [`Report::outcome`], and appended to `reports.jsonl` under
+    /// `LOCKWATCH_DIR` as an outcome line.
+    #[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+    pub(crate) fn finish(&self, outcome: String) {
         if self.inner.outcome.set(outcome).is_err() {
-            return false;
+            return;
         }
         if let (Some(seq), Some(outcome)) = (self.inner.seq.get(), self.outcome()) {
             crate::outdir::append("reports.jsonl", &json::outcome_line(*seq, outcome));
         }
-        true
     }
 
     /// The report as one line of `reports.jsonl` (see [`crate::export`]), newline included.
@@ -625,31 +637,34 @@ mod enabled {
         }
     }
 
-    /// Delivers what became of a report already delivered (a long hold ended): `outcome` is
-    /// recorded in the report ([`Report::outcome`], `reports.jsonl`) and `line` said by the
-    /// policy, through the same path as reports: `Log` (and `Panic`: a follow-up never panics)
-    /// logs `line`, `Silent` keeps only the outcome, `Callback` calls the callback again with
-    /// the report, now carrying its outcome.
+    /// Delivers what became of a report already delivered (a long hold ended), once per
+    /// report: `outcome` is recorded in the report ([`Report::outcome`], `reports.jsonl`) and
+    /// `line` said by the policy, through the same path as reports: `Log` (and `Panic`: a
+    /// follow-up never panics) logs `line` and then records the outcome (as with reports, a
+    /// program that sees the outcome knows its line is out), `Silent` only records it,
+    /// `Callback` records it and calls the callback again with the report, now carrying it.
     pub(crate) fn follow_up(report: &Report, outcome: String, line: &str) {
-        if !report.finish(outcome) {
+        if !report.claim_outcome() {
             return;
         }
         match policy() {
-            Policy::Silent => {}
+            Policy::Silent => report.finish(outcome),
             Policy::Log | Policy::Panic => {
                 if has_subscriber() {
                     tracing::warn!(
                         target: "lockwatch",
                         kind = ?report.kind(),
                         thread = report.thread(),
-                        outcome = report.outcome(),
+                        outcome = outcome.as_str(),
                         "{line}"
                     );
                 } else {
                     eprintln!("lockwatch: {line}");
                 }
+                report.finish(outcome);
             }
             Policy::Callback(f) => {
+                report.finish(outcome);
                 let nested = IN_CALLBACK.try_with(|c| c.replace(true)).unwrap_or(true);
                 if nested {
                     eprintln!("lockwatch: {line}");
