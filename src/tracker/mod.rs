@@ -91,8 +91,8 @@ pub(crate) struct LockMeta {
     /// locks made at one site for different types (a generic helper) are different classes.
     data: fn() -> &'static str,
     name: Option<&'static str>,
-    /// Keeps the fields above 56 bytes or more from the raw lock (see the type's docs). The
-    /// 42 bytes of cold fields alone left two placements in eight sharing its line: two
+    /// Keeps the fields read first 56 bytes or more from the raw lock (see the type's docs).
+    /// The 42 bytes of cold fields alone left two placements in eight sharing its line: two
     /// threads on one lock (`hot_loop lockwatch contended 4000000 <offset>`) took 0.56 s and
     /// 0.60 s at 40 and 48 bytes into a line against 0.49 s at 0; with these 16 bytes,
     /// 0.46 s to 0.49 s at all three.
