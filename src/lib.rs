@@ -190,6 +190,11 @@ mod sealed {
 /// Call it when creating the lock: once a lock has been used its class is fixed and this
 /// changes nothing. Without the `enabled` feature it returns `lock` untouched.
 ///
+/// A class lasts as long as the program (its name, its place in the order graph and its
+/// edges are never freed): name roles, like `"account"`, not instances. A name made per
+/// instance (`&format!("conn-{id}")`) costs about 440 bytes per instance with one order
+/// edge, for good.
+///
 /// # Examples
 ///
 /// ```

@@ -17,7 +17,8 @@
 //! and parking_lot locks in one task.
 //!
 //! `LOCKWATCH_FUZZ_PROGRAMS=N` runs N programs (default 20,000; a quarter of N of each tokio
-//! kind); `LOCKWATCH_FUZZ_SEED=S` replays one program.
+//! kind), from seed 1 or from `LOCKWATCH_FUZZ_FIRST=F` (to try programs no run has tried);
+//! `LOCKWATCH_FUZZ_SEED=S` replays one program (of each tokio kind, in the tokio test).
 // parking_lot 0.13 has no `read_recursive` on `RwLock`; the tracker under test is the same.
 #![cfg(not(feature = "parking_lot_0_13"))]
 #![cfg(feature = "enabled")]
@@ -493,18 +494,8 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
         }
     }));
     lockwatch::watchdog::set_enabled(false);
-    let seeds: Vec<u64> = match std::env::var("LOCKWATCH_FUZZ_SEED") {
-        Ok(seed) => vec![seed.parse().expect("a number")],
-        Err(_) => {
-            let n = std::env::var("LOCKWATCH_FUZZ_PROGRAMS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(20_000);
-            (1..=n).collect()
-        }
-    };
     let (mut cyclic, mut acyclic) = (0, 0);
-    for seed in seeds {
+    for seed in seeds(20_000) {
         let program = generate(seed, Tokio::None);
         let (classes, instances) = oracle_edges(&program);
         let expected = has_strong_cycle(&classes) || has_strong_cycle(&instances);
@@ -523,14 +514,36 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
             acyclic += 1;
         }
     }
-    // Both verdicts must actually occur, or the comparison proves little.
-    if std::env::var("LOCKWATCH_FUZZ_SEED").is_err() {
+    both_verdicts_occur(cyclic, acyclic);
+    eprintln!("differential: {cyclic} programs with a cycle, {acyclic} without, all agreed");
+}
+
+/// The seeds to run: the one of `LOCKWATCH_FUZZ_SEED`, or `LOCKWATCH_FUZZ_PROGRAMS` of them
+/// (`default` if unset) from `LOCKWATCH_FUZZ_FIRST` (1 if unset).
+fn seeds(default: u64) -> std::ops::RangeInclusive<u64> {
+    let var = |name: &str| {
+        std::env::var(name).ok().map(|v| {
+            v.parse::<u64>()
+                .unwrap_or_else(|_| panic!("{name}={v}: not a number"))
+        })
+    };
+    if let Some(seed) = var("LOCKWATCH_FUZZ_SEED") {
+        return seed..=seed;
+    }
+    let first = var("LOCKWATCH_FUZZ_FIRST").unwrap_or(1);
+    let n = var("LOCKWATCH_FUZZ_PROGRAMS").unwrap_or(default);
+    first..=first + n.max(1) - 1
+}
+
+/// Both verdicts must actually occur, or the comparison proves little (unless one program is
+/// replayed).
+fn both_verdicts_occur(cyclic: u64, acyclic: u64) {
+    if std::env::var_os("LOCKWATCH_FUZZ_SEED").is_none() {
         assert!(
             cyclic > 50 && acyclic > 50,
             "cyclic {cyclic}, acyclic {acyclic}"
         );
     }
-    eprintln!("differential: {cyclic} programs with a cycle, {acyclic} without, all agreed");
 }
 
 /// The same comparison for tokio's locks, held per task: programs over tokio `RwLock`s only
@@ -553,13 +566,12 @@ fn tokio_tasks_report_exactly_the_programs_the_oracle_finds_cycles_in() {
     let single = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let n: u64 = std::env::var("LOCKWATCH_FUZZ_PROGRAMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(2_500, |n: u64| n / 4);
+    // A quarter of the programs for each kind.
+    let all = seeds(10_000);
+    let (first, n) = (*all.start(), (all.end() - all.start() + 1).div_ceil(4));
     let (mut cyclic, mut acyclic) = (0, 0);
     for (kind, rt) in [(Tokio::All, &multi), (Tokio::Some, &single)] {
-        for seed in 1..=n {
+        for seed in first..first + n {
             let program = generate(seed, kind);
             let (classes, instances) = oracle_edges(&program);
             let expected = has_strong_cycle(&classes) || has_strong_cycle(&instances);
@@ -567,7 +579,7 @@ fn tokio_tasks_report_exactly_the_programs_the_oracle_finds_cycles_in() {
             let reported = run_in_tasks(&program, &tag, rt);
             assert_eq!(
                 reported, expected,
-                "{tag}: lockwatch {} but the oracle {}\nclasses {:?}\ntokio {:?}\nthreads {:?}\nclass edges {classes:?}\ninstance edges {instances:?}",
+                "{tag}: lockwatch {} but the oracle {} (replay: LOCKWATCH_FUZZ_SEED={seed})\nclasses {:?}\ntokio {:?}\nthreads {:?}\nclass edges {classes:?}\ninstance edges {instances:?}",
                 if reported { "reported" } else { "stayed quiet" },
                 if expected { "finds a strong cycle" } else { "finds none" },
                 program.class_of,
@@ -581,10 +593,7 @@ fn tokio_tasks_report_exactly_the_programs_the_oracle_finds_cycles_in() {
             }
         }
     }
-    assert!(
-        cyclic > 50 && acyclic > 50,
-        "cyclic {cyclic}, acyclic {acyclic}"
-    );
+    both_verdicts_occur(cyclic, acyclic);
     eprintln!(
         "differential (tokio tasks): {cyclic} programs with a cycle, {acyclic} without, all agreed"
     );
