@@ -264,6 +264,33 @@ fn a_std_guard_held_in_a_poll_orders_the_tokio_lock_after_it() {
     );
 }
 
+/// A task holding a parking_lot upgradable guard takes a tokio lock, then upgrades: the
+/// upgrade waits for the parking_lot lock's readers while the task holds the tokio lock, an
+/// order against the one the task took them in. (Found by the differential test: the upgrade
+/// looked only at the thread's locks, and missed the task's.)
+#[test]
+fn an_upgrade_in_a_task_orders_the_tokio_locks_the_task_holds() {
+    use lockwatch::parking_lot::{RwLock as PlRwLock, RwLockUpgradableReadGuard};
+    let rt = runtime();
+    let pl = Arc::new(named(PlRwLock::new(0), "tk-upg-pl"));
+    let tokio_lock = Arc::new(named(Mutex::new(0), "tk-upg-tokio"));
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        tokio::task::spawn_local(async move {
+            let upgradable = pl.upgradable_read();
+            let _t = tokio_lock.lock().await;
+            let _w = RwLockUpgradableReadGuard::upgrade(upgradable);
+        })
+        .await
+        .unwrap();
+    });
+    assert_reported(
+        ReportKind::LockOrder,
+        &["tk-upg-pl", "tk-upg-tokio"],
+        &["tokio_locks.rs:"],
+    );
+}
+
 /// Sixteen tasks on four workers, each holding two guards in one order across hundreds of
 /// yields (moving between workers as they go): no report.
 #[test]

@@ -802,33 +802,48 @@ impl HeldToken {
         }
     }
 
-    /// Records an upgrade to exclusive: the locks taken since this one are now held while
-    /// waiting for it.
+    /// Records an upgrade to exclusive: every other lock this thread (and, in a tokio task,
+    /// the task) holds is held while it waits for the readers to go. Those taken before this
+    /// one were ordered before it when it was taken, unless that was a try; those taken since,
+    /// or held by the task (whose order against the thread's locks is not kept), may not be.
     #[track_caller]
     pub(crate) fn upgrade(&self) {
         if self.id == 0 {
             return;
         }
         let site = Location::caller();
-        let held = held::snapshot();
-        if let Some(at) = held.iter().rposition(|h| h.id == self.id) {
-            let (entry, after) = (held[at], &held[at + 1..]);
-            if !after.is_empty() {
+        let thread = held::snapshot();
+        let order = |task: &[Held]| {
+            let Some(entry) = thread.iter().rev().find(|h| h.id == self.id) else {
+                return;
+            };
+            let others: Vec<Held> = task
+                .iter()
+                .chain(&thread)
+                .filter(|h| h.id != self.id)
+                .copied()
+                .collect();
+            if !others.is_empty() {
                 let me = Ident {
                     id: entry.id,
                     class: entry.class,
                 };
                 // SAFETY: See the type's `Send` impl: the lock outlives its guard's token.
-                add_edges(
-                    unsafe { &*self.meta },
-                    me,
-                    Mode::Exclusive,
-                    method!("upgrade"),
-                    site,
-                    after,
-                );
+                let meta = unsafe { &*self.meta };
+                add_edges(meta, me, Mode::Exclusive, method!("upgrade"), site, &others);
+                // The edges may have given the lock its per-instance node, which its entry
+                // (pushed before, by a try or with no other lock of its class held) lacks: later
+                // edges from it must leave from that node, not a second one.
+                let node = meta.node.load(Relaxed);
+                if node != 0 && entry.node != node {
+                    held::learn_node(self.id, node);
+                }
             }
-        }
+        };
+        #[cfg(feature = "tokio")]
+        task::with_task_held(order);
+        #[cfg(not(feature = "tokio"))]
+        order(&[]);
         held::set_mode(self.id, Mode::Exclusive);
     }
 }

@@ -475,6 +475,26 @@ pub(super) fn check_std_in_task(
     }
 }
 
+/// Runs `f` (which adds order edges) with the tokio locks the current task holds, as the
+/// order check in a task does: on the task's behalf, the nodes the graph gives those locks
+/// kept in the task's rows. Outside a task, or with none held, `f` gets none.
+pub(super) fn with_task_held(f: impl FnOnce(&[Held])) {
+    if let Some(task) = tokio::task::try_id() {
+        if let Some(th) = entry(number(task), None) {
+            th.catch_up();
+            let held = th.inventory.held();
+            if !held.is_empty() {
+                let ((), learned) = held::acting_as(th.inventory.name(), || f(&held));
+                for (id, node) in learned {
+                    th.inventory.learn_node_held(id, node);
+                }
+                return;
+            }
+        }
+    }
+    f(&[]);
+}
+
 /// [`check_std_in_task`] inside task `task`.
 #[inline(never)]
 fn check_std_in(

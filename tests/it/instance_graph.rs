@@ -236,3 +236,37 @@ fn a_lock_handed_over_keeps_its_node() {
         &["tests/it/instance_graph.rs:"],
     );
 }
+
+/// A lock taken with a try and upgraded while another lock of its class is held (the upgrade
+/// gives it its node) then nests a third; later another thread takes the third, then it: a
+/// real deadlock. (Found by the differential test once it upgraded: the entry pushed at the
+/// try kept no node, and the lock got a second one, from which the nesting was recorded.)
+#[test]
+fn an_upgraded_lock_orders_from_the_node_its_upgrade_gave_it() {
+    use lockwatch::parking_lot::{RwLock, RwLockUpgradableReadGuard};
+    fn mk() -> RwLock<()> {
+        named(RwLock::new(()), "ig-upg")
+    }
+    let (a, b, c) = (mk(), mk(), mk());
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let held = c.read();
+            let upgradable = b.try_upgradable_read().expect("free");
+            let b_w = RwLockUpgradableReadGuard::upgrade(upgradable); // c -> b
+            drop(held);
+            drop(a.write()); // b -> a
+            drop(b_w);
+        });
+    });
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _a = a.write();
+            let _b = b.write(); // a -> b: closes b -> a -> b
+        });
+    });
+    assert_reported(
+        ReportKind::LockOrder,
+        &["ig-upg"],
+        &["tests/it/instance_graph.rs:"],
+    );
+}

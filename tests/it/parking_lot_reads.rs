@@ -88,6 +88,23 @@ fn upgrade_while_holding_a_later_lock_is_reported() {
 }
 
 #[test]
+fn upgrade_of_a_tried_upgradable_orders_the_locks_held_before_it() {
+    // The try ordered nothing, but the upgrade waits for A's readers while B is held: a reader
+    // of A that takes B deadlocks with it. (Found by the differential test.)
+    let a = named(RwLock::new(0), "up-try-a");
+    let b = named(Mutex::new(()), "up-try-b");
+    {
+        let _b = b.lock();
+        let up = a.try_upgradable_read().expect("free");
+        let mut w = RwLockUpgradableReadGuard::upgrade(up);
+        *w += 1;
+    }
+    let _r = a.read();
+    let (_b, site) = at!(b.lock());
+    assert_reported(ReportKind::LockOrder, &["up-try-a", "up-try-b"], &[&site]);
+}
+
+#[test]
 fn upgrade_with_nothing_taken_since_is_quiet() {
     let a = named(RwLock::new(0), "up-ok-a");
     let b = named(Mutex::new(()), "up-ok-b");
