@@ -26,7 +26,9 @@
 mod common;
 
 use common::Rng;
-use lockwatch::parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use lockwatch::parking_lot::{
+    RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+};
 use lockwatch::{named, ReportKind};
 use std::collections::HashSet;
 
@@ -40,8 +42,18 @@ enum Op {
     Unlock(usize), // index into the held list
     /// `unlocked` on the guard at this index of the held list: released, then taken back
     /// (blocking) with the others still held; it moves to the end of the list. A read guard
-    /// takes its lock back with a plain read.
+    /// takes its lock back with a plain read, an upgradable one as upgradable.
     Unlocked(usize),
+    /// parking_lot's `upgradable_read`.
+    Upgradable(usize),
+    /// parking_lot's `try_upgradable_read`.
+    TryUpgradable(usize),
+    /// `upgrade` of the upgradable guard at this index of the held list (it stays there): it
+    /// waits for readers while every other lock is held (those taken before a tried one
+    /// included).
+    Upgrade(usize),
+    /// `downgrade` of the write or upgradable guard at this index (to a read guard).
+    Downgrade(usize),
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -49,6 +61,7 @@ enum Mode {
     Exclusive,
     Read,
     Recursive,
+    Upgradable,
 }
 
 #[derive(Clone, Copy)]
@@ -105,12 +118,31 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                     let lock = held[i].lock;
                     if held.iter().filter(|h| h.lock == lock).count() == 1 {
                         let mut h = held.remove(i);
-                        if h.mode != Mode::Exclusive {
+                        if h.mode == Mode::Recursive {
                             h.mode = Mode::Read;
                         }
                         held.push(h);
                         ops.push(Op::Unlocked(i));
                         continue;
+                    }
+                }
+                // Now and then an upgrade or a downgrade, of a parking_lot lock held once.
+                if !held.is_empty() && rng.below(8) == 0 {
+                    let i = rng.below(held.len());
+                    let lock = held[i].lock;
+                    let once = held.iter().filter(|h| h.lock == lock).count() == 1;
+                    match held[i].mode {
+                        Mode::Upgradable if once && rng.below(2) == 0 => {
+                            held[i].mode = Mode::Exclusive;
+                            ops.push(Op::Upgrade(i));
+                            continue;
+                        }
+                        Mode::Upgradable | Mode::Exclusive if once && !tokio[lock] => {
+                            held[i].mode = Mode::Read;
+                            ops.push(Op::Downgrade(i));
+                            continue;
+                        }
+                        _ => {}
                     }
                 }
                 if !held.is_empty() && (held.len() >= 6 || rng.below(3) == 0) {
@@ -131,8 +163,15 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                     .filter(|h| h.lock == lock)
                     .map(|h| h.mode)
                     .collect();
-                let op = match rng.below(5) {
+                let op = match rng.below(6) {
                     0 | 1 if mine.is_empty() => Op::Write(lock),
+                    5 if mine.is_empty() && !tokio[lock] => {
+                        if rng.below(3) == 0 {
+                            Op::TryUpgradable(lock)
+                        } else {
+                            Op::Upgradable(lock)
+                        }
+                    }
                     2 if mine.is_empty() => Op::Read(lock),
                     3 if !tokio[lock] && mine.iter().all(|m| *m != Mode::Exclusive) => {
                         Op::ReadRecursive(lock)
@@ -149,6 +188,7 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                 let mode = match op {
                     Op::Write(_) | Op::TryWrite(_) => Mode::Exclusive,
                     Op::Read(_) | Op::TryRead(_) => Mode::Read,
+                    Op::Upgradable(_) | Op::TryUpgradable(_) => Mode::Upgradable,
                     _ => Mode::Recursive,
                 };
                 held.push(HeldLock { lock, mode });
@@ -182,13 +222,33 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
                 }
                 Op::Unlocked(i) => {
                     let (h, _) = held.remove(i);
-                    let mode = if h.mode == Mode::Exclusive {
-                        Mode::Exclusive
-                    } else {
+                    let mode = if h.mode == Mode::Recursive {
                         Mode::Read
+                    } else {
+                        h.mode
                     };
                     (h.lock, mode, false)
                 }
+                Op::Upgrade(i) => {
+                    // Waits (as a writer) for the lock while every other lock is held.
+                    let lock = held[i].0.lock;
+                    for (h, _) in held.iter().filter(|(h, _)| h.lock != lock) {
+                        let edge = (h.mode != Mode::Exclusive, false);
+                        if p.class_of[h.lock] == p.class_of[lock] {
+                            instances.insert((h.lock, lock, edge.0, edge.1));
+                        } else {
+                            classes.insert((p.class_of[h.lock], p.class_of[lock], edge.0, edge.1));
+                        }
+                    }
+                    held[i].0.mode = Mode::Exclusive;
+                    continue;
+                }
+                Op::Downgrade(i) => {
+                    held[i].0.mode = Mode::Read;
+                    continue;
+                }
+                Op::Upgradable(l) => (l, Mode::Upgradable, false),
+                Op::TryUpgradable(l) => (l, Mode::Upgradable, true),
                 Op::Write(l) => (l, Mode::Exclusive, false),
                 Op::Read(l) => (l, Mode::Read, false),
                 Op::ReadRecursive(l) => (l, Mode::Recursive, false),
@@ -264,6 +324,7 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                 enum G<'a> {
                     R(RwLockReadGuard<'a, ()>),
                     W(RwLockWriteGuard<'a, ()>),
+                    U(RwLockUpgradableReadGuard<'a, ()>),
                 }
                 let mut held: Vec<G> = Vec::new();
                 for op in ops {
@@ -274,8 +335,29 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                             match &mut g {
                                 G::R(r) => RwLockReadGuard::unlocked(r, || ()),
                                 G::W(w) => RwLockWriteGuard::unlocked(w, || ()),
+                                G::U(u) => RwLockUpgradableReadGuard::unlocked(u, || ()),
                             }
                             held.push(g);
+                        }
+                        Op::Upgradable(l) => held.push(G::U(locks[l].upgradable_read())),
+                        Op::TryUpgradable(l) => held.push(G::U(
+                            locks[l]
+                                .try_upgradable_read()
+                                .expect("free in a sequential run"),
+                        )),
+                        Op::Upgrade(i) => {
+                            let G::U(u) = held.remove(i) else {
+                                unreachable!("an upgrade of an upgradable guard")
+                            };
+                            held.insert(i, G::W(RwLockUpgradableReadGuard::upgrade(u)));
+                        }
+                        Op::Downgrade(i) => {
+                            let r = match held.remove(i) {
+                                G::W(w) => RwLockWriteGuard::downgrade(w),
+                                G::U(u) => RwLockUpgradableReadGuard::downgrade(u),
+                                G::R(_) => unreachable!("a downgrade of a read guard"),
+                            };
+                            held.insert(i, G::R(r));
                         }
                         Op::Write(l) => held.push(G::W(locks[l].write())),
                         Op::Read(l) => held.push(G::R(locks[l].read())),
@@ -390,7 +472,13 @@ async fn run_tokio_ops(ops: &[Op], locks: &[AnyLock]) {
             Op::Read(l) => Some((l, G::R(tokio(l).read().await))),
             Op::TryWrite(l) => Some((l, G::W(tokio(l).try_write().unwrap()))),
             Op::TryRead(l) => Some((l, G::R(tokio(l).try_read().unwrap()))),
-            Op::ReadRecursive(_) => unreachable!("not generated for tokio locks"),
+            Op::ReadRecursive(_)
+            | Op::Upgradable(_)
+            | Op::TryUpgradable(_)
+            | Op::Upgrade(_)
+            | Op::Downgrade(_) => {
+                unreachable!("not generated for tokio locks")
+            }
         };
         held.extend(next);
         tokio::task::yield_now().await;
@@ -405,6 +493,7 @@ async fn run_mixed_ops(ops: &[Op], locks: &[AnyLock]) {
     enum G<'a> {
         R(RwLockReadGuard<'a, ()>),
         W(RwLockWriteGuard<'a, ()>),
+        U(RwLockUpgradableReadGuard<'a, ()>),
         TR(TR<'a, ()>),
         TW(TW<'a, ()>),
     }
@@ -429,6 +518,10 @@ async fn run_mixed_ops(ops: &[Op], locks: &[AnyLock]) {
                     G::W(mut w) => {
                         RwLockWriteGuard::unlocked(&mut w, || ());
                         G::W(w)
+                    }
+                    G::U(mut u) => {
+                        RwLockUpgradableReadGuard::unlocked(&mut u, || ());
+                        G::U(u)
                     }
                     G::TR(r) => {
                         drop(r);
@@ -462,6 +555,37 @@ async fn run_mixed_ops(ops: &[Op], locks: &[AnyLock]) {
                     AnyLock::Tokio(_) => unreachable!("not generated for tokio locks"),
                 },
             )),
+            Op::Upgradable(l) => Some((
+                l,
+                match &locks[l] {
+                    AnyLock::Pl(lock) => G::U(lock.upgradable_read()),
+                    AnyLock::Tokio(_) => unreachable!("not generated for tokio locks"),
+                },
+            )),
+            Op::TryUpgradable(l) => Some((
+                l,
+                match &locks[l] {
+                    AnyLock::Pl(lock) => G::U(lock.try_upgradable_read().unwrap()),
+                    AnyLock::Tokio(_) => unreachable!("not generated for tokio locks"),
+                },
+            )),
+            Op::Upgrade(i) => {
+                let (l, G::U(u)) = held.remove(i) else {
+                    unreachable!("an upgrade of an upgradable guard")
+                };
+                held.insert(i, (l, G::W(RwLockUpgradableReadGuard::upgrade(u))));
+                None
+            }
+            Op::Downgrade(i) => {
+                let (l, g) = held.remove(i);
+                let r = match g {
+                    G::W(w) => RwLockWriteGuard::downgrade(w),
+                    G::U(u) => RwLockUpgradableReadGuard::downgrade(u),
+                    _ => unreachable!("a downgrade of a parking_lot write or upgradable guard"),
+                };
+                held.insert(i, (l, G::R(r)));
+                None
+            }
             Op::TryWrite(l) => Some((
                 l,
                 match &locks[l] {
