@@ -27,7 +27,8 @@ mod common;
 
 use common::Rng;
 use lockwatch::parking_lot::{
-    RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard,
+    RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 use lockwatch::{named, ReportKind};
 use std::collections::HashSet;
@@ -62,6 +63,24 @@ enum Mode {
     Read,
     Recursive,
     Upgradable,
+    /// A `ReentrantMutex`'s lock: exclusive to others, re-entered by its owner.
+    Reentrant,
+}
+
+impl Mode {
+    /// lockdep's "S" tail: held this way, the lock lets readers in.
+    fn shared(self) -> bool {
+        matches!(self, Mode::Read | Mode::Recursive | Mode::Upgradable)
+    }
+}
+
+/// What type a class's locks are (parking_lot's, in the threads' runs; tokio programs use
+/// `RwLock`s).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    RwLock,
+    Mutex,
+    Reentrant,
 }
 
 #[derive(Clone, Copy)]
@@ -76,6 +95,8 @@ struct Program {
     /// Which locks are `lockwatch::tokio::RwLock`s (the rest are parking_lot's).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     tokio: Vec<bool>,
+    /// Each lock's type (by its class).
+    kind: Vec<Kind>,
     threads: Vec<Vec<Op>>,
 }
 
@@ -107,6 +128,15 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
             Tokio::Some => rng.below(2) == 0,
         })
         .collect();
+    // Without tokio, some classes are mutexes or reentrant mutexes.
+    let class_kind: Vec<Kind> = (0..classes)
+        .map(|_| match (tokio, rng.below(4)) {
+            (Tokio::None, 0) => Kind::Mutex,
+            (Tokio::None, 1) => Kind::Reentrant,
+            _ => Kind::RwLock,
+        })
+        .collect();
+    let kind: Vec<Kind> = class_of.iter().map(|&c| class_kind[c]).collect();
     let tokio: Vec<bool> = class_of.iter().map(|&c| class_tokio[c]).collect();
     let threads = (0..1 + rng.below(3))
         .map(|_| {
@@ -137,7 +167,9 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                             ops.push(Op::Upgrade(i));
                             continue;
                         }
-                        Mode::Upgradable | Mode::Exclusive if once && !tokio[lock] => {
+                        Mode::Upgradable | Mode::Exclusive
+                            if once && !tokio[lock] && kind[lock] == Kind::RwLock =>
+                        {
                             held[i].mode = Mode::Read;
                             ops.push(Op::Downgrade(i));
                             continue;
@@ -163,20 +195,27 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                     .filter(|h| h.lock == lock)
                     .map(|h| h.mode)
                     .collect();
-                let op = match rng.below(6) {
-                    0 | 1 if mine.is_empty() => Op::Write(lock),
-                    5 if mine.is_empty() && !tokio[lock] => {
+                let op = match (kind[lock], rng.below(6)) {
+                    // A reentrant mutex is taken again by its owner as readily as first.
+                    (Kind::Reentrant, 0..=2) => Op::Write(lock),
+                    (Kind::Mutex | Kind::Reentrant, 3 | 4) if mine.is_empty() => Op::TryWrite(lock),
+                    (Kind::Mutex, 0..=2) if mine.is_empty() => Op::Write(lock),
+                    (Kind::Mutex | Kind::Reentrant, _) => continue,
+                    (Kind::RwLock, 0 | 1) if mine.is_empty() => Op::Write(lock),
+                    (Kind::RwLock, 5) if mine.is_empty() && !tokio[lock] => {
                         if rng.below(3) == 0 {
                             Op::TryUpgradable(lock)
                         } else {
                             Op::Upgradable(lock)
                         }
                     }
-                    2 if mine.is_empty() => Op::Read(lock),
-                    3 if !tokio[lock] && mine.iter().all(|m| *m != Mode::Exclusive) => {
+                    (Kind::RwLock, 2) if mine.is_empty() => Op::Read(lock),
+                    (Kind::RwLock, 3)
+                        if !tokio[lock] && mine.iter().all(|m| *m != Mode::Exclusive) =>
+                    {
                         Op::ReadRecursive(lock)
                     }
-                    4 if mine.is_empty() => {
+                    (Kind::RwLock, 4) if mine.is_empty() => {
                         if rng.below(2) == 0 {
                             Op::TryWrite(lock)
                         } else {
@@ -186,6 +225,7 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                     _ => continue,
                 };
                 let mode = match op {
+                    _ if kind[lock] == Kind::Reentrant => Mode::Reentrant,
                     Op::Write(_) | Op::TryWrite(_) => Mode::Exclusive,
                     Op::Read(_) | Op::TryRead(_) => Mode::Read,
                     Op::Upgradable(_) | Op::TryUpgradable(_) => Mode::Upgradable,
@@ -201,6 +241,7 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
         classes,
         class_of,
         tokio,
+        kind,
         threads,
     }
 }
@@ -233,7 +274,7 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
                     // Waits (as a writer) for the lock while every other lock is held.
                     let lock = held[i].0.lock;
                     for (h, _) in held.iter().filter(|(h, _)| h.lock != lock) {
-                        let edge = (h.mode != Mode::Exclusive, false);
+                        let edge = (h.mode.shared(), false);
                         if p.class_of[h.lock] == p.class_of[lock] {
                             instances.insert((h.lock, lock, edge.0, edge.1));
                         } else {
@@ -249,6 +290,8 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
                 }
                 Op::Upgradable(l) => (l, Mode::Upgradable, false),
                 Op::TryUpgradable(l) => (l, Mode::Upgradable, true),
+                Op::Write(l) if p.kind[l] == Kind::Reentrant => (l, Mode::Reentrant, false),
+                Op::TryWrite(l) if p.kind[l] == Kind::Reentrant => (l, Mode::Reentrant, true),
                 Op::Write(l) => (l, Mode::Exclusive, false),
                 Op::Read(l) => (l, Mode::Read, false),
                 Op::ReadRecursive(l) => (l, Mode::Recursive, false),
@@ -260,7 +303,7 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
             let reentry = held.iter().any(|(h, _)| h.lock == lock);
             if !try_ && !reentry {
                 for (h, _) in &held {
-                    let edge_type = (h.mode != Mode::Exclusive, mode == Mode::Recursive);
+                    let edge_type = (h.mode.shared(), mode == Mode::Recursive);
                     if p.class_of[h.lock] == p.class_of[lock] {
                         instances.insert((h.lock, lock, edge_type.0, edge_type.1));
                     } else {
@@ -311,11 +354,25 @@ fn has_strong_cycle(edges: &HashSet<Edge>) -> bool {
 fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
     let before = SEEN.lock().unwrap().len();
     let names: Vec<String> = (0..p.classes).map(|c| format!("{tag}-c{c}")).collect();
-    let locks: Vec<RwLock<()>> = p
+    enum L {
+        Rw(RwLock<()>),
+        M(Mutex<()>),
+        Re(ReentrantMutex<()>),
+    }
+    let locks: Vec<L> = p
         .class_of
         .iter()
-        .map(|&c| named(RwLock::new(()), &names[c]))
+        .enumerate()
+        .map(|(l, &c)| match p.kind[l] {
+            Kind::RwLock => L::Rw(named(RwLock::new(()), &names[c])),
+            Kind::Mutex => L::M(named(Mutex::new(()), &names[c])),
+            Kind::Reentrant => L::Re(named(ReentrantMutex::new(()), &names[c])),
+        })
         .collect();
+    let rw = |l: usize| match &locks[l] {
+        L::Rw(lock) => lock,
+        _ => unreachable!("a read or an upgrade of a mutex"),
+    };
     for ops in &p.threads {
         std::thread::scope(|s| {
             s.spawn(|| {
@@ -325,6 +382,8 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                     R(RwLockReadGuard<'a, ()>),
                     W(RwLockWriteGuard<'a, ()>),
                     U(RwLockUpgradableReadGuard<'a, ()>),
+                    M(MutexGuard<'a, ()>),
+                    Re(ReentrantMutexGuard<'a, ()>),
                 }
                 let mut held: Vec<G> = Vec::new();
                 for op in ops {
@@ -336,12 +395,14 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                                 G::R(r) => RwLockReadGuard::unlocked(r, || ()),
                                 G::W(w) => RwLockWriteGuard::unlocked(w, || ()),
                                 G::U(u) => RwLockUpgradableReadGuard::unlocked(u, || ()),
+                                G::M(m) => MutexGuard::unlocked(m, || ()),
+                                G::Re(r) => ReentrantMutexGuard::unlocked(r, || ()),
                             }
                             held.push(g);
                         }
-                        Op::Upgradable(l) => held.push(G::U(locks[l].upgradable_read())),
+                        Op::Upgradable(l) => held.push(G::U(rw(l).upgradable_read())),
                         Op::TryUpgradable(l) => held.push(G::U(
-                            locks[l]
+                            rw(l)
                                 .try_upgradable_read()
                                 .expect("free in a sequential run"),
                         )),
@@ -355,18 +416,28 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                             let r = match held.remove(i) {
                                 G::W(w) => RwLockWriteGuard::downgrade(w),
                                 G::U(u) => RwLockUpgradableReadGuard::downgrade(u),
-                                G::R(_) => unreachable!("a downgrade of a read guard"),
+                                _ => unreachable!("a downgrade of a read guard or a mutex's"),
                             };
                             held.insert(i, G::R(r));
                         }
-                        Op::Write(l) => held.push(G::W(locks[l].write())),
-                        Op::Read(l) => held.push(G::R(locks[l].read())),
-                        Op::ReadRecursive(l) => held.push(G::R(locks[l].read_recursive())),
-                        Op::TryWrite(l) => held.push(G::W(
-                            locks[l].try_write().expect("free in a sequential run"),
-                        )),
+                        Op::Write(l) => held.push(match &locks[l] {
+                            L::Rw(lock) => G::W(lock.write()),
+                            L::M(lock) => G::M(lock.lock()),
+                            L::Re(lock) => G::Re(lock.lock()),
+                        }),
+                        Op::Read(l) => held.push(G::R(rw(l).read())),
+                        Op::ReadRecursive(l) => held.push(G::R(rw(l).read_recursive())),
+                        Op::TryWrite(l) => held.push(match &locks[l] {
+                            L::Rw(lock) => {
+                                G::W(lock.try_write().expect("free in a sequential run"))
+                            }
+                            L::M(lock) => G::M(lock.try_lock().expect("free in a sequential run")),
+                            L::Re(lock) => {
+                                G::Re(lock.try_lock().expect("free in a sequential run"))
+                            }
+                        }),
                         Op::TryRead(l) => {
-                            held.push(G::R(locks[l].try_read().expect("free in a sequential run")))
+                            held.push(G::R(rw(l).try_read().expect("free in a sequential run")))
                         }
                     }
                 }
@@ -619,8 +690,20 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
     }));
     lockwatch::watchdog::set_enabled(false);
     let (mut cyclic, mut acyclic) = (0, 0);
+    // Programs that re-enter a reentrant mutex, take a mutex, upgrade: the generator must
+    // keep making each.
+    let (mut reentered, mut mutexes, mut upgrades) = (0, 0, 0);
     for seed in seeds(20_000) {
         let program = generate(seed, Tokio::None);
+        reentered += u64::from(program.reenters());
+        mutexes += u64::from(program.kind.contains(&Kind::Mutex));
+        upgrades += u64::from(
+            program
+                .threads
+                .iter()
+                .flatten()
+                .any(|op| matches!(op, Op::Upgrade(_))),
+        );
         let (classes, instances) = oracle_edges(&program);
         let expected = has_strong_cycle(&classes) || has_strong_cycle(&instances);
         let reported = run_with_lockwatch(&program, &format!("fz{seed}"));
@@ -639,7 +722,48 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
         }
     }
     both_verdicts_occur(cyclic, acyclic);
-    eprintln!("differential: {cyclic} programs with a cycle, {acyclic} without, all agreed");
+    if std::env::var_os("LOCKWATCH_FUZZ_SEED").is_none() {
+        assert!(
+            reentered > 50 && mutexes > 50 && upgrades > 50,
+            "re-entered {reentered}, with a mutex {mutexes}, upgrading {upgrades}"
+        );
+    }
+    eprintln!(
+        "differential: {cyclic} programs with a cycle, {acyclic} without, all agreed \
+         ({reentered} re-entering a reentrant mutex, {mutexes} with a mutex, {upgrades} upgrading)"
+    );
+}
+
+impl Program {
+    /// Whether a thread takes a reentrant mutex it already holds.
+    fn reenters(&self) -> bool {
+        self.threads.iter().any(|ops| {
+            let mut held: Vec<usize> = Vec::new();
+            ops.iter().any(|op| match *op {
+                Op::Unlock(i) => {
+                    held.remove(i);
+                    false
+                }
+                Op::Unlocked(i) => {
+                    let l = held.remove(i);
+                    held.push(l);
+                    false
+                }
+                Op::Upgrade(_) | Op::Downgrade(_) => false,
+                Op::Write(l)
+                | Op::Read(l)
+                | Op::ReadRecursive(l)
+                | Op::TryWrite(l)
+                | Op::TryRead(l)
+                | Op::Upgradable(l)
+                | Op::TryUpgradable(l) => {
+                    let again = self.kind[l] == Kind::Reentrant && held.contains(&l);
+                    held.push(l);
+                    again
+                }
+            })
+        })
+    }
 }
 
 /// The seeds to run: the one of `LOCKWATCH_FUZZ_SEED`, or `LOCKWATCH_FUZZ_PROGRAMS` of them
