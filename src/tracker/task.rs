@@ -443,7 +443,7 @@ fn check_cold(
     // The task's locks were taken before anything its thread holds in this poll.
     let mut all = th.inventory.held();
     all.extend(held::snapshot());
-    let ((), learned) = held::acting_as(th.inventory.name(), || {
+    acting_for(th, || {
         if let Some(h) = all.iter().rev().find(|h| h.id == me.id) {
             if mode.self_deadlocks_over(h.mode) {
                 super::self_deadlock(me, mode, method, site, h, &all);
@@ -452,6 +452,12 @@ fn check_cold(
         }
         super::order::add_edges(meta, me, mode, method, site, &all);
     });
+}
+
+/// Runs `f` (which adds order edges) on behalf of the task whose locks `th` holds: its
+/// reports name the task, and the nodes the graph gives those locks are kept in its rows.
+fn acting_for(th: &TaskHeld, f: impl FnOnce()) {
+    let ((), learned) = held::acting_as(th.inventory.name(), f);
     for (id, node) in learned {
         th.inventory.learn_node_held(id, node);
     }
@@ -484,11 +490,7 @@ pub(super) fn with_task_held(f: impl FnOnce(&[Held])) {
             th.catch_up();
             let held = th.inventory.held();
             if !held.is_empty() {
-                let ((), learned) = held::acting_as(th.inventory.name(), || f(&held));
-                for (id, node) in learned {
-                    th.inventory.learn_node_held(id, node);
-                }
-                return;
+                return acting_for(th, || f(&held));
             }
         }
     }
