@@ -45,6 +45,23 @@ fn std_rwlock_read_twice_is_reported() {
 }
 
 #[test]
+fn parking_lot_upgrade_over_its_own_read_is_reported_before_blocking() {
+    use lockwatch::parking_lot::{RwLock, RwLockUpgradableReadGuard};
+    let l = named(RwLock::new(()), "aa-pl-upgrade");
+    let mut site = String::new();
+    assert!(panics(|| {
+        let upgradable = l.upgradable_read();
+        let (_read, read_site) = at!(l.read_recursive()); // fine: reads share with it
+        site = read_site;
+        let _w = RwLockUpgradableReadGuard::upgrade(upgradable); // waits for `_read` forever
+    }));
+    let report = assert_reported(ReportKind::LockOrder, &["aa-pl-upgrade"], &[&site]);
+    assert!(report.to_string().contains("blocks forever"), "{report}");
+    // Both guards were dropped by the unwinding.
+    assert!(l.try_write().is_some());
+}
+
+#[test]
 fn parking_lot_mutex_relocked_is_reported() {
     let m = named(lockwatch::parking_lot::Mutex::new(()), "aa-pl-mutex");
     assert!(panics(|| {

@@ -817,6 +817,18 @@ impl HeldToken {
             let Some(entry) = thread.iter().rev().find(|h| h.id == self.id) else {
                 return;
             };
+            let me = Ident {
+                id: entry.id,
+                class: entry.class,
+            };
+            // The upgrade waits for every reader, this thread's own reads of the lock too.
+            if let Some(own) = thread
+                .iter()
+                .rev()
+                .find(|h| h.id == self.id && h.mode != Mode::Upgradable)
+            {
+                self_deadlock(me, Mode::Exclusive, method!("upgrade"), site, own, &thread);
+            }
             let others: Vec<Held> = task
                 .iter()
                 .chain(&thread)
@@ -824,10 +836,6 @@ impl HeldToken {
                 .copied()
                 .collect();
             if !others.is_empty() {
-                let me = Ident {
-                    id: entry.id,
-                    class: entry.class,
-                };
                 // SAFETY: See the type's `Send` impl: the lock outlives its guard's token.
                 let meta = unsafe { &*self.meta };
                 add_edges(meta, me, Mode::Exclusive, method!("upgrade"), site, &others);
