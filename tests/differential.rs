@@ -168,7 +168,7 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                             continue;
                         }
                         Mode::Upgradable | Mode::Exclusive
-                            if once && !tokio[lock] && kind[lock] == Kind::RwLock =>
+                            if once && kind[lock] == Kind::RwLock =>
                         {
                             held[i].mode = Mode::Read;
                             ops.push(Op::Downgrade(i));
@@ -543,11 +543,14 @@ async fn run_tokio_ops(ops: &[Op], locks: &[AnyLock]) {
             Op::Read(l) => Some((l, G::R(tokio(l).read().await))),
             Op::TryWrite(l) => Some((l, G::W(tokio(l).try_write().unwrap()))),
             Op::TryRead(l) => Some((l, G::R(tokio(l).try_read().unwrap()))),
-            Op::ReadRecursive(_)
-            | Op::Upgradable(_)
-            | Op::TryUpgradable(_)
-            | Op::Upgrade(_)
-            | Op::Downgrade(_) => {
+            Op::Downgrade(i) => {
+                let (l, G::W(w)) = held.remove(i) else {
+                    unreachable!("a tokio lock's downgrade is of a write guard")
+                };
+                held.insert(i, (l, G::R(w.downgrade())));
+                None
+            }
+            Op::ReadRecursive(_) | Op::Upgradable(_) | Op::TryUpgradable(_) | Op::Upgrade(_) => {
                 unreachable!("not generated for tokio locks")
             }
         };
@@ -649,12 +652,13 @@ async fn run_mixed_ops(ops: &[Op], locks: &[AnyLock]) {
             }
             Op::Downgrade(i) => {
                 let (l, g) = held.remove(i);
-                let r = match g {
-                    G::W(w) => RwLockWriteGuard::downgrade(w),
-                    G::U(u) => RwLockUpgradableReadGuard::downgrade(u),
-                    _ => unreachable!("a downgrade of a parking_lot write or upgradable guard"),
+                let g = match g {
+                    G::W(w) => G::R(RwLockWriteGuard::downgrade(w)),
+                    G::U(u) => G::R(RwLockUpgradableReadGuard::downgrade(u)),
+                    G::TW(w) => G::TR(w.downgrade()),
+                    _ => unreachable!("a downgrade of a write or upgradable guard"),
                 };
-                held.insert(i, (l, G::R(r)));
+                held.insert(i, (l, g));
                 None
             }
             Op::TryWrite(l) => Some((
