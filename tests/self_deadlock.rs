@@ -169,3 +169,38 @@ fn recursive_once_cell_initialization_is_reported() {
         .contains("OnceCell<u32> created at tests/self_deadlock.rs")
         && r.to_string().contains("get_or_init()")));
 }
+
+/// A self-deadlock reported on behalf of a tokio task (the thread's order check acts for the
+/// task that holds tokio locks) panics out of that check; the thread's later reports must
+/// name the thread again, not the task.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_report_panicking_out_of_a_task_leaves_the_thread_its_name() {
+    use std::sync::Arc;
+    lockwatch::set_policy(Policy::Panic);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let tokio_lock = Arc::new(named(lockwatch::tokio::Mutex::new(()), "aa-task-held"));
+    let relocked = Arc::new(named(
+        lockwatch::parking_lot::Mutex::new(()),
+        "aa-task-relock",
+    ));
+    let task = rt.spawn(async move {
+        let _t = tokio_lock.lock().await;
+        let _first = relocked.lock();
+        let _second = relocked.lock(); // reported for the task: panics
+    });
+    let ended = rt.block_on(task);
+    assert!(ended.is_err_and(|e| e.is_panic()));
+    let in_task = assert_reported(ReportKind::LockOrder, &["aa-task-relock"], &[]);
+    assert!(in_task.thread().starts_with("task "), "{in_task}");
+    // Now on the test's thread, outside any task.
+    let m = named(lockwatch::parking_lot::Mutex::new(()), "aa-after-task");
+    assert!(panics(|| {
+        let _first = m.lock();
+        let _second = m.lock();
+    }));
+    let after = assert_reported(ReportKind::LockOrder, &["aa-after-task"], &[]);
+    assert!(!after.thread().starts_with("task "), "{after}");
+}

@@ -706,25 +706,37 @@ type Acting = (Arc<str>, Vec<(u64, u32)>);
 /// and the nodes learned for held locks meanwhile.
 #[cfg(feature = "tokio")]
 pub(crate) fn acting_as<R>(name: Arc<str>, f: impl FnOnce() -> R) -> (R, Vec<(u64, u32)>) {
-    let outer = ACTING
-        .try_with(|a| {
-            a.try_borrow_mut()
-                .ok()
-                .map(|mut a| a.replace((name, Vec::new())))
-        })
-        .ok()
-        .flatten()
-        .flatten();
+    /// Puts back what the thread acted as before, however `f` ends: a report under
+    /// `Policy::Panic` unwinds through it, and the thread's later reports must name it.
+    struct Restore(Option<Acting>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            let _ = ACTING.try_with(|a| {
+                if let Ok(mut a) = a.try_borrow_mut() {
+                    *a = outer;
+                }
+            });
+        }
+    }
+    let restore = Restore(
+        ACTING
+            .try_with(|a| {
+                a.try_borrow_mut()
+                    .ok()
+                    .map(|mut a| a.replace((name, Vec::new())))
+            })
+            .ok()
+            .flatten()
+            .flatten(),
+    );
     let out = f();
     let learned = ACTING
-        .try_with(|a| {
-            a.try_borrow_mut()
-                .ok()
-                .and_then(|mut a| std::mem::replace(&mut *a, outer))
-        })
+        .try_with(|a| a.try_borrow_mut().ok().and_then(|mut a| a.take()))
         .ok()
         .flatten()
         .map_or_else(Vec::new, |(_, learned)| learned);
+    drop(restore);
     (out, learned)
 }
 
