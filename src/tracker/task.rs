@@ -485,16 +485,20 @@ pub(super) fn check_std_in_task(
 /// order check in a task does: on the task's behalf, the nodes the graph gives those locks
 /// kept in the task's rows. Outside a task, or with none held, `f` gets none.
 pub(super) fn with_task_held(f: impl FnOnce(&[Held])) {
-    if let Some(task) = tokio::task::try_id() {
-        if let Some(th) = entry(number(task), None) {
-            th.catch_up();
+    match tokio::task::try_id().and_then(|task| holding(number(task))) {
+        Some(th) => {
             let held = th.inventory.held();
-            if !held.is_empty() {
-                return acting_for(th, || f(&held));
-            }
+            acting_for(th, || f(&held));
         }
+        None => f(&[]),
     }
-    f(&[]);
+}
+
+/// Task `task`'s held locks, brought up to date, if it holds any.
+fn holding(task: u64) -> Option<&'static TaskHeld> {
+    let th = entry(task, None)?;
+    th.catch_up();
+    (!th.inventory.is_empty()).then_some(th)
 }
 
 /// [`check_std_in_task`] inside task `task`.
@@ -507,13 +511,9 @@ fn check_std_in(
     method: Method,
     site: Site,
 ) -> bool {
-    let Some(th) = entry(task, None) else {
+    let Some(th) = holding(task) else {
         return false;
     };
-    th.catch_up();
-    if th.inventory.is_empty() {
-        return false;
-    }
     check_in_task(meta, me, mode, method, site, th);
     true
 }
