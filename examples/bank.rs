@@ -86,7 +86,7 @@ fn count_deposits(count: fn(&AtomicU64)) -> u64 {
         .map(|t| {
             let deposits = Arc::clone(&deposits);
             teller(&format!("teller-{}", t + 1), move || {
-                for _ in 0..100_000 {
+                for _ in 0..1_000_000 {
                     count(&deposits);
                 }
             })
@@ -144,13 +144,13 @@ fn main() {
         println!("lockwatch is off: run with `--features enabled` to see its reports.\n");
     }
 
-    println!("== 1. two tellers count 200000 deposits with load-then-store ==");
+    println!("== 1. two tellers count 2000000 deposits with load-then-store ==");
     let counted = count_deposits(count_deposit_racy);
-    println!("counted {counted} of 200000 deposits\n");
+    println!("counted {counted} of 2000000 deposits\n");
     let before = lockwatch::reports().len();
     let counted = count_deposits(count_deposit);
     println!(
-        "with fetch_add: counted {counted} of 200000, {} new report(s)\n",
+        "with fetch_add: counted {counted} of 2000000, {} new report(s)\n",
         lockwatch::reports().len() - before
     );
 
