@@ -2,11 +2,14 @@
 //! oracle that applies the rules of the README's "What it reports" table to the same
 //! acquisitions.
 //!
-//! Each program has locks in a few classes, and a few threads of lock / try / read /
-//! read_recursive / write / unlock / `unlocked` steps nested up to depth 6: locks of one class
-//! nested in each other, locks held twice (two recursive reads), releases out of order, and
-//! locks released and taken back while others stay held (`unlocked`, the path a condvar wait
-//! takes), including try-acquired ones. The threads run one after the
+//! Each program has locks in a few classes (parking_lot's `RwLock`, `Mutex` and
+//! `ReentrantMutex`, std's `Mutex` and `RwLock` through `lockwatch::sync`), and a few threads of
+//! lock / try / read / read_recursive / write / upgradable / upgrade / try_upgrade /
+//! with_upgraded / downgrade / map / unlock steps nested up to depth 6: locks of one class
+//! nested in each other, locks held twice (two recursive reads, a reentrant mutex re-entered),
+//! releases out of order, and locks released and taken back while others stay held
+//! (`unlocked`, and real condvar waits on both facades' mutexes), including try-acquired ones.
+//! The threads run one after the
 //! other, so nothing ever waits. The oracle records every blocking acquisition with every
 //! lock then held (no shortcuts), builds lockdep's typed edges (class-level between classes,
 //! per instance within one), and searches for a strong cycle by brute force. lockwatch must
@@ -27,11 +30,13 @@ mod common;
 
 use common::Rng;
 use lockwatch::parking_lot::{
-    Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard,
-    RwLockUpgradableReadGuard, RwLockWriteGuard,
+    Condvar, MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard,
+    MappedRwLockWriteGuard, Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock,
+    RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
-use lockwatch::{named, ReportKind};
+use lockwatch::{named, sync, ReportKind};
 use std::collections::HashSet;
+use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Op {
@@ -53,8 +58,21 @@ enum Op {
     /// waits for readers while every other lock is held (those taken before a tried one
     /// included).
     Upgrade(usize),
+    /// `try_upgrade` of the upgradable guard at this index (it succeeds in a sequential run):
+    /// a try, so no order edges.
+    TryUpgrade(usize),
+    /// `with_upgraded` on the upgradable guard at this index: upgraded like `Upgrade` for a
+    /// moment, then upgradable again.
+    WithUpgraded(usize),
     /// `downgrade` of the write or upgradable guard at this index (to a read guard).
     Downgrade(usize),
+    /// `map` of the parking_lot guard at this index (to the same data): the mapped guard
+    /// releases the lock when dropped, and is only ever dropped.
+    Map(usize),
+    /// A condvar wait (timing out at once) on the mutex guard at this index of the held list:
+    /// the mutex is released and taken back with the others still held, as with `unlocked`,
+    /// through the condvar's own path. It moves to the end of the list.
+    Wait(usize),
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -81,12 +99,29 @@ enum Kind {
     RwLock,
     Mutex,
     Reentrant,
+    /// `lockwatch::sync::Mutex` (std's), waited on with std's `Condvar`.
+    StdMutex,
+    /// `lockwatch::sync::RwLock` (std's): `read` is not recursive, no upgrades.
+    StdRwLock,
+}
+
+impl Kind {
+    fn std(self) -> bool {
+        matches!(self, Kind::StdMutex | Kind::StdRwLock)
+    }
+
+    /// Whether a guard of this kind can be waited on with a condvar.
+    fn waitable(self) -> bool {
+        matches!(self, Kind::Mutex | Kind::StdMutex)
+    }
 }
 
 #[derive(Clone, Copy)]
 struct HeldLock {
     lock: usize,
     mode: Mode,
+    /// Its guard was mapped (`MutexGuard::map`, ...): it can only be dropped now.
+    mapped: bool,
 }
 
 struct Program {
@@ -128,15 +163,19 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
             Tokio::Some => rng.below(2) == 0,
         })
         .collect();
-    // Without tokio, some classes are mutexes or reentrant mutexes.
+    // Without tokio, some classes are mutexes, reentrant mutexes or std's locks.
     let class_kind: Vec<Kind> = (0..classes)
-        .map(|_| match (tokio, rng.below(4)) {
+        .map(|_| match (tokio, rng.below(6)) {
             (Tokio::None, 0) => Kind::Mutex,
             (Tokio::None, 1) => Kind::Reentrant,
+            (Tokio::None, 2) => Kind::StdMutex,
+            (Tokio::None, 3) => Kind::StdRwLock,
             _ => Kind::RwLock,
         })
         .collect();
     let kind: Vec<Kind> = class_of.iter().map(|&c| class_kind[c]).collect();
+    // Mapped guards only in threads' programs (the tokio runs have no mapped guards).
+    let threads_only = tokio == Tokio::None;
     let tokio: Vec<bool> = class_of.iter().map(|&c| class_tokio[c]).collect();
     let threads = (0..1 + rng.below(3))
         .map(|_| {
@@ -146,13 +185,28 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                 if !held.is_empty() && rng.below(6) == 0 {
                     let i = rng.below(held.len());
                     let lock = held[i].lock;
-                    if held.iter().filter(|h| h.lock == lock).count() == 1 {
+                    // std's guards have no `unlocked`; a mutex's is also waited on a condvar.
+                    let wait = kind[lock].waitable() && (kind[lock].std() || rng.below(2) == 0);
+                    if held.iter().filter(|h| h.lock == lock).count() == 1
+                        && (wait || !kind[lock].std())
+                        && !held[i].mapped
+                    {
                         let mut h = held.remove(i);
                         if h.mode == Mode::Recursive {
                             h.mode = Mode::Read;
                         }
                         held.push(h);
-                        ops.push(Op::Unlocked(i));
+                        ops.push(if wait { Op::Wait(i) } else { Op::Unlocked(i) });
+                        continue;
+                    }
+                }
+                // Now and then a guard mapped, in threads (parking_lot's, not upgradable ones).
+                if !held.is_empty() && threads_only && rng.below(10) == 0 {
+                    let i = rng.below(held.len());
+                    let h = &mut held[i];
+                    if !h.mapped && !kind[h.lock].std() && h.mode != Mode::Upgradable {
+                        h.mapped = true;
+                        ops.push(Op::Map(i));
                         continue;
                     }
                 }
@@ -160,11 +214,19 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                 if !held.is_empty() && rng.below(8) == 0 {
                     let i = rng.below(held.len());
                     let lock = held[i].lock;
-                    let once = held.iter().filter(|h| h.lock == lock).count() == 1;
+                    let once =
+                        held.iter().filter(|h| h.lock == lock).count() == 1 && !held[i].mapped;
                     match held[i].mode {
                         Mode::Upgradable if once && rng.below(2) == 0 => {
-                            held[i].mode = Mode::Exclusive;
-                            ops.push(Op::Upgrade(i));
+                            let op = match rng.below(4) {
+                                0 => Op::TryUpgrade(i),
+                                1 => Op::WithUpgraded(i),
+                                _ => Op::Upgrade(i),
+                            };
+                            if op != Op::WithUpgraded(i) {
+                                held[i].mode = Mode::Exclusive;
+                            }
+                            ops.push(op);
                             continue;
                         }
                         Mode::Upgradable | Mode::Exclusive
@@ -198,10 +260,12 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                 let op = match (kind[lock], rng.below(6)) {
                     // A reentrant mutex is taken again by its owner as readily as first.
                     (Kind::Reentrant, 0..=2) => Op::Write(lock),
-                    (Kind::Mutex | Kind::Reentrant, 3 | 4) if mine.is_empty() => Op::TryWrite(lock),
-                    (Kind::Mutex, 0..=2) if mine.is_empty() => Op::Write(lock),
-                    (Kind::Mutex | Kind::Reentrant, _) => continue,
-                    (Kind::RwLock, 0 | 1) if mine.is_empty() => Op::Write(lock),
+                    (Kind::Mutex | Kind::Reentrant | Kind::StdMutex, 3 | 4) if mine.is_empty() => {
+                        Op::TryWrite(lock)
+                    }
+                    (Kind::Mutex | Kind::StdMutex, 0..=2) if mine.is_empty() => Op::Write(lock),
+                    (Kind::Mutex | Kind::Reentrant | Kind::StdMutex, _) => continue,
+                    (Kind::RwLock | Kind::StdRwLock, 0 | 1) if mine.is_empty() => Op::Write(lock),
                     (Kind::RwLock, 5) if mine.is_empty() && !tokio[lock] => {
                         if rng.below(3) == 0 {
                             Op::TryUpgradable(lock)
@@ -209,13 +273,13 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                             Op::Upgradable(lock)
                         }
                     }
-                    (Kind::RwLock, 2) if mine.is_empty() => Op::Read(lock),
+                    (Kind::RwLock | Kind::StdRwLock, 2) if mine.is_empty() => Op::Read(lock),
                     (Kind::RwLock, 3)
                         if !tokio[lock] && mine.iter().all(|m| *m != Mode::Exclusive) =>
                     {
                         Op::ReadRecursive(lock)
                     }
-                    (Kind::RwLock, 4) if mine.is_empty() => {
+                    (Kind::RwLock | Kind::StdRwLock, 4) if mine.is_empty() => {
                         if rng.below(2) == 0 {
                             Op::TryWrite(lock)
                         } else {
@@ -231,7 +295,11 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                     Op::Upgradable(_) | Op::TryUpgradable(_) => Mode::Upgradable,
                     _ => Mode::Recursive,
                 };
-                held.push(HeldLock { lock, mode });
+                held.push(HeldLock {
+                    lock,
+                    mode,
+                    mapped: false,
+                });
                 ops.push(op);
             }
             ops
@@ -261,7 +329,7 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
                     held.remove(i);
                     continue;
                 }
-                Op::Unlocked(i) => {
+                Op::Unlocked(i) | Op::Wait(i) => {
                     let (h, _) = held.remove(i);
                     let mode = if h.mode == Mode::Recursive {
                         Mode::Read
@@ -270,7 +338,12 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
                     };
                     (h.lock, mode, false)
                 }
-                Op::Upgrade(i) => {
+                Op::TryUpgrade(i) => {
+                    held[i].0.mode = Mode::Exclusive;
+                    continue;
+                }
+                Op::Map(_) => continue,
+                Op::Upgrade(i) | Op::WithUpgraded(i) => {
                     // Waits (as a writer) for the lock while every other lock is held.
                     let lock = held[i].0.lock;
                     for (h, _) in held.iter().filter(|(h, _)| h.lock != lock) {
@@ -281,7 +354,9 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
                             classes.insert((p.class_of[h.lock], p.class_of[lock], edge.0, edge.1));
                         }
                     }
-                    held[i].0.mode = Mode::Exclusive;
+                    if *op == Op::Upgrade(i) {
+                        held[i].0.mode = Mode::Exclusive;
+                    }
                     continue;
                 }
                 Op::Downgrade(i) => {
@@ -316,7 +391,14 @@ fn oracle_edges(p: &Program) -> (HashSet<Edge>, HashSet<Edge>) {
                     }
                 }
             }
-            held.push((HeldLock { lock, mode }, try_));
+            held.push((
+                HeldLock {
+                    lock,
+                    mode,
+                    mapped: false,
+                },
+                try_,
+            ));
         }
     }
     (classes, instances)
@@ -356,8 +438,11 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
     let names: Vec<String> = (0..p.classes).map(|c| format!("{tag}-c{c}")).collect();
     enum L {
         Rw(RwLock<()>),
-        M(Mutex<()>),
+        /// With its condvar (a condvar serves one mutex).
+        M(Mutex<()>, Condvar),
         Re(ReentrantMutex<()>),
+        Sm(sync::Mutex<()>, sync::Condvar),
+        Srw(sync::RwLock<()>),
     }
     let locks: Vec<L> = p
         .class_of
@@ -365,14 +450,17 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
         .enumerate()
         .map(|(l, &c)| match p.kind[l] {
             Kind::RwLock => L::Rw(named(RwLock::new(()), &names[c])),
-            Kind::Mutex => L::M(named(Mutex::new(()), &names[c])),
+            Kind::Mutex => L::M(named(Mutex::new(()), &names[c]), Condvar::new()),
             Kind::Reentrant => L::Re(named(ReentrantMutex::new(()), &names[c])),
+            Kind::StdMutex => L::Sm(named(sync::Mutex::new(()), &names[c]), sync::Condvar::new()),
+            Kind::StdRwLock => L::Srw(named(sync::RwLock::new(()), &names[c])),
         })
         .collect();
     let rw = |l: usize| match &locks[l] {
         L::Rw(lock) => lock,
-        _ => unreachable!("a read or an upgrade of a mutex"),
+        _ => unreachable!("a read or an upgrade of parking_lot's RwLock"),
     };
+    const FREE: &str = "free in a sequential run";
     for ops in &p.threads {
         std::thread::scope(|s| {
             s.spawn(|| {
@@ -384,62 +472,139 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                     U(RwLockUpgradableReadGuard<'a, ()>),
                     M(MutexGuard<'a, ()>),
                     Re(ReentrantMutexGuard<'a, ()>),
+                    Sm(sync::MutexGuard<'a, ()>),
+                    Sr(sync::RwLockReadGuard<'a, ()>),
+                    Sw(sync::RwLockWriteGuard<'a, ()>),
+                    Mapped(Mapped<'a>),
                 }
-                let mut held: Vec<G> = Vec::new();
+                #[allow(dead_code)]
+                enum Mapped<'a> {
+                    M(MappedMutexGuard<'a, ()>),
+                    R(MappedRwLockReadGuard<'a, ()>),
+                    W(MappedRwLockWriteGuard<'a, ()>),
+                    Re(MappedReentrantMutexGuard<'a, ()>),
+                }
+                // Each guard with its lock's index.
+                let mut held: Vec<(usize, G)> = Vec::new();
                 for op in ops {
-                    match *op {
-                        Op::Unlock(i) => drop(held.remove(i)),
+                    let next = match *op {
+                        Op::Unlock(i) => {
+                            drop(held.remove(i));
+                            continue;
+                        }
                         Op::Unlocked(i) => {
-                            let mut g = held.remove(i);
+                            let (l, mut g) = held.remove(i);
                             match &mut g {
                                 G::R(r) => RwLockReadGuard::unlocked(r, || ()),
                                 G::W(w) => RwLockWriteGuard::unlocked(w, || ()),
                                 G::U(u) => RwLockUpgradableReadGuard::unlocked(u, || ()),
                                 G::M(m) => MutexGuard::unlocked(m, || ()),
                                 G::Re(r) => ReentrantMutexGuard::unlocked(r, || ()),
+                                G::Sm(_) | G::Sr(_) | G::Sw(_) | G::Mapped(_) => {
+                                    unreachable!("not generated: no `unlocked` on these guards")
+                                }
                             }
-                            held.push(g);
+                            (l, g)
                         }
-                        Op::Upgradable(l) => held.push(G::U(rw(l).upgradable_read())),
-                        Op::TryUpgradable(l) => held.push(G::U(
-                            rw(l)
-                                .try_upgradable_read()
-                                .expect("free in a sequential run"),
-                        )),
+                        Op::Wait(i) => {
+                            let (l, g) = held.remove(i);
+                            let g = match (g, &locks[l]) {
+                                (G::M(mut m), L::M(_, cv)) => {
+                                    assert!(cv.wait_for(&mut m, Duration::ZERO).timed_out());
+                                    G::M(m)
+                                }
+                                (G::Sm(m), L::Sm(_, cv)) => {
+                                    let (m, timeout) = cv.wait_timeout(m, Duration::ZERO).unwrap();
+                                    assert!(timeout.timed_out());
+                                    G::Sm(m)
+                                }
+                                _ => unreachable!("a wait on a mutex's guard"),
+                            };
+                            (l, g)
+                        }
                         Op::Upgrade(i) => {
-                            let G::U(u) = held.remove(i) else {
+                            let (l, G::U(u)) = held.remove(i) else {
                                 unreachable!("an upgrade of an upgradable guard")
                             };
-                            held.insert(i, G::W(RwLockUpgradableReadGuard::upgrade(u)));
+                            held.insert(i, (l, G::W(RwLockUpgradableReadGuard::upgrade(u))));
+                            continue;
+                        }
+                        Op::TryUpgrade(i) => {
+                            let (l, G::U(u)) = held.remove(i) else {
+                                unreachable!("an upgrade of an upgradable guard")
+                            };
+                            let w = RwLockUpgradableReadGuard::try_upgrade(u);
+                            held.insert(i, (l, G::W(w.ok().expect(FREE))));
+                            continue;
+                        }
+                        Op::WithUpgraded(i) => {
+                            let (_, G::U(u)) = &mut held[i] else {
+                                unreachable!("an upgrade of an upgradable guard")
+                            };
+                            u.with_upgraded(|_| ());
+                            continue;
+                        }
+                        Op::Map(i) => {
+                            let (l, g) = held.remove(i);
+                            let mapped = match g {
+                                G::M(m) => Mapped::M(MutexGuard::map(m, |d| d)),
+                                G::R(r) => Mapped::R(RwLockReadGuard::map(r, |d| d)),
+                                G::W(w) => Mapped::W(RwLockWriteGuard::map(w, |d| d)),
+                                G::Re(r) => Mapped::Re(ReentrantMutexGuard::map(r, |d| d)),
+                                _ => unreachable!("a map of a parking_lot guard, not upgradable"),
+                            };
+                            held.insert(i, (l, G::Mapped(mapped)));
+                            continue;
                         }
                         Op::Downgrade(i) => {
-                            let r = match held.remove(i) {
+                            let (l, g) = held.remove(i);
+                            let r = match g {
                                 G::W(w) => RwLockWriteGuard::downgrade(w),
                                 G::U(u) => RwLockUpgradableReadGuard::downgrade(u),
                                 _ => unreachable!("a downgrade of a read guard or a mutex's"),
                             };
-                            held.insert(i, G::R(r));
+                            held.insert(i, (l, G::R(r)));
+                            continue;
                         }
-                        Op::Write(l) => held.push(match &locks[l] {
-                            L::Rw(lock) => G::W(lock.write()),
-                            L::M(lock) => G::M(lock.lock()),
-                            L::Re(lock) => G::Re(lock.lock()),
-                        }),
-                        Op::Read(l) => held.push(G::R(rw(l).read())),
-                        Op::ReadRecursive(l) => held.push(G::R(rw(l).read_recursive())),
-                        Op::TryWrite(l) => held.push(match &locks[l] {
-                            L::Rw(lock) => {
-                                G::W(lock.try_write().expect("free in a sequential run"))
-                            }
-                            L::M(lock) => G::M(lock.try_lock().expect("free in a sequential run")),
-                            L::Re(lock) => {
-                                G::Re(lock.try_lock().expect("free in a sequential run"))
-                            }
-                        }),
-                        Op::TryRead(l) => {
-                            held.push(G::R(rw(l).try_read().expect("free in a sequential run")))
-                        }
-                    }
+                        Op::Upgradable(l) => (l, G::U(rw(l).upgradable_read())),
+                        Op::TryUpgradable(l) => (l, G::U(rw(l).try_upgradable_read().expect(FREE))),
+                        Op::Write(l) => (
+                            l,
+                            match &locks[l] {
+                                L::Rw(lock) => G::W(lock.write()),
+                                L::M(lock, _) => G::M(lock.lock()),
+                                L::Re(lock) => G::Re(lock.lock()),
+                                L::Sm(lock, _) => G::Sm(lock.lock().unwrap()),
+                                L::Srw(lock) => G::Sw(lock.write().unwrap()),
+                            },
+                        ),
+                        Op::Read(l) => (
+                            l,
+                            match &locks[l] {
+                                L::Srw(lock) => G::Sr(lock.read().unwrap()),
+                                _ => G::R(rw(l).read()),
+                            },
+                        ),
+                        Op::ReadRecursive(l) => (l, G::R(rw(l).read_recursive())),
+                        Op::TryWrite(l) => (
+                            l,
+                            match &locks[l] {
+                                L::Rw(lock) => G::W(lock.try_write().expect(FREE)),
+                                L::M(lock, _) => G::M(lock.try_lock().expect(FREE)),
+                                L::Re(lock) => G::Re(lock.try_lock().expect(FREE)),
+                                L::Sm(lock, _) => G::Sm(lock.try_lock().expect(FREE)),
+                                L::Srw(lock) => G::Sw(lock.try_write().expect(FREE)),
+                            },
+                        ),
+                        Op::TryRead(l) => (
+                            l,
+                            match &locks[l] {
+                                L::Srw(lock) => G::Sr(lock.try_read().expect(FREE)),
+                                _ => G::R(rw(l).try_read().expect(FREE)),
+                            },
+                        ),
+                    };
+                    held.push(next);
                 }
             });
         });
@@ -550,7 +715,14 @@ async fn run_tokio_ops(ops: &[Op], locks: &[AnyLock]) {
                 held.insert(i, (l, G::R(w.downgrade())));
                 None
             }
-            Op::ReadRecursive(_) | Op::Upgradable(_) | Op::TryUpgradable(_) | Op::Upgrade(_) => {
+            Op::ReadRecursive(_)
+            | Op::Upgradable(_)
+            | Op::TryUpgradable(_)
+            | Op::Upgrade(_)
+            | Op::TryUpgrade(_)
+            | Op::WithUpgraded(_)
+            | Op::Map(_)
+            | Op::Wait(_) => {
                 unreachable!("not generated for tokio locks")
             }
         };
@@ -650,6 +822,21 @@ async fn run_mixed_ops(ops: &[Op], locks: &[AnyLock]) {
                 held.insert(i, (l, G::W(RwLockUpgradableReadGuard::upgrade(u))));
                 None
             }
+            Op::TryUpgrade(i) => {
+                let (l, G::U(u)) = held.remove(i) else {
+                    unreachable!("an upgrade of an upgradable guard")
+                };
+                let w = RwLockUpgradableReadGuard::try_upgrade(u).ok().unwrap();
+                held.insert(i, (l, G::W(w)));
+                None
+            }
+            Op::WithUpgraded(i) => {
+                let (_, G::U(u)) = &mut held[i] else {
+                    unreachable!("an upgrade of an upgradable guard")
+                };
+                u.with_upgraded(|_| ());
+                None
+            }
             Op::Downgrade(i) => {
                 let (l, g) = held.remove(i);
                 let g = match g {
@@ -661,6 +848,7 @@ async fn run_mixed_ops(ops: &[Op], locks: &[AnyLock]) {
                 held.insert(i, (l, g));
                 None
             }
+            Op::Wait(_) | Op::Map(_) => unreachable!("not generated for tokio programs"),
             Op::TryWrite(l) => Some((
                 l,
                 match &locks[l] {
@@ -694,20 +882,20 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
     }));
     lockwatch::watchdog::set_enabled(false);
     let (mut cyclic, mut acyclic) = (0, 0);
-    // Programs that re-enter a reentrant mutex, take a mutex, upgrade: the generator must
-    // keep making each.
-    let (mut reentered, mut mutexes, mut upgrades) = (0, 0, 0);
+    // Programs that re-enter a reentrant mutex, take a mutex, upgrade, use std's locks, wait
+    // on a condvar: the generator must keep making each.
+    let (mut reentered, mut mutexes, mut upgrades, mut std_locks, mut waits, mut maps) =
+        (0, 0, 0, 0, 0, 0);
     for seed in seeds(20_000) {
         let program = generate(seed, Tokio::None);
+        let has = |f: fn(&Op) -> bool| u64::from(program.threads.iter().flatten().any(f));
         reentered += u64::from(program.reenters());
         mutexes += u64::from(program.kind.contains(&Kind::Mutex));
-        upgrades += u64::from(
-            program
-                .threads
-                .iter()
-                .flatten()
-                .any(|op| matches!(op, Op::Upgrade(_))),
-        );
+        upgrades +=
+            has(|op| matches!(op, Op::Upgrade(_) | Op::TryUpgrade(_) | Op::WithUpgraded(_)));
+        waits += has(|op| matches!(op, Op::Wait(_)));
+        maps += has(|op| matches!(op, Op::Map(_)));
+        std_locks += u64::from(program.kind.iter().any(|k| k.std()));
         let (classes, instances) = oracle_edges(&program);
         let expected = has_strong_cycle(&classes) || has_strong_cycle(&instances);
         let reported = run_with_lockwatch(&program, &format!("fz{seed}"));
@@ -728,13 +916,17 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
     both_verdicts_occur(cyclic, acyclic);
     if std::env::var_os("LOCKWATCH_FUZZ_SEED").is_none() {
         assert!(
-            reentered > 50 && mutexes > 50 && upgrades > 50,
-            "re-entered {reentered}, with a mutex {mutexes}, upgrading {upgrades}"
+            [reentered, mutexes, upgrades, std_locks, waits, maps]
+                .iter()
+                .all(|&n| n > 50),
+            "re-entered {reentered}, with a mutex {mutexes}, upgrading {upgrades}, \
+             with std's locks {std_locks}, waiting on a condvar {waits}, mapping {maps}"
         );
     }
     eprintln!(
         "differential: {cyclic} programs with a cycle, {acyclic} without, all agreed \
-         ({reentered} re-entering a reentrant mutex, {mutexes} with a mutex, {upgrades} upgrading)"
+         ({reentered} re-entering a reentrant mutex, {mutexes} with a mutex, {upgrades} upgrading, \
+         {std_locks} with std's locks, {waits} waiting on a condvar, {maps} mapping a guard)"
     );
 }
 
@@ -748,12 +940,16 @@ impl Program {
                     held.remove(i);
                     false
                 }
-                Op::Unlocked(i) => {
+                Op::Unlocked(i) | Op::Wait(i) => {
                     let l = held.remove(i);
                     held.push(l);
                     false
                 }
-                Op::Upgrade(_) | Op::Downgrade(_) => false,
+                Op::Upgrade(_)
+                | Op::TryUpgrade(_)
+                | Op::WithUpgraded(_)
+                | Op::Downgrade(_)
+                | Op::Map(_) => false,
                 Op::Write(l)
                 | Op::Read(l)
                 | Op::ReadRecursive(l)
