@@ -9,7 +9,8 @@
 //! nested in each other, locks held twice (two recursive reads, a reentrant mutex re-entered),
 //! releases out of order, and locks released and taken back while others stay held
 //! (`unlocked`, and real condvar waits on both facades' mutexes), including try-acquired ones.
-//! The threads run one after the
+//! Between two threads a lock may be dropped: what was learned through it must outlive it
+//! (the per-instance graph contracts its node). The threads run one after the
 //! other, so nothing ever waits. The oracle records every blocking acquisition with every
 //! lock then held (no shortcuts), builds lockdep's typed edges (class-level between classes,
 //! per instance within one), and searches for a strong cycle by brute force. lockwatch must
@@ -133,6 +134,8 @@ struct Program {
     /// Each lock's type (by its class).
     kind: Vec<Kind>,
     threads: Vec<Vec<Op>>,
+    /// The lock dropped after each thread, if any (threads' programs only).
+    drops: Vec<Option<usize>>,
 }
 
 /// Which locks of a program are tokio's.
@@ -177,6 +180,10 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
     // Mapped guards only in threads' programs (the tokio runs have no mapped guards).
     let threads_only = tokio == Tokio::None;
     let tokio: Vec<bool> = class_of.iter().map(|&c| class_tokio[c]).collect();
+    // Locks not dropped yet: after a thread, now and then one is dropped (in threads'
+    // programs), and what was learned through it must outlive it.
+    let mut alive = vec![true; locks];
+    let mut drops = Vec::new();
     let threads = (0..1 + rng.below(3))
         .map(|_| {
             let mut ops = Vec::new();
@@ -252,6 +259,9 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                 } else {
                     rng.below(locks)
                 };
+                if !alive[lock] {
+                    continue;
+                }
                 let mine: Vec<Mode> = held
                     .iter()
                     .filter(|h| h.lock == lock)
@@ -302,6 +312,14 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
                 });
                 ops.push(op);
             }
+            let living: Vec<usize> = (0..locks).filter(|&l| alive[l]).collect();
+            drops.push(if threads_only && living.len() > 1 && rng.below(2) == 0 {
+                let l = living[rng.below(living.len())];
+                alive[l] = false;
+                Some(l)
+            } else {
+                None
+            });
             ops
         })
         .collect();
@@ -311,6 +329,7 @@ fn generate(seed: u64, tokio: Tokio) -> Program {
         tokio,
         kind,
         threads,
+        drops,
     }
 }
 
@@ -444,27 +463,32 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
         Sm(sync::Mutex<()>, sync::Condvar),
         Srw(sync::RwLock<()>),
     }
-    let locks: Vec<L> = p
+    let mut locks: Vec<Option<L>> = p
         .class_of
         .iter()
         .enumerate()
-        .map(|(l, &c)| match p.kind[l] {
-            Kind::RwLock => L::Rw(named(RwLock::new(()), &names[c])),
-            Kind::Mutex => L::M(named(Mutex::new(()), &names[c]), Condvar::new()),
-            Kind::Reentrant => L::Re(named(ReentrantMutex::new(()), &names[c])),
-            Kind::StdMutex => L::Sm(named(sync::Mutex::new(()), &names[c]), sync::Condvar::new()),
-            Kind::StdRwLock => L::Srw(named(sync::RwLock::new(()), &names[c])),
+        .map(|(l, &c)| {
+            Some(match p.kind[l] {
+                Kind::RwLock => L::Rw(named(RwLock::new(()), &names[c])),
+                Kind::Mutex => L::M(named(Mutex::new(()), &names[c]), Condvar::new()),
+                Kind::Reentrant => L::Re(named(ReentrantMutex::new(()), &names[c])),
+                Kind::StdMutex => {
+                    L::Sm(named(sync::Mutex::new(()), &names[c]), sync::Condvar::new())
+                }
+                Kind::StdRwLock => L::Srw(named(sync::RwLock::new(()), &names[c])),
+            })
         })
         .collect();
-    let rw = |l: usize| match &locks[l] {
-        L::Rw(lock) => lock,
-        _ => unreachable!("a read or an upgrade of parking_lot's RwLock"),
-    };
     const FREE: &str = "free in a sequential run";
-    for ops in &p.threads {
+    for (ops, dropped) in p.threads.iter().zip(&p.drops) {
+        let lock = |l: usize| locks[l].as_ref().expect("not dropped yet");
+        let rw = |l: usize| match lock(l) {
+            L::Rw(lock) => lock,
+            _ => unreachable!("a read or an upgrade of parking_lot's RwLock"),
+        };
         std::thread::scope(|s| {
             s.spawn(|| {
-                // The guards are only held, to be dropped by `Unlock`.
+                // The guards are only held, to be dropped by `Unlock` (or at the thread's end).
                 #[allow(dead_code)]
                 enum G<'a> {
                     R(RwLockReadGuard<'a, ()>),
@@ -508,7 +532,7 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                         }
                         Op::Wait(i) => {
                             let (l, g) = held.remove(i);
-                            let g = match (g, &locks[l]) {
+                            let g = match (g, lock(l)) {
                                 (G::M(mut m), L::M(_, cv)) => {
                                     assert!(cv.wait_for(&mut m, Duration::ZERO).timed_out());
                                     G::M(m)
@@ -570,7 +594,7 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                         Op::TryUpgradable(l) => (l, G::U(rw(l).try_upgradable_read().expect(FREE))),
                         Op::Write(l) => (
                             l,
-                            match &locks[l] {
+                            match lock(l) {
                                 L::Rw(lock) => G::W(lock.write()),
                                 L::M(lock, _) => G::M(lock.lock()),
                                 L::Re(lock) => G::Re(lock.lock()),
@@ -580,7 +604,7 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                         ),
                         Op::Read(l) => (
                             l,
-                            match &locks[l] {
+                            match lock(l) {
                                 L::Srw(lock) => G::Sr(lock.read().unwrap()),
                                 _ => G::R(rw(l).read()),
                             },
@@ -588,7 +612,7 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                         Op::ReadRecursive(l) => (l, G::R(rw(l).read_recursive())),
                         Op::TryWrite(l) => (
                             l,
-                            match &locks[l] {
+                            match lock(l) {
                                 L::Rw(lock) => G::W(lock.try_write().expect(FREE)),
                                 L::M(lock, _) => G::M(lock.try_lock().expect(FREE)),
                                 L::Re(lock) => G::Re(lock.try_lock().expect(FREE)),
@@ -598,7 +622,7 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                         ),
                         Op::TryRead(l) => (
                             l,
-                            match &locks[l] {
+                            match lock(l) {
                                 L::Srw(lock) => G::Sr(lock.try_read().expect(FREE)),
                                 _ => G::R(rw(l).try_read().expect(FREE)),
                             },
@@ -608,6 +632,9 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                 }
             });
         });
+        if let Some(l) = *dropped {
+            locks[l] = None;
+        }
     }
     let prefix = format!("`{tag}-c");
     SEEN.lock().unwrap()[before..]
@@ -886,6 +913,7 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
     // on a condvar: the generator must keep making each.
     let (mut reentered, mut mutexes, mut upgrades, mut std_locks, mut waits, mut maps) =
         (0, 0, 0, 0, 0, 0);
+    let mut drops = 0;
     for seed in seeds(20_000) {
         let program = generate(seed, Tokio::None);
         let has = |f: fn(&Op) -> bool| u64::from(program.threads.iter().flatten().any(f));
@@ -895,6 +923,12 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
             has(|op| matches!(op, Op::Upgrade(_) | Op::TryUpgrade(_) | Op::WithUpgraded(_)));
         waits += has(|op| matches!(op, Op::Wait(_)));
         maps += has(|op| matches!(op, Op::Map(_)));
+        // A lock dropped before a later thread runs.
+        drops += u64::from(
+            program.drops[..program.drops.len() - 1]
+                .iter()
+                .any(Option::is_some),
+        );
         std_locks += u64::from(program.kind.iter().any(|k| k.std()));
         let (classes, instances) = oracle_edges(&program);
         let expected = has_strong_cycle(&classes) || has_strong_cycle(&instances);
@@ -916,17 +950,19 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
     both_verdicts_occur(cyclic, acyclic);
     if std::env::var_os("LOCKWATCH_FUZZ_SEED").is_none() {
         assert!(
-            [reentered, mutexes, upgrades, std_locks, waits, maps]
+            [reentered, mutexes, upgrades, std_locks, waits, maps, drops]
                 .iter()
                 .all(|&n| n > 50),
             "re-entered {reentered}, with a mutex {mutexes}, upgrading {upgrades}, \
-             with std's locks {std_locks}, waiting on a condvar {waits}, mapping {maps}"
+             with std's locks {std_locks}, waiting on a condvar {waits}, mapping {maps}, \
+             dropping a lock {drops}"
         );
     }
     eprintln!(
         "differential: {cyclic} programs with a cycle, {acyclic} without, all agreed \
          ({reentered} re-entering a reentrant mutex, {mutexes} with a mutex, {upgrades} upgrading, \
-         {std_locks} with std's locks, {waits} waiting on a condvar, {maps} mapping a guard)"
+         {std_locks} with std's locks, {waits} waiting on a condvar, {maps} mapping a guard, \
+         {drops} dropping a lock before another thread runs)"
     );
 }
 
