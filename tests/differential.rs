@@ -558,7 +558,7 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                                 unreachable!("an upgrade of an upgradable guard")
                             };
                             let w = RwLockUpgradableReadGuard::try_upgrade(u);
-                            held.insert(i, (l, G::W(w.ok().expect(FREE))));
+                            held.insert(i, (l, G::W(w.unwrap_or_else(|_| panic!("{FREE}")))));
                             continue;
                         }
                         Op::WithUpgraded(i) => {
@@ -853,7 +853,8 @@ async fn run_mixed_ops(ops: &[Op], locks: &[AnyLock]) {
                 let (l, G::U(u)) = held.remove(i) else {
                     unreachable!("an upgrade of an upgradable guard")
                 };
-                let w = RwLockUpgradableReadGuard::try_upgrade(u).ok().unwrap();
+                let w = RwLockUpgradableReadGuard::try_upgrade(u)
+                    .unwrap_or_else(|_| panic!("free in a sequential run"));
                 held.insert(i, (l, G::W(w)));
                 None
             }
