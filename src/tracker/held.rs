@@ -258,6 +258,12 @@ const MODE_MASK: u64 = 0b111;
 const TRYLOCK: u64 = 1 << 4;
 /// Bit 5: the lock got its graph node while held.
 const LEARNED: u64 = 1 << 5;
+/// Bit 6: a guard dropped (or downgraded) on another thread changed this hold (see
+/// [`Inventory::change_elsewhere`]): the owner's release of the row goes the slow way, which
+/// applies the change first. Set by that thread, cleared when the owner rewrites the row.
+const ELSEWHERE: u64 = 1 << 6;
+/// The flags that send a release past the fast pop.
+const FLAGGED: u64 = REPORTED | LEARNED | ELSEWHERE;
 /// Bits 8 to 15: the [`Method`].
 const METHOD_SHIFT: u32 = 8;
 /// Bits 16 and up: the watchdog tick the hold began at.
@@ -347,18 +353,17 @@ pub(crate) struct Inventory {
     /// The current wait is part of a deadlock reported outside the watchdog (across
     /// processes): its long hold and long wait are that deadlock's, not reports of their own.
     in_reported_deadlock: std::sync::atomic::AtomicBool,
-    /// A task's holds released (`None`) or downgraded (`Some(mode)`) by guards dropped on
-    /// another task or thread: only the owner writes its rows, so it applies them at its next
-    /// acquisition or release, and readers leave them out meanwhile.
-    #[cfg(feature = "tokio")]
+    /// Holds released (`None`) or downgraded (`Some(mode)`) by guards dropped on another task
+    /// or thread (a task's guards, or a thread's whose raw lock lets guards be sent): only the
+    /// owner writes its rows, so it applies them at its next acquisition or release (a
+    /// thread: at its next order check or release that looks past the top row), and readers
+    /// leave them out meanwhile.
     elsewhere: parking_lot::Mutex<Vec<(u64, Option<Mode>)>>,
-    #[cfg(feature = "tokio")]
     has_elsewhere: std::sync::atomic::AtomicBool,
 }
 
 /// Applies changes made elsewhere to a copy of held entries: a release takes off the innermost
 /// entry of its lock, a downgrade changes its mode.
-#[cfg(feature = "tokio")]
 fn apply(held: &mut Vec<Held>, changes: &[(u64, Option<Mode>)]) -> Vec<Held> {
     let mut released = Vec::new();
     for &(id, mode) in changes {
@@ -383,9 +388,7 @@ impl Inventory {
             held_elsewhere: parking_lot::Mutex::new(None),
             wait_extras: std::sync::atomic::AtomicBool::new(false),
             in_reported_deadlock: std::sync::atomic::AtomicBool::new(false),
-            #[cfg(feature = "tokio")]
             elsewhere: parking_lot::Mutex::new(Vec::new()),
-            #[cfg(feature = "tokio")]
             has_elsewhere: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -413,12 +416,10 @@ impl Inventory {
         let rows = self.rows.read(64)?;
         // SAFETY: `read` returns a consistent copy of rows the owner wrote with `Held::encode`
         // (it retries a torn read), so every row is whole.
-        #[allow(unused_mut)]
         let mut held: Vec<Held> = rows
             .into_iter()
             .map_while(|words| unsafe { Held::decode(words) })
             .collect();
-        #[cfg(feature = "tokio")]
         if self.has_elsewhere.load(Acquire) {
             // Guards dropped elsewhere that the owner has not taken off yet.
             apply(&mut held, &self.elsewhere.lock());
@@ -567,6 +568,21 @@ impl Inventory {
     pub(crate) fn key(&self) -> usize {
         self as *const Inventory as usize
     }
+
+    /// Any thread but the owner: lock `id`'s innermost hold was released (`None`) or
+    /// downgraded to `mode` by a guard dropped here.
+    pub(crate) fn change_elsewhere(&self, id: u64, mode: Option<Mode>) {
+        self.elsewhere.lock().push((id, mode));
+        self.has_elsewhere.store(true, Release);
+        // The owner's fast release must not pop this row without applying the change (it
+        // may be the owner's own hold, if the change was meant for another reader). If the
+        // owner moves the row meanwhile, the flag is lost (the change then waits for the
+        // owner's next slow path) or lands on a row it rewrites (whose release then merely
+        // goes the slow way).
+        if let Some(slot) = self.rows.rows().iter().rposition(|row| row_id(row) == id) {
+            self.rows.set_bits(slot, FLAGS, ELSEWHERE);
+        }
+    }
 }
 
 /// A tokio task's held stack. Its one writer is the task itself, in its polls on whichever
@@ -602,10 +618,7 @@ impl Inventory {
     pub(crate) fn release_held(&self, id: u64) -> Option<Held> {
         let stack = &self.rows;
         let top = stack.len().wrapping_sub(1);
-        if top < SLOTS
-            && stack.word(top, 0) == id
-            && stack.word(top, FLAGS) & (REPORTED | LEARNED) == 0
-        {
+        if top < SLOTS && stack.word(top, 0) == id && stack.word(top, FLAGS) & FLAGGED == 0 {
             stack.pop();
             return None;
         }
@@ -633,13 +646,6 @@ impl Inventory {
                 row[FLAGS].fetch_or(LEARNED, Relaxed);
             }
         }
-    }
-
-    /// Any thread but the owner: lock `id`'s innermost hold was released (`None`) or
-    /// downgraded to `mode` by a guard dropped here.
-    pub(crate) fn change_elsewhere(&self, id: u64, mode: Option<Mode>) {
-        self.elsewhere.lock().push((id, mode));
-        self.has_elsewhere.store(true, Release);
     }
 
     /// Whether changes made elsewhere wait for the owner.
@@ -905,8 +911,39 @@ fn decoded(stack: &SeqRows<SLOTS, WORDS>) -> Vec<Held> {
         .collect()
 }
 
-/// The whole stack, innermost last (cold).
+/// The whole stack, innermost last (cold), with the holds released elsewhere taken off first.
 fn all(inventory: &Inventory) -> Vec<Held> {
+    if inventory.has_elsewhere.load(Acquire) {
+        catch_up(inventory);
+    }
+    published_and_overflow(inventory)
+}
+
+/// The owner thread takes off its holds whose guards were dropped on other threads (see
+/// [`release_elsewhere`]; the releasing thread finished them).
+#[cold]
+#[inline(never)]
+fn catch_up(inventory: &Inventory) {
+    let mut changes = inventory.elsewhere.lock();
+    inventory.has_elsewhere.store(false, Relaxed);
+    let mut held = published_and_overflow(inventory);
+    // A change this thread has no hold for was meant for another reader of the lock (see
+    // [`change_elsewhere`]): passed on.
+    let unmatched: Vec<(u64, Option<Mode>)> = changes
+        .iter()
+        .filter(|(id, _)| !held.iter().any(|h| h.id == *id))
+        .copied()
+        .collect();
+    apply(&mut held, &changes);
+    changes.clear();
+    drop(changes);
+    set_all(inventory, &held, 0);
+    for (id, mode) in unmatched {
+        change_elsewhere(id, mode);
+    }
+}
+
+fn published_and_overflow(inventory: &Inventory) -> Vec<Held> {
     let stack = inventory.stack();
     let mut out = decoded(stack);
     if stack.len() == SLOTS {
@@ -1067,10 +1104,7 @@ pub(crate) fn release_top(id: u64) -> bool {
         let stack = inventory.stack();
         let top = stack.len().wrapping_sub(1);
         // The full stack may have an overflow above it: that is the cold path's business.
-        if top < SLOTS - 1
-            && stack.word(top, 0) == id
-            && stack.word(top, FLAGS) & (REPORTED | LEARNED) == 0
-        {
+        if top < SLOTS - 1 && stack.word(top, 0) == id && stack.word(top, FLAGS) & FLAGGED == 0 {
             stack.pop();
             return true;
         }
@@ -1133,39 +1167,103 @@ fn remove_in(inventory: &Inventory, id: u64) -> Option<Held> {
 }
 
 /// Runs `f` over a copy of this thread's held locks, then stores them back from the index `f`
-/// returns.
-fn update(f: impl FnOnce(&mut Vec<Held>) -> Option<usize>) {
-    let _ = HOT.try_with(|hot| {
+/// returns, if any: [`Here::Found`] then, [`Here::Missing`] if `f` returned `None`.
+fn update(f: impl FnOnce(&mut Vec<Held>) -> Option<usize>) -> Here<()> {
+    HOT.try_with(|hot| {
         let Some(inventory) = hot.registered() else {
-            return;
+            return Here::Missing;
         };
         let mut held = all(inventory);
-        if let Some(from) = f(&mut held) {
-            set_all(inventory, &held, from);
+        match f(&mut held) {
+            Some(from) => {
+                set_all(inventory, &held, from);
+                Here::Found(())
+            }
+            None => Here::Missing,
         }
-    });
+    })
+    .unwrap_or(Here::Unreachable)
 }
 
-/// Removes every entry for lock `id` (the lock is being dropped while a forgotten guard left
-/// it marked as held).
-pub(crate) fn forget(id: u64) {
+/// Removes every entry for lock `id` from this thread's stack (a `force_unlock`, or the lock
+/// is being dropped while a forgotten guard left it marked as held).
+pub(crate) fn forget(id: u64) -> Here<()> {
     if holds_nothing() {
-        return;
+        return Here::Missing;
     }
     update(|held| {
         let at = held.iter().position(|h| h.id == id)?;
         held.retain(|h| h.id != id);
         Some(at)
-    });
+    })
 }
 
 /// Changes the mode of the innermost entry for lock `id` (downgrade, upgrade).
-pub(crate) fn set_mode(id: u64, mode: Mode) {
+pub(crate) fn set_mode(id: u64, mode: Mode) -> Here<()> {
     update(|held| {
         let at = held.iter().rposition(|h| h.id == id)?;
         held[at].mode = mode;
         Some(at)
-    });
+    })
+}
+
+/// What this thread's stack showed of a lock a guard (or a `force_unlock`) acted on.
+pub(crate) enum Here<T> {
+    /// The lock's entry, changed or taken off.
+    Found(T),
+    /// No entry: the guard was made on another thread and sent here (its raw lock lets guards
+    /// be sent), or the lock was locked without a guard.
+    Missing,
+    /// This thread's state is gone (it is exiting): nothing can be told.
+    Unreachable,
+}
+
+/// Releases the innermost entry for lock `id` for a guard dropped on this thread: `Found(None)`
+/// for the common case ([`release_top`]), `Found(Some(entry))` for an entry the caller must
+/// finish (see [`release`]), `Missing` if this thread does not hold the lock (see
+/// [`change_elsewhere`]).
+#[inline]
+pub(crate) fn release_guard(id: u64) -> Here<Option<Held>> {
+    if release_top(id) {
+        return Here::Found(None);
+    }
+    HOT.try_with(|hot| match hot.registered() {
+        Some(inventory) => remove_in(inventory, id).map_or(Here::Missing, |e| Here::Found(Some(e))),
+        None => Here::Missing,
+    })
+    .unwrap_or(Here::Unreachable)
+}
+
+/// A guard acquired on another thread was dropped, or changed mode, here (its raw lock lets
+/// guards be sent: parking_lot's `send_guard`, `lock_api::GuardSend`): the hold is found on
+/// the thread that shows it and the change recorded for that thread to apply (only a thread
+/// writes its own stack), which it does at its next order check or release that looks past
+/// its top row; the watchdog leaves it out meanwhile. Returns that thread's inventory and the
+/// entry as it was, for a release to finish.
+///
+/// Which thread acquired the guard is not recorded (that would cost every acquisition a
+/// word): the first thread found holding the lock is taken. For an exclusive hold that is the
+/// one; among several readers of one lock it may be another reader, whose own release later
+/// finds its entry gone and takes off the one left, so the holds come out even once every
+/// guard is dropped.
+#[cold]
+#[inline(never)]
+pub(crate) fn change_elsewhere(id: u64, mode: Option<Mode>) -> Option<(Arc<Inventory>, Held)> {
+    let own = HOT
+        .try_with(|hot| hot.inventory.get())
+        .unwrap_or(std::ptr::null());
+    inventories()
+        .into_iter()
+        .filter(|inventory| !inventory.task && !std::ptr::eq(Arc::as_ptr(inventory), own))
+        .find_map(|inventory| {
+            let entry = inventory
+                .snapshot()?
+                .into_iter()
+                .rev()
+                .find(|h| h.id == id)?;
+            inventory.change_elsewhere(id, mode);
+            Some((inventory, entry))
+        })
 }
 
 /// This thread's inventory, for publishing a wait (the contended path).

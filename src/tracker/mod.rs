@@ -600,7 +600,10 @@ impl LockMeta {
     /// guard).
     pub(crate) fn forget_held(&self) {
         if let Some((id, _)) = self.ident.get() {
-            held::forget(id);
+            if let held::Here::Missing = held::forget(id) {
+                // Unlocked here for a guard leaked on another thread.
+                held::change_elsewhere(id, None);
+            }
         }
     }
 }
@@ -613,7 +616,7 @@ impl Drop for LockMeta {
             return;
         };
         // A guard forgotten with `mem::forget` leaves its entry behind; the lock is gone now.
-        held::forget(id);
+        let _ = held::forget(id);
         // SAFETY: The class word is the address of a leaked, never-freed `LockClass`.
         let class = unsafe { &*(class as *const LockClass) };
         let node = *self.node.get_mut();
@@ -798,7 +801,7 @@ impl HeldToken {
     /// Records a change of mode of the held lock (downgrade).
     pub(crate) fn set_mode(&self, mode: Mode) {
         if self.id != 0 {
-            held::set_mode(self.id, mode);
+            set_mode(self.id, mode);
         }
     }
 
@@ -852,7 +855,15 @@ impl HeldToken {
         task::with_task_held(order);
         #[cfg(not(feature = "tokio"))]
         order(&[]);
-        held::set_mode(self.id, Mode::Exclusive);
+        set_mode(self.id, Mode::Exclusive);
+    }
+}
+
+/// Changes the mode of lock `id`'s innermost hold, on this thread's stack or, for a guard sent
+/// here from another thread, on that thread's.
+fn set_mode(id: u64, mode: Mode) {
+    if let held::Here::Missing = held::set_mode(id, mode) {
+        held::change_elsewhere(id, Some(mode));
     }
 }
 
@@ -893,12 +904,32 @@ fn release_slow(id: u64, meta: *const LockMeta) {
             contention.blame(ClassRef(meta.ident().class));
         }
     }
-    if let Some(entry) = held::release(id) {
-        if entry.reported {
-            held::with_inventory(|inventory| watchdog::released_long(inventory, &entry));
+    match held::release_guard(id) {
+        held::Here::Found(Some(entry)) => {
+            held::with_inventory(|inventory| finish_released(inventory, meta, &entry));
         }
-        finish_hold(meta, &entry);
+        held::Here::Missing => released_elsewhere(meta, id),
+        held::Here::Found(None) | held::Here::Unreachable => {}
     }
+}
+
+/// A guard made on another thread and dropped here: its hold is taken off there (see
+/// [`held::change_elsewhere`]) and finished here.
+#[cold]
+#[inline(never)]
+fn released_elsewhere(meta: &LockMeta, id: u64) {
+    if let Some((inventory, entry)) = held::change_elsewhere(id, None) {
+        finish_released(&inventory, meta, &entry);
+    }
+}
+
+/// Finishes a released hold of `meta` that `inventory` showed: a hold the watchdog reported
+/// long gets its final duration, a node learned while held goes to the lock.
+pub(crate) fn finish_released(inventory: &held::Inventory, meta: &LockMeta, entry: &Held) {
+    if entry.reported {
+        watchdog::released_long(inventory, entry);
+    }
+    finish_hold(meta, entry);
 }
 
 /// Finishes a hold that the held stack's fast release could not: the lock keeps the node it

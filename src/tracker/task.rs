@@ -581,7 +581,7 @@ impl Drop for TaskHold {
             let entry = th.inventory.release_held(self.id);
             th.last_used.store(watchdog::stamp(), Relaxed);
             if let Some(entry) = entry {
-                finish(&th.inventory, meta, &entry);
+                super::finish_released(&th.inventory, meta, &entry);
             }
         } else {
             release_elsewhere(self, meta);
@@ -603,18 +603,9 @@ fn release_elsewhere(hold: &TaskHold, meta: &LockMeta) {
         .snapshot()
         .and_then(|held| held.into_iter().rev().find(|h| h.id == hold.id))
     {
-        finish(inventory, meta, &entry);
+        super::finish_released(inventory, meta, &entry);
     }
     inventory.change_elsewhere(hold.id, None);
-}
-
-/// Finishes a released hold that was flagged: a long hold gets its final duration, a node
-/// learned while held goes to the lock.
-fn finish(inventory: &Inventory, meta: &LockMeta, entry: &Held) {
-    if entry.reported {
-        watchdog::released_long(inventory, entry);
-    }
-    super::finish_hold(meta, entry);
 }
 
 impl LockMeta {
