@@ -59,15 +59,36 @@ macro_rules! tracked_try {
         #[inline]
         #[track_caller]
         pub fn $name(&self, $($arg: $ty),*) -> Option<$ret> {
-            let held = self
-                .meta
-                .try_lock(
-                    self.mode_of($mode),
-                    crate::tracker::method!(stringify!($name)),
-                    Location::caller(),
-                    || self.inner.$name($($arg),*),
-                )?;
-            Some(self.$make(held))
+            tracked_try!(@try self, $name = $name($($arg),*), $make($mode))
+        }
+    };
+    // The body, for `$this` (a lock reference), labelled `$label` in reports.
+    (@try $this:ident, $label:ident = $name:ident($($arg:ident),*), $make:ident($mode:expr)) => {{
+        let held = $this.meta.try_lock(
+            $this.mode_of($mode),
+            crate::tracker::method!(stringify!($label)),
+            Location::caller(),
+            || $this.inner.$name($($arg),*),
+        )?;
+        Some($this.$make(held))
+    }};
+}
+
+/// `try_lock_arc` and its kin (the `arc_lock` feature): the try `$name` of the lock inside the
+/// `Arc`, labelled `$label`, its guard kept with a clone of the `Arc` (see
+/// [`arc::ArcGuard`]).
+#[cfg(all(feature = "enabled", feature = "arc_lock"))]
+macro_rules! tracked_try_arc {
+    ($(#[$attr:meta])* fn $label:ident = $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $make:ident($mode:expr);) => {
+        $(#[$attr])*
+        #[inline]
+        #[track_caller]
+        pub fn $label(self: &std::sync::Arc<Self>, $($arg: $ty),*) -> Option<$ret> {
+            // SAFETY: The guard goes into an `ArcGuard` with a clone of `self`.
+            let this = unsafe { crate::lock_api::arc::extend(self) };
+            // (The body's `?` returns `None` from here.)
+            let guard = tracked_try!(@try this, $label = $name($($arg),*), $make($mode))?;
+            Some(crate::lock_api::arc::ArcGuard::new(std::sync::Arc::clone(self), guard))
         }
     };
 }
@@ -81,13 +102,35 @@ macro_rules! tracked_lock {
         #[inline]
         #[track_caller]
         pub fn $name(&self) -> $ret {
-            self.$make(self.meta.lock(
-                self.mode_of($mode),
-                crate::tracker::method!(stringify!($name)),
-                Location::caller(),
-                || self.inner.$try(),
-                || self.inner.$name(),
-            ))
+            tracked_lock!(@lock self, $name = $name / $try, $make($mode))
+        }
+    };
+    // The body, for `$this` (a lock reference), labelled `$label` in reports.
+    (@lock $this:ident, $label:ident = $name:ident / $try:ident, $make:ident($mode:expr)) => {
+        $this.$make($this.meta.lock(
+            $this.mode_of($mode),
+            crate::tracker::method!(stringify!($label)),
+            Location::caller(),
+            || $this.inner.$try(),
+            || $this.inner.$name(),
+        ))
+    };
+}
+
+/// `lock_arc` and its kin (the `arc_lock` feature): the blocking acquisition `$name` of the
+/// lock inside the `Arc`, labelled `$label`, its guard kept with a clone of the `Arc` (see
+/// [`arc::ArcGuard`]).
+#[cfg(all(feature = "enabled", feature = "arc_lock"))]
+macro_rules! tracked_lock_arc {
+    ($(#[$attr:meta])* fn $label:ident = $name:ident / $try:ident -> $ret:ty = $make:ident($mode:expr);) => {
+        $(#[$attr])*
+        #[inline]
+        #[track_caller]
+        pub fn $label(self: &std::sync::Arc<Self>) -> $ret {
+            // SAFETY: The guard goes into an `ArcGuard` with a clone of `self`.
+            let this = unsafe { crate::lock_api::arc::extend(self) };
+            let guard = tracked_lock!(@lock this, $label = $name / $try, $make($mode));
+            crate::lock_api::arc::ArcGuard::new(std::sync::Arc::clone(self), guard)
         }
     };
 }
@@ -269,6 +312,8 @@ pub fn declare_recursive_reads<R: ?Sized>() {
     crate::tracker::declare_recursive_reads(std::any::type_name::<R>());
 }
 
+#[cfg(all(feature = "enabled", feature = "arc_lock"))]
+pub mod arc;
 #[cfg(feature = "enabled")]
 mod mutex;
 #[cfg(feature = "enabled")]
@@ -288,4 +333,10 @@ pub use self::{
         MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard,
         RwLockUpgradableReadGuard, RwLockWriteGuard,
     },
+};
+
+#[cfg(all(feature = "enabled", feature = "arc_lock"))]
+pub use self::arc::{
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard,
 };

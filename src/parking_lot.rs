@@ -47,6 +47,14 @@ mod tracked {
 
     use ::user_pl::{RawFairMutex as RF, RawMutex as RM, RawRwLock as RW, RawThreadId as RT};
 
+    /// The guards of locks taken through an `Arc` (the `arc_lock` feature), generic over the
+    /// raw lock as parking_lot re-exports them from lock_api: `ArcMutexGuard<RawMutex, T>`.
+    #[cfg(feature = "arc_lock")]
+    pub use crate::lock_api::{
+        ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+        ArcRwLockWriteGuard,
+    };
+
     use crate::lock_api as tracked;
 
     /// A mutual exclusion primitive, tracked: [`parking_lot::Mutex`](::parking_lot::Mutex).

@@ -280,3 +280,19 @@ fn lockwatch_dir_in_a_disabled_build_is_said_once() {
     let quiet = child_stderr("child_uses_lockwatch_functions", &[]);
     assert!(!quiet.contains("lockwatch:"), "{quiet}");
 }
+
+#[cfg(feature = "arc_lock")]
+#[test]
+fn arc_guards_are_parking_lots() {
+    use lockwatch::parking_lot as lw;
+    assert_eq!(
+        TypeId::of::<lw::ArcMutexGuard<lw::RawMutex, u8>>(),
+        TypeId::of::<parking_lot::ArcMutexGuard<parking_lot::RawMutex, u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<lw::ArcRwLockWriteGuard<lw::RawRwLock, u8>>(),
+        TypeId::of::<parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, u8>>()
+    );
+    let m = std::sync::Arc::new(lw::Mutex::new(1));
+    assert_eq!(*m.lock_arc(), 1);
+}

@@ -399,3 +399,76 @@ impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
 
 guard_traits!(['a, R: RawMutex + 'a, T: ?Sized + 'a] MutexGuard<'a, R, T>, mut);
 guard_traits!(['a, R: RawMutex + 'a, T: ?Sized + 'a] MappedMutexGuard<'a, R, T>, mut);
+
+#[cfg(feature = "arc_lock")]
+impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
+    tracked_lock_arc! {
+        /// Acquires the mutex through its `Arc`, like [`lock`](Self::lock); the guard keeps a
+        /// clone of the `Arc` and has no lifetime.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let m = Arc::new(lockwatch::parking_lot::Mutex::new(1));
+        /// let mut g = m.lock_arc();
+        /// *g += 1;
+        /// drop(g);
+        /// assert_eq!(*m.lock(), 2);
+        /// ```
+        fn lock_arc = lock / try_lock -> crate::lock_api::ArcMutexGuard<R, T> = guard(Mode::Exclusive);
+    }
+
+    tracked_try_arc! {
+        /// Attempts to acquire the mutex through its `Arc` without blocking, like
+        /// [`try_lock`](Self::try_lock).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let m = Arc::new(lockwatch::parking_lot::Mutex::new(1));
+        /// let g = m.try_lock_arc().unwrap();
+        /// assert!(m.try_lock_arc().is_none());
+        /// drop(g);
+        /// ```
+        fn try_lock_arc = try_lock() -> crate::lock_api::ArcMutexGuard<R, T> = guard(Mode::Exclusive);
+    }
+}
+
+#[cfg(feature = "arc_lock")]
+impl<R: RawMutexTimed, T: ?Sized> Mutex<R, T> {
+    tracked_try_arc! {
+        /// Attempts to acquire the mutex through its `Arc` until `timeout` has passed, like
+        /// [`try_lock_for`](Self::try_lock_for).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::{sync::Arc, time::Duration};
+        ///
+        /// let m = Arc::new(lockwatch::parking_lot::Mutex::new(1));
+        /// assert!(m.try_lock_arc_for(Duration::from_millis(1)).is_some());
+        /// ```
+        fn try_lock_arc_for = try_lock_for(timeout: R::Duration) -> crate::lock_api::ArcMutexGuard<R, T> = guard(Mode::Exclusive);
+    }
+
+    tracked_try_arc! {
+        /// Attempts to acquire the mutex through its `Arc` until `timeout` is reached, like
+        /// [`try_lock_until`](Self::try_lock_until).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::{sync::Arc, time::{Duration, Instant}};
+        ///
+        /// let m = Arc::new(lockwatch::parking_lot::Mutex::new(1));
+        /// let g = m.lock_arc();
+        /// assert!(m.try_lock_arc_until(Instant::now() + Duration::from_millis(1)).is_none());
+        /// drop(g);
+        /// ```
+        fn try_lock_arc_until = try_lock_until(timeout: R::Instant) -> crate::lock_api::ArcMutexGuard<R, T> = guard(Mode::Exclusive);
+    }
+}

@@ -343,3 +343,89 @@ impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
 
 guard_traits!(['a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a] ReentrantMutexGuard<'a, R, G, T>);
 guard_traits!(['a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a] MappedReentrantMutexGuard<'a, R, G, T>);
+
+#[cfg(feature = "arc_lock")]
+impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
+    tracked_lock_arc! {
+        /// Acquires the mutex through its `Arc`, like [`lock`](Self::lock); the guard keeps a
+        /// clone of the `Arc` and has no lifetime.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let m = Arc::new(lockwatch::parking_lot::ReentrantMutex::new(1));
+        /// let a = m.lock_arc();
+        /// let b = m.lock_arc(); // the owner re-enters
+        /// assert_eq!(*a + *b, 2);
+        /// ```
+        fn lock_arc = lock / try_lock -> crate::lock_api::ArcReentrantMutexGuard<R, G, T> = guard(Mode::Reentrant);
+    }
+
+    tracked_try_arc! {
+        /// Attempts to acquire the mutex through its `Arc` without blocking, like
+        /// [`try_lock`](Self::try_lock).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let m = Arc::new(lockwatch::parking_lot::ReentrantMutex::new(0));
+        /// assert!(m.try_lock_arc().is_some());
+        /// ```
+        fn try_lock_arc = try_lock() -> crate::lock_api::ArcReentrantMutexGuard<R, G, T> = guard(Mode::Reentrant);
+    }
+
+    /// Creates an `Arc` guard without locking, like
+    /// [`make_guard_unchecked`](Self::make_guard_unchecked).
+    ///
+    /// # Safety
+    ///
+    /// As [`lock_api::ReentrantMutex::make_arc_guard_unchecked`]: the current thread must hold
+    /// the lock.
+    #[inline]
+    #[track_caller]
+    pub unsafe fn make_arc_guard_unchecked(
+        self: &std::sync::Arc<Self>,
+    ) -> crate::lock_api::ArcReentrantMutexGuard<R, G, T> {
+        // SAFETY: The guard goes into an `ArcGuard` with a clone of `self`; the caller holds
+        // the lock (forwarded).
+        let guard = unsafe { crate::lock_api::arc::extend(self).make_guard_unchecked() };
+        crate::lock_api::arc::ArcGuard::new(std::sync::Arc::clone(self), guard)
+    }
+}
+
+#[cfg(feature = "arc_lock")]
+impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
+    tracked_try_arc! {
+        /// Attempts to acquire the mutex through its `Arc` until `timeout` has passed (a
+        /// try-lock).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::{sync::Arc, time::Duration};
+        ///
+        /// let m = Arc::new(lockwatch::parking_lot::ReentrantMutex::new(0));
+        /// assert!(m.try_lock_arc_for(Duration::from_millis(1)).is_some());
+        /// ```
+        fn try_lock_arc_for = try_lock_for(timeout: R::Duration) -> crate::lock_api::ArcReentrantMutexGuard<R, G, T> = guard(Mode::Reentrant);
+    }
+
+    tracked_try_arc! {
+        /// Attempts to acquire the mutex through its `Arc` until `timeout` is reached (a
+        /// try-lock).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::{sync::Arc, time::{Duration, Instant}};
+        ///
+        /// let m = Arc::new(lockwatch::parking_lot::ReentrantMutex::new(0));
+        /// assert!(m.try_lock_arc_until(Instant::now() + Duration::from_millis(1)).is_some());
+        /// ```
+        fn try_lock_arc_until = try_lock_until(timeout: R::Instant) -> crate::lock_api::ArcReentrantMutexGuard<R, G, T> = guard(Mode::Reentrant);
+    }
+}

@@ -751,3 +751,241 @@ guard_traits!(['a, R: RawRwLock + 'a, T: ?Sized + 'a] RwLockWriteGuard<'a, R, T>
 guard_traits!(['a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a] RwLockUpgradableReadGuard<'a, R, T>);
 guard_traits!(['a, R: RawRwLock + 'a, T: ?Sized + 'a] MappedRwLockReadGuard<'a, R, T>);
 guard_traits!(['a, R: RawRwLock + 'a, T: ?Sized + 'a] MappedRwLockWriteGuard<'a, R, T>, mut);
+
+/// An `Arc` guard made without locking, from the guard `$make` makes (unsafe, as it).
+#[cfg(feature = "arc_lock")]
+macro_rules! arc_unchecked {
+    ($(#[$attr:meta])* unsafe fn $name:ident = $make:ident $([$state:ident: $sty:ty])? -> $ret:ty;) => {
+        $(#[$attr])*
+        #[inline]
+        #[track_caller]
+        pub unsafe fn $name(
+            self: &std::sync::Arc<Self>,
+            $(#[cfg(feature = "parking_lot_0_13")] $state: $sty)?
+        ) -> $ret {
+            // SAFETY: The guard goes into an `ArcGuard` with a clone of `self`; the rest is
+            // the caller's promise, forwarded.
+            let guard = unsafe {
+                crate::lock_api::arc::extend(self)
+                    .$make($(#[cfg(feature = "parking_lot_0_13")] $state)?)
+            };
+            crate::lock_api::arc::ArcGuard::new(std::sync::Arc::clone(self), guard)
+        }
+    };
+}
+
+#[cfg(feature = "arc_lock")]
+impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
+    tracked_lock_arc! {
+        /// Locks for shared read access through the lock's `Arc`, like [`read`](Self::read);
+        /// the guard keeps a clone of the `Arc` and has no lifetime.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let lock = Arc::new(lockwatch::parking_lot::RwLock::new(2));
+        /// let g = lock.read_arc();
+        /// assert_eq!(*g, 2);
+        /// ```
+        fn read_arc = read / try_read -> crate::lock_api::ArcRwLockReadGuard<R, T> = read_guard(Mode::Read);
+    }
+
+    tracked_try_arc! {
+        /// Attempts shared read access through the lock's `Arc` without blocking.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let lock = Arc::new(lockwatch::parking_lot::RwLock::new(2));
+        /// let w = lock.write_arc();
+        /// assert!(lock.try_read_arc().is_none());
+        /// drop(w);
+        /// ```
+        fn try_read_arc = try_read() -> crate::lock_api::ArcRwLockReadGuard<R, T> = read_guard(Mode::Read);
+    }
+
+    tracked_lock_arc! {
+        /// Locks for exclusive write access through the lock's `Arc`, like
+        /// [`write`](Self::write).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let lock = Arc::new(lockwatch::parking_lot::RwLock::new(2));
+        /// *lock.write_arc() += 1;
+        /// assert_eq!(*lock.read(), 3);
+        /// ```
+        fn write_arc = write / try_write -> crate::lock_api::ArcRwLockWriteGuard<R, T> = write_guard(Mode::Exclusive);
+    }
+
+    tracked_try_arc! {
+        /// Attempts exclusive write access through the lock's `Arc` without blocking.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let lock = Arc::new(lockwatch::parking_lot::RwLock::new(2));
+        /// let r = lock.read_arc();
+        /// assert!(lock.try_write_arc().is_none());
+        /// drop(r);
+        /// ```
+        fn try_write_arc = try_write() -> crate::lock_api::ArcRwLockWriteGuard<R, T> = write_guard(Mode::Exclusive);
+    }
+
+    arc_unchecked! {
+        /// Creates an `Arc` read guard without locking, like
+        /// [`make_read_guard_unchecked`](Self::make_read_guard_unchecked).
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::make_arc_read_guard_unchecked`]: this thread holds a read
+        /// lock.
+        unsafe fn make_arc_read_guard_unchecked = make_read_guard_unchecked [guard: R::SharedGuard] -> crate::lock_api::ArcRwLockReadGuard<R, T>;
+    }
+
+    arc_unchecked! {
+        /// Creates an `Arc` write guard without locking, like
+        /// [`make_write_guard_unchecked`](Self::make_write_guard_unchecked).
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::make_arc_write_guard_unchecked`]: this thread holds the
+        /// write lock.
+        unsafe fn make_arc_write_guard_unchecked = make_write_guard_unchecked [guard: R::ExclusiveGuard] -> crate::lock_api::ArcRwLockWriteGuard<R, T>;
+    }
+}
+
+#[cfg(feature = "arc_lock")]
+impl<R: RawRwLockTimed, T: ?Sized> RwLock<R, T> {
+    tracked_try_arc! {
+        /// Attempts shared read access through the lock's `Arc` until `timeout` has passed.
+        fn try_read_arc_for = try_read_for(timeout: R::Duration) -> crate::lock_api::ArcRwLockReadGuard<R, T> = read_guard(Mode::Read);
+    }
+
+    tracked_try_arc! {
+        /// Attempts shared read access through the lock's `Arc` until `timeout` is reached.
+        fn try_read_arc_until = try_read_until(timeout: R::Instant) -> crate::lock_api::ArcRwLockReadGuard<R, T> = read_guard(Mode::Read);
+    }
+
+    tracked_try_arc! {
+        /// Attempts exclusive write access through the lock's `Arc` until `timeout` has
+        /// passed.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::{sync::Arc, time::Duration};
+        ///
+        /// let lock = Arc::new(lockwatch::parking_lot::RwLock::new(0));
+        /// assert!(lock.try_write_arc_for(Duration::from_millis(1)).is_some());
+        /// ```
+        fn try_write_arc_for = try_write_for(timeout: R::Duration) -> crate::lock_api::ArcRwLockWriteGuard<R, T> = write_guard(Mode::Exclusive);
+    }
+
+    tracked_try_arc! {
+        /// Attempts exclusive write access through the lock's `Arc` until `timeout` is
+        /// reached.
+        fn try_write_arc_until = try_write_until(timeout: R::Instant) -> crate::lock_api::ArcRwLockWriteGuard<R, T> = write_guard(Mode::Exclusive);
+    }
+}
+
+#[cfg(all(feature = "arc_lock", not(feature = "parking_lot_0_13")))]
+impl<R: RawRwLockRecursive, T: ?Sized> RwLock<R, T> {
+    tracked_lock_arc! {
+        /// Locks for a recursive read through the lock's `Arc`, like
+        /// [`read_recursive`](Self::read_recursive) (lock_api's name for it).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let lock = Arc::new(lockwatch::parking_lot::RwLock::new(1));
+        /// let a = lock.read_arc_recursive();
+        /// let b = lock.read_arc_recursive();
+        /// assert_eq!(*a + *b, 2);
+        /// ```
+        fn read_arc_recursive = read_recursive / try_read_recursive -> crate::lock_api::ArcRwLockReadGuard<R, T> = read_guard(Mode::RecursiveRead);
+    }
+
+    tracked_try_arc! {
+        /// Attempts a recursive read through the lock's `Arc` without blocking (lock_api's
+        /// name for it).
+        fn try_read_recursive_arc = try_read_recursive() -> crate::lock_api::ArcRwLockReadGuard<R, T> = read_guard(Mode::RecursiveRead);
+    }
+}
+
+#[cfg(all(feature = "arc_lock", not(feature = "parking_lot_0_13")))]
+impl<R: RawRwLockRecursiveTimed, T: ?Sized> RwLock<R, T> {
+    tracked_try_arc! {
+        /// Attempts a recursive read through the lock's `Arc` until `timeout` has passed.
+        fn try_read_arc_recursive_for = try_read_recursive_for(timeout: R::Duration) -> crate::lock_api::ArcRwLockReadGuard<R, T> = read_guard(Mode::RecursiveRead);
+    }
+
+    tracked_try_arc! {
+        /// Attempts a recursive read through the lock's `Arc` until `timeout` is reached.
+        fn try_read_arc_recursive_until = try_read_recursive_until(timeout: R::Instant) -> crate::lock_api::ArcRwLockReadGuard<R, T> = read_guard(Mode::RecursiveRead);
+    }
+}
+
+#[cfg(feature = "arc_lock")]
+impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
+    tracked_lock_arc! {
+        /// Locks for upgradable read access through the lock's `Arc`, like
+        /// [`upgradable_read`](Self::upgradable_read).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        /// use lockwatch::parking_lot::{ArcRwLockUpgradableReadGuard, RwLock};
+        ///
+        /// let lock = Arc::new(RwLock::new(1));
+        /// let u = lock.upgradable_read_arc();
+        /// let mut w = ArcRwLockUpgradableReadGuard::upgrade(u);
+        /// *w += 1;
+        /// drop(w);
+        /// assert_eq!(*lock.read(), 2);
+        /// ```
+        fn upgradable_read_arc = upgradable_read / try_upgradable_read -> crate::lock_api::ArcRwLockUpgradableReadGuard<R, T> = upgradable_guard(Mode::Upgradable);
+    }
+
+    tracked_try_arc! {
+        /// Attempts upgradable read access through the lock's `Arc` without blocking.
+        fn try_upgradable_read_arc = try_upgradable_read() -> crate::lock_api::ArcRwLockUpgradableReadGuard<R, T> = upgradable_guard(Mode::Upgradable);
+    }
+
+    arc_unchecked! {
+        /// Creates an upgradable `Arc` guard without locking, like
+        /// [`make_upgradable_guard_unchecked`](Self::make_upgradable_guard_unchecked).
+        ///
+        /// # Safety
+        ///
+        /// As [`lock_api::RwLock::make_upgradable_arc_guard_unchecked`]: this thread holds
+        /// an upgradable read lock.
+        unsafe fn make_upgradable_arc_guard_unchecked = make_upgradable_guard_unchecked [guard: R::UpgradableGuard] -> crate::lock_api::ArcRwLockUpgradableReadGuard<R, T>;
+    }
+}
+
+#[cfg(feature = "arc_lock")]
+impl<R: RawRwLockUpgradeTimed, T: ?Sized> RwLock<R, T> {
+    tracked_try_arc! {
+        /// Attempts upgradable read access through the lock's `Arc` until `timeout` has
+        /// passed.
+        fn try_upgradable_read_arc_for = try_upgradable_read_for(timeout: R::Duration) -> crate::lock_api::ArcRwLockUpgradableReadGuard<R, T> = upgradable_guard(Mode::Upgradable);
+    }
+
+    tracked_try_arc! {
+        /// Attempts upgradable read access through the lock's `Arc` until `timeout` is
+        /// reached.
+        fn try_upgradable_read_arc_until = try_upgradable_read_until(timeout: R::Instant) -> crate::lock_api::ArcRwLockUpgradableReadGuard<R, T> = upgradable_guard(Mode::Upgradable);
+    }
+}

@@ -9,6 +9,7 @@
 mod common;
 
 mod adversarial;
+mod arc_guards;
 mod atomics;
 mod atomics_parity;
 mod capture;

@@ -173,6 +173,36 @@ macro_rules! parking_lot_family {
                 seen.push(format!("cv={} timed_out={}", *g, timed_out));
                 drop(g);
                 t.join().unwrap();
+                #[cfg(feature = "arc_lock")]
+                {
+                    use $path::{
+                        ArcMutexGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard, RawMutex,
+                    };
+                    let m = Arc::new(Mutex::new(vec![1]));
+                    let mut g: ArcMutexGuard<RawMutex, Vec<i32>> = m.lock_arc();
+                    g.push(2);
+                    seen.push(format!(
+                        "arc {:?} {:?} try={} count={}",
+                        *g,
+                        *ArcMutexGuard::mutex(&g),
+                        m.try_lock_arc().is_some(),
+                        Arc::strong_count(&m)
+                    ));
+                    let back = ArcMutexGuard::into_arc(g);
+                    seen.push(format!(
+                        "into_arc {} {}",
+                        Arc::ptr_eq(&back, &m),
+                        m.is_locked()
+                    ));
+                    let l = Arc::new(RwLock::new(5));
+                    let u = l.upgradable_read_arc();
+                    let r = l.try_read_arc().map(|r| *r);
+                    let w = l.try_write_arc().is_some();
+                    let mut wg = ArcRwLockUpgradableReadGuard::upgrade(u);
+                    *wg += 1;
+                    let rg = ArcRwLockWriteGuard::downgrade(wg);
+                    seen.push(format!("rw {r:?} {w} {rg} {}", l.try_write_arc().is_none()));
+                }
                 seen
             }
         }
