@@ -241,3 +241,36 @@ fn the_watchdog_does_not_report_a_hold_released_elsewhere_as_long() {
         .collect();
     assert!(long.is_empty(), "{}", long[0]);
 }
+
+/// parking_lot's own guards with its `send_guard` feature (lockwatch's `send_guard`), and an
+/// `Arc` guard moved to another thread, as async code does.
+#[cfg(feature = "send_guard")]
+#[test]
+fn parking_lot_guards_sent_with_send_guard_end_their_hold_where_they_are_dropped() {
+    use lockwatch::parking_lot::Mutex as PlMutex;
+    let a = leaked(named(PlMutex::new(0), "sg-pl-a"));
+    let b = leaked(named(PlMutex::new(0), "sg-pl-b"));
+    let guard = a.lock();
+    std::thread::spawn(move || drop(guard)).join().unwrap();
+    #[cfg(feature = "arc_lock")]
+    {
+        let c = std::sync::Arc::new(named(PlMutex::new(0), "sg-pl-c"));
+        let guard = c.lock_arc();
+        std::thread::spawn(move || drop(guard)).join().unwrap();
+        drop(b.lock());
+        std::thread::spawn(move || {
+            let _b = b.lock();
+            let _c = c.lock();
+        })
+        .join()
+        .unwrap();
+    }
+    drop(b.lock());
+    std::thread::spawn(|| {
+        let _b = b.lock();
+        let _a = a.lock();
+    })
+    .join()
+    .unwrap();
+    assert_quiet(&["sg-pl-a", "sg-pl-b", "sg-pl-c"]);
+}

@@ -23,6 +23,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --quiet --features enabled,once_cell,tokio,
 echo "== tests, tracking on (unit, integration, doc; tokio's locks on a real runtime; Redis"
 echo "   leases against redis-server processes the tests start on free loopback ports)"
 cargo test --features enabled,once_cell,tokio,redis,arc_lock
+echo "== guards that are Send (parking_lot's send_guard), dropped on other threads"
+cargo test --features enabled,send_guard,arc_lock --test sent_guards
 echo "== tests, tracking on, lockwatch::parking_lot over parking_lot 0.13 / lock_api 0.5"
 cargo test --features enabled,once_cell,parking_lot_0_13,arc_lock --tests
 echo "== tests, tracking off (plain re-exports, no-op extras), for both parking_lot versions"
