@@ -8,23 +8,20 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{assert_quiet, assert_reported, reports_about};
 use lockwatch::lock_api::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 use lockwatch::{named, ReportKind};
 
-/// A spin lock (mutex and rwlock) whose guards may be sent between threads.
-struct Spin(AtomicUsize);
+/// A spin mutex whose guards may be sent between threads.
+struct SpinMutex(AtomicBool);
 
-const WRITER: usize = 1;
-const READER: usize = 2;
-
-// SAFETY: The lock bit is set by one compare-exchange at a time; unlock clears it.
-unsafe impl lock_api::RawMutex for Spin {
+// SAFETY: The flag is set by one compare-exchange at a time; unlock clears it.
+unsafe impl lock_api::RawMutex for SpinMutex {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = Spin(AtomicUsize::new(0));
+    const INIT: Self = SpinMutex(AtomicBool::new(false));
     type GuardMarker = lock_api::GuardSend;
 
     fn lock(&self) {
@@ -35,60 +32,20 @@ unsafe impl lock_api::RawMutex for Spin {
 
     fn try_lock(&self) -> bool {
         self.0
-            .compare_exchange(0, WRITER, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
     }
 
     unsafe fn unlock(&self) {
-        self.0.store(0, Ordering::Release);
+        self.0.store(false, Ordering::Release);
     }
 }
 
-// SAFETY: A writer excludes everyone (set only from 0); readers count themselves in only while
-// no writer holds it.
-unsafe impl lock_api::RawRwLock for Spin {
-    #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = Spin(AtomicUsize::new(0));
-    type GuardMarker = lock_api::GuardSend;
-
-    fn lock_shared(&self) {
-        while !self.try_lock_shared() {
-            std::hint::spin_loop();
-        }
-    }
-
-    fn try_lock_shared(&self) -> bool {
-        let state = self.0.load(Ordering::Relaxed);
-        state & WRITER == 0
-            && self
-                .0
-                .compare_exchange(state, state + READER, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-    }
-
-    unsafe fn unlock_shared(&self) {
-        self.0.fetch_sub(READER, Ordering::Release);
-    }
-
-    fn lock_exclusive(&self) {
-        while !self.try_lock_exclusive() {
-            std::hint::spin_loop();
-        }
-    }
-
-    fn try_lock_exclusive(&self) -> bool {
-        self.0
-            .compare_exchange(0, WRITER, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    unsafe fn unlock_exclusive(&self) {
-        self.0.store(0, Ordering::Release);
-    }
-}
+// A spin rwlock whose guards may be sent between threads (`tests/common/spin.rs`).
+spin_rwlock!(SpinRw);
 
 // SAFETY: Readers never wait for writers here, so a recursive read is a read.
-unsafe impl lock_api::RawRwLockRecursive for Spin {
+unsafe impl lock_api::RawRwLockRecursive for SpinRw {
     fn lock_shared_recursive(&self) {
         lock_api::RawRwLock::lock_shared(self);
     }
@@ -99,9 +56,9 @@ unsafe impl lock_api::RawRwLockRecursive for Spin {
 }
 
 // SAFETY: Turning the writer bit into one reader is a single store while the writer holds it.
-unsafe impl lock_api::RawRwLockDowngrade for Spin {
+unsafe impl lock_api::RawRwLockDowngrade for SpinRw {
     unsafe fn downgrade(&self) {
-        self.0.store(READER, Ordering::Release);
+        self.0.store(SpinRw::READER, Ordering::Release);
     }
 }
 
@@ -109,22 +66,31 @@ fn leaked<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
+/// Checks that this thread holds nothing of the locks named `names`: `here` takes one of
+/// them on this thread, then `elsewhere` (on another thread) takes it and the other in the
+/// other order; a hold left here would make that an inversion.
+fn holds_nothing_here(here: impl FnOnce(), elsewhere: impl FnOnce() + Send, names: &[&str]) {
+    here();
+    std::thread::scope(|s| {
+        s.spawn(elsewhere);
+    });
+    assert_quiet(names);
+}
+
 #[test]
 fn a_guard_dropped_on_another_thread_is_no_longer_held_by_the_thread_that_took_it() {
-    let a = leaked(named(Mutex::<Spin, _>::new(0), "sg-a"));
-    let b = leaked(named(Mutex::<Spin, _>::new(0), "sg-b"));
+    let a = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-a"));
+    let b = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-b"));
     let guard = a.lock();
     std::thread::spawn(move || drop(guard)).join().unwrap();
-    // This thread holds nothing now: taking b here orders nothing before it, and b then a on
-    // another thread is the only order there is.
-    drop(b.lock());
-    std::thread::spawn(|| {
-        let _b = b.lock();
-        let _a = a.lock();
-    })
-    .join()
-    .unwrap();
-    assert_quiet(&["sg-a", "sg-b"]);
+    holds_nothing_here(
+        || drop(b.lock()),
+        || {
+            let _b = b.lock();
+            let _a = a.lock();
+        },
+        &["sg-a", "sg-b"],
+    );
     // And a real inversion through the same locks is still seen: a then b here.
     let line = line!() + 2;
     let _a = a.lock();
@@ -138,7 +104,7 @@ fn a_guard_dropped_on_another_thread_is_no_longer_held_by_the_thread_that_took_i
 
 #[test]
 fn re_locking_after_the_sent_guard_was_dropped_is_not_a_self_deadlock() {
-    let m = leaked(named(Mutex::<Spin, _>::new(0), "sg-relock"));
+    let m = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-relock"));
     let guard = m.lock();
     std::thread::spawn(move || drop(guard)).join().unwrap();
     *m.lock() += 1;
@@ -147,8 +113,8 @@ fn re_locking_after_the_sent_guard_was_dropped_is_not_a_self_deadlock() {
 
 #[test]
 fn a_write_guard_downgraded_on_another_thread_is_held_as_a_read() {
-    let l = leaked(named(RwLock::<Spin, _>::new(0), "sg-rw"));
-    let x = leaked(named(Mutex::<Spin, _>::new(0), "sg-x"));
+    let l = leaked(named(RwLock::<SpinRw, _>::new(0), "sg-rw"));
+    let x = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-x"));
     let write = l.write();
     // Downgraded on another thread and sent back: this thread holds a read of `l`.
     let read = std::thread::spawn(move || RwLockWriteGuard::downgrade(write))
@@ -173,8 +139,8 @@ fn a_write_guard_downgraded_on_another_thread_is_held_as_a_read() {
 #[test]
 fn with_two_readers_the_holds_come_out_even_whichever_reader_is_credited() {
     use std::sync::mpsc::channel;
-    let l = leaked(named(RwLock::<Spin, _>::new(0), "sg-two-readers"));
-    let x = leaked(named(Mutex::<Spin, _>::new(0), "sg-two-x"));
+    let l = leaked(named(RwLock::<SpinRw, _>::new(0), "sg-two-readers"));
+    let x = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-two-x"));
     // The other reader takes its read first, so that its thread is found first when this
     // thread's read guard is dropped elsewhere (which reader took that guard is not
     // recorded): the release is credited to it.
@@ -191,25 +157,21 @@ fn with_two_readers_the_holds_come_out_even_whichever_reader_is_credited() {
     std::thread::spawn(move || drop(mine)).join().unwrap();
     release.send(()).unwrap();
     other.join().unwrap();
-    // Both reads are over: this thread holds nothing, so `x` here orders nothing, and `x`
-    // then a write of `l` elsewhere is the only order.
-    drop(x.lock());
-    std::thread::spawn(|| {
-        let _x = x.lock();
-        let _l = l.write();
-    })
-    .join()
-    .unwrap();
-    {
-        let _x = x.lock();
-    }
-    assert_quiet(&["sg-two-readers", "sg-two-x"]);
+    // Both reads are over.
+    holds_nothing_here(
+        || drop(x.lock()),
+        || {
+            let _x = x.lock();
+            let _l = l.write();
+        },
+        &["sg-two-readers", "sg-two-x"],
+    );
 }
 
 #[test]
 fn force_unlock_on_another_thread_releases_a_leaked_guard() {
-    let m = leaked(named(Mutex::<Spin, _>::new(0), "sg-leak"));
-    let n = leaked(named(Mutex::<Spin, _>::new(0), "sg-leak-n"));
+    let m = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-leak"));
+    let n = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-leak-n"));
     MutexGuard::leak(m.lock());
     std::thread::spawn(|| {
         // SAFETY: The mutex is locked, by a guard leaked on the test's thread.
@@ -217,20 +179,20 @@ fn force_unlock_on_another_thread_releases_a_leaked_guard() {
     })
     .join()
     .unwrap();
-    drop(n.lock());
-    std::thread::spawn(|| {
-        let _n = n.lock();
-        let _m = m.lock();
-    })
-    .join()
-    .unwrap();
-    assert_quiet(&["sg-leak", "sg-leak-n"]);
+    holds_nothing_here(
+        || drop(n.lock()),
+        || {
+            let _n = n.lock();
+            let _m = m.lock();
+        },
+        &["sg-leak", "sg-leak-n"],
+    );
 }
 
 #[test]
 fn the_watchdog_does_not_report_a_hold_released_elsewhere_as_long() {
     lockwatch::watchdog::set_long_hold(Duration::from_millis(100));
-    let m = leaked(named(Mutex::<Spin, _>::new(0), "sg-watched"));
+    let m = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-watched"));
     let guard = m.lock();
     std::thread::spawn(move || drop(guard)).join().unwrap();
     // Many watchdog ticks past the threshold, with the test's thread alive and idle.
@@ -257,20 +219,21 @@ fn parking_lot_guards_sent_with_send_guard_end_their_hold_where_they_are_dropped
         let c = std::sync::Arc::new(named(PlMutex::new(0), "sg-pl-c"));
         let guard = c.lock_arc();
         std::thread::spawn(move || drop(guard)).join().unwrap();
-        drop(b.lock());
-        std::thread::spawn(move || {
-            let _b = b.lock();
-            let _c = c.lock();
-        })
-        .join()
-        .unwrap();
+        holds_nothing_here(
+            || drop(b.lock()),
+            || {
+                let _b = b.lock();
+                let _c = c.lock();
+            },
+            &["sg-pl-b", "sg-pl-c"],
+        );
     }
-    drop(b.lock());
-    std::thread::spawn(|| {
-        let _b = b.lock();
-        let _a = a.lock();
-    })
-    .join()
-    .unwrap();
-    assert_quiet(&["sg-pl-a", "sg-pl-b", "sg-pl-c"]);
+    holds_nothing_here(
+        || drop(b.lock()),
+        || {
+            let _b = b.lock();
+            let _a = a.lock();
+        },
+        &["sg-pl-a", "sg-pl-b"],
+    );
 }

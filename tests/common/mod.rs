@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+mod spin;
+
 use lockwatch::{Report, ReportKind};
 
 /// Evaluates `$e` and returns it with the `file:line:` it was written at.

@@ -8,26 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{assert_quiet, assert_reported};
+use crate::labels::first_label;
 use lockwatch::parking_lot::{
     ArcMutexGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard, Mutex, RawMutex,
     ReentrantMutex, RwLock,
 };
-use lockwatch::report::Finding;
 use lockwatch::{named, ReportKind};
-
-/// The method label of the step out of the lock named `held` in the one lock-order report
-/// `body` raises.
-fn label_out_of(held: &str, body: impl FnOnce()) -> String {
-    let ((), reports) = lockwatch::capture(body);
-    let Some(Finding::LockOrder { cycle, .. }) = reports.first().map(|r| r.finding()) else {
-        panic!("no lock-order report: {reports:#?}");
-    };
-    cycle
-        .iter()
-        .find(|s| s.from.lock.name == Some(held) && !s.new)
-        .map(|s| s.from.method.to_owned())
-        .unwrap_or_else(|| panic!("no step from {held}: {reports:#?}"))
-}
 
 /// Takes `held` with `take`, then `other` under it; later `other`, then `held` blocking:
 /// returns the label of the first acquisition of `held`.
@@ -36,7 +22,7 @@ macro_rules! arc_label {
         let name = concat!("arc-label-", $label);
         let other = named(Mutex::new(()), concat!("arc-label-other-", $label));
         let $l = Arc::new(named($make, name));
-        let label = label_out_of(name, || {
+        let ((), reports) = lockwatch::capture(|| {
             {
                 let _held = $take;
                 let _o = other.lock();
@@ -45,7 +31,7 @@ macro_rules! arc_label {
             let $b = &$l;
             let _again = $block;
         });
-        assert_eq!(label, $label);
+        assert_eq!(first_label(&reports, name), $label, "{reports:#?}");
     }};
 }
 

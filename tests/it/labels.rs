@@ -9,7 +9,7 @@ use lockwatch::{named, Report};
 
 /// The label of the step out of `held` in the cycle that `body` closes (held taken with the
 /// method under test, then `other`; later `other`, then `held` blocking).
-fn first_label(reports: &[Report], held: &str) -> String {
+pub(crate) fn first_label(reports: &[Report], held: &str) -> String {
     let Some(Finding::LockOrder { cycle, .. }) = reports.first().map(Report::finding) else {
         panic!("no lock-order report: {reports:#?}");
     };
