@@ -149,6 +149,8 @@ mod process;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 pub mod report;
+#[cfg(all(feature = "enabled", feature = "serde"))]
+mod serde_impls;
 mod settings;
 pub mod sync;
 #[cfg(feature = "tokio")]

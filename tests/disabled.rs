@@ -296,3 +296,12 @@ fn arc_guards_are_parking_lots() {
     let m = std::sync::Arc::new(lw::Mutex::new(1));
     assert_eq!(*m.lock_arc(), 1);
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn the_serde_feature_is_parking_lots_and_std_has_its_own() {
+    let m = lockwatch::parking_lot::Mutex::new(vec![1, 2]);
+    assert_eq!(serde_json::to_string(&m).unwrap(), "[1,2]");
+    let s: lockwatch::sync::RwLock<u8> = serde_json::from_str("7").unwrap();
+    assert_eq!(*s.read().unwrap(), 7);
+}

@@ -19,18 +19,18 @@ cargo clippy --all-targets --features enabled,once_cell -- -D warnings
 cargo clippy --all-targets --features tokio,redis -- -D warnings
 cargo clippy --all-targets --features enabled,tokio -- -D warnings
 echo "== docs build without broken links"
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --features enabled,once_cell,tokio,redis,arc_lock --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --features enabled,once_cell,tokio,redis,arc_lock,serde --no-deps
 echo "== tests, tracking on (unit, integration, doc; tokio's locks on a real runtime; Redis"
 echo "   leases against redis-server processes the tests start on free loopback ports)"
-cargo test --features enabled,once_cell,tokio,redis,arc_lock
+cargo test --features enabled,once_cell,tokio,redis,arc_lock,serde
 echo "== guards that are Send (parking_lot's send_guard), dropped on other threads"
 cargo test --features enabled,send_guard,arc_lock --test sent_guards
 echo "== tests, tracking on, lockwatch::parking_lot over parking_lot 0.13 / lock_api 0.5"
-cargo test --features enabled,once_cell,parking_lot_0_13,arc_lock --tests
+cargo test --features enabled,once_cell,parking_lot_0_13,arc_lock,serde --tests
 echo "== tests, tracking off (plain re-exports, no-op extras), for both parking_lot versions"
 cargo test --features once_cell
-cargo test --features tokio,redis,arc_lock --test disabled --test redis_disabled
-cargo test --features parking_lot_0_13,arc_lock --test disabled
+cargo test --features tokio,redis,arc_lock,serde --test disabled --test redis_disabled
+cargo test --features parking_lot_0_13,arc_lock,serde --test disabled
 echo "== loom models of the lock-free parts (--cfg loom, own target dir)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
 echo "== the command line tool (tools/lockwatch-cli)"

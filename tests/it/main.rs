@@ -26,6 +26,7 @@ mod parking_lot_0_13;
 mod parking_lot_reads;
 mod reader_preferring;
 mod readme;
+mod serde_parity;
 mod std_surface;
 mod stress;
 mod thread_names;
