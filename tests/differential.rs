@@ -10,7 +10,8 @@
 //! releases out of order, and locks released and taken back while others stay held
 //! (`unlocked`, and real condvar waits on both facades' mutexes), including try-acquired ones.
 //! Between two threads a lock may be dropped: what was learned through it must outlive it
-//! (the per-instance graph contracts its node). The threads run one after the
+//! (the per-instance graph contracts its node). With `arc_lock`, a third of the acquisitions
+//! of parking_lot's locks go through the lock's `Arc` (see [`arced`]). The threads run one after the
 //! other, so nothing ever waits. The oracle records every blocking acquisition with every
 //! lock then held (no shortcuts), builds lockdep's typed edges (class-level between classes,
 //! per instance within one), and searches for a strong cycle by brute force. lockwatch must
@@ -37,6 +38,7 @@ use lockwatch::parking_lot::{
 };
 use lockwatch::{named, sync, ReportKind};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -452,26 +454,131 @@ fn has_strong_cycle(edges: &HashSet<Edge>) -> bool {
 
 /// Runs the program through lockwatch, one thread at a time; returns whether a lock-order
 /// report names its classes.
+/// A program's lock in a threads' run (parking_lot's in an `Arc`, which some acquisitions go
+/// through: see [`arced`]).
+enum L {
+    Rw(Arc<RwLock<()>>),
+    /// With its condvar (a condvar serves one mutex).
+    M(Arc<Mutex<()>>, Condvar),
+    Re(Arc<ReentrantMutex<()>>),
+    Sm(sync::Mutex<()>, sync::Condvar),
+    Srw(sync::RwLock<()>),
+}
+
+const FREE: &str = "free in a sequential run";
+
+/// With the `arc_lock` feature, a third of the acquisitions of parking_lot's locks (chosen by
+/// the step and the lock, so a replay makes the same choice) go through the lock's `Arc`
+/// (`write_arc`, `lock_arc`, `read_arc_recursive`, ...), and the ops on their guards through
+/// the `Arc` guards' own methods: the same rules must hold.
+#[cfg(feature = "arc_lock")]
+mod arced {
+    use super::{Op, FREE, L};
+    use lockwatch::parking_lot::{
+        ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+        ArcRwLockWriteGuard, RawMutex, RawRwLock, RawThreadId,
+    };
+
+    /// Acquisitions made through an `Arc` so far (the test checks that there are some).
+    pub(super) static TAKEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    #[allow(dead_code)] // Only held, to be dropped.
+    pub(super) enum Arced {
+        R(ArcRwLockReadGuard<RawRwLock, ()>),
+        W(ArcRwLockWriteGuard<RawRwLock, ()>),
+        U(ArcRwLockUpgradableReadGuard<RawRwLock, ()>),
+        M(ArcMutexGuard<RawMutex, ()>),
+        Re(ArcReentrantMutexGuard<RawMutex, RawThreadId, ()>),
+    }
+
+    /// The acquisition `op`, step `step` of its thread, through the lock's `Arc`, if this one
+    /// goes that way.
+    pub(super) fn acquire(op: Op, step: usize, locks: &[Option<L>]) -> Option<(usize, Arced)> {
+        let (Op::Write(l)
+        | Op::Read(l)
+        | Op::ReadRecursive(l)
+        | Op::TryWrite(l)
+        | Op::TryRead(l)
+        | Op::Upgradable(l)
+        | Op::TryUpgradable(l)) = op
+        else {
+            return None;
+        };
+        if (step * 7 + l) % 3 != 0 {
+            return None;
+        }
+        let guard = match (op, locks[l].as_ref().expect("not dropped yet")) {
+            (Op::Write(_), L::Rw(x)) => Arced::W(x.write_arc()),
+            (Op::Write(_), L::M(x, _)) => Arced::M(x.lock_arc()),
+            (Op::Write(_), L::Re(x)) => Arced::Re(x.lock_arc()),
+            (Op::Read(_), L::Rw(x)) => Arced::R(x.read_arc()),
+            (Op::ReadRecursive(_), L::Rw(x)) => Arced::R(x.read_arc_recursive()),
+            (Op::TryWrite(_), L::Rw(x)) => Arced::W(x.try_write_arc().expect(FREE)),
+            (Op::TryWrite(_), L::M(x, _)) => Arced::M(x.try_lock_arc().expect(FREE)),
+            (Op::TryWrite(_), L::Re(x)) => Arced::Re(x.try_lock_arc().expect(FREE)),
+            (Op::TryRead(_), L::Rw(x)) => Arced::R(x.try_read_arc().expect(FREE)),
+            (Op::Upgradable(_), L::Rw(x)) => Arced::U(x.upgradable_read_arc()),
+            (Op::TryUpgradable(_), L::Rw(x)) => Arced::U(x.try_upgradable_read_arc().expect(FREE)),
+            // std's locks have no `Arc` acquisitions.
+            _ => return None,
+        };
+        TAKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some((l, guard))
+    }
+
+    impl Arced {
+        /// `unlocked` (also standing in for a condvar wait, which takes a borrowed guard).
+        pub(super) fn unlocked(&mut self) {
+            match self {
+                Arced::R(g) => ArcRwLockReadGuard::unlocked(g, || ()),
+                Arced::W(g) => ArcRwLockWriteGuard::unlocked(g, || ()),
+                Arced::U(g) => ArcRwLockUpgradableReadGuard::unlocked(g, || ()),
+                Arced::M(g) => ArcMutexGuard::unlocked(g, || ()),
+                Arced::Re(g) => ArcReentrantMutexGuard::unlocked(g, || ()),
+            }
+        }
+
+        /// `upgrade`, or `try_upgrade` (which succeeds in a sequential run).
+        pub(super) fn upgrade(self, try_: bool) -> Arced {
+            let Arced::U(u) = self else {
+                unreachable!("an upgrade of an upgradable guard")
+            };
+            Arced::W(if try_ {
+                ArcRwLockUpgradableReadGuard::try_upgrade(u).unwrap_or_else(|_| panic!("{FREE}"))
+            } else {
+                ArcRwLockUpgradableReadGuard::upgrade(u)
+            })
+        }
+
+        pub(super) fn with_upgraded(&mut self) {
+            let Arced::U(u) = self else {
+                unreachable!("an upgrade of an upgradable guard")
+            };
+            u.with_upgraded(|_| ());
+        }
+
+        pub(super) fn downgrade(self) -> Arced {
+            Arced::R(match self {
+                Arced::W(w) => ArcRwLockWriteGuard::downgrade(w),
+                Arced::U(u) => ArcRwLockUpgradableReadGuard::downgrade(u),
+                _ => unreachable!("a downgrade of a write or upgradable guard"),
+            })
+        }
+    }
+}
+
 fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
     let before = SEEN.lock().unwrap().len();
     let names: Vec<String> = (0..p.classes).map(|c| format!("{tag}-c{c}")).collect();
-    enum L {
-        Rw(RwLock<()>),
-        /// With its condvar (a condvar serves one mutex).
-        M(Mutex<()>, Condvar),
-        Re(ReentrantMutex<()>),
-        Sm(sync::Mutex<()>, sync::Condvar),
-        Srw(sync::RwLock<()>),
-    }
     let mut locks: Vec<Option<L>> = p
         .class_of
         .iter()
         .enumerate()
         .map(|(l, &c)| {
             Some(match p.kind[l] {
-                Kind::RwLock => L::Rw(named(RwLock::new(()), &names[c])),
-                Kind::Mutex => L::M(named(Mutex::new(()), &names[c]), Condvar::new()),
-                Kind::Reentrant => L::Re(named(ReentrantMutex::new(()), &names[c])),
+                Kind::RwLock => L::Rw(Arc::new(named(RwLock::new(()), &names[c]))),
+                Kind::Mutex => L::M(Arc::new(named(Mutex::new(()), &names[c])), Condvar::new()),
+                Kind::Reentrant => L::Re(Arc::new(named(ReentrantMutex::new(()), &names[c]))),
                 Kind::StdMutex => {
                     L::Sm(named(sync::Mutex::new(()), &names[c]), sync::Condvar::new())
                 }
@@ -479,7 +586,6 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
             })
         })
         .collect();
-    const FREE: &str = "free in a sequential run";
     for (ops, dropped) in p.threads.iter().zip(&p.drops) {
         let lock = |l: usize| locks[l].as_ref().expect("not dropped yet");
         let rw = |l: usize| match lock(l) {
@@ -500,6 +606,8 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                     Sr(sync::RwLockReadGuard<'a, ()>),
                     Sw(sync::RwLockWriteGuard<'a, ()>),
                     Mapped(Mapped<'a>),
+                    #[cfg(feature = "arc_lock")]
+                    Arc(arced::Arced),
                 }
                 #[allow(dead_code)]
                 enum Mapped<'a> {
@@ -510,7 +618,14 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                 }
                 // Each guard with its lock's index.
                 let mut held: Vec<(usize, G)> = Vec::new();
-                for op in ops {
+                // The step picks the acquisitions made through an `Arc` (`arc_lock`).
+                #[cfg_attr(not(feature = "arc_lock"), allow(clippy::unused_enumerate_index))]
+                for (_step, op) in ops.iter().enumerate() {
+                    #[cfg(feature = "arc_lock")]
+                    if let Some((l, g)) = arced::acquire(*op, _step, &locks) {
+                        held.push((l, G::Arc(g)));
+                        continue;
+                    }
                     let next = match *op {
                         Op::Unlock(i) => {
                             drop(held.remove(i));
@@ -524,6 +639,8 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                                 G::U(u) => RwLockUpgradableReadGuard::unlocked(u, || ()),
                                 G::M(m) => MutexGuard::unlocked(m, || ()),
                                 G::Re(r) => ReentrantMutexGuard::unlocked(r, || ()),
+                                #[cfg(feature = "arc_lock")]
+                                G::Arc(a) => a.unlocked(),
                                 G::Sm(_) | G::Sr(_) | G::Sw(_) | G::Mapped(_) => {
                                     unreachable!("not generated: no `unlocked` on these guards")
                                 }
@@ -542,52 +659,68 @@ fn run_with_lockwatch(p: &Program, tag: &str) -> bool {
                                     assert!(timeout.timed_out());
                                     G::Sm(m)
                                 }
+                                #[cfg(feature = "arc_lock")]
+                                (G::Arc(mut a), _) => {
+                                    a.unlocked();
+                                    G::Arc(a)
+                                }
                                 _ => unreachable!("a wait on a mutex's guard"),
                             };
                             (l, g)
                         }
-                        Op::Upgrade(i) => {
-                            let (l, G::U(u)) = held.remove(i) else {
-                                unreachable!("an upgrade of an upgradable guard")
+                        Op::Upgrade(i) | Op::TryUpgrade(i) => {
+                            let try_ = matches!(op, Op::TryUpgrade(_));
+                            let (l, g) = held.remove(i);
+                            let g = match g {
+                                G::U(u) if try_ => G::W(
+                                    RwLockUpgradableReadGuard::try_upgrade(u)
+                                        .unwrap_or_else(|_| panic!("{FREE}")),
+                                ),
+                                G::U(u) => G::W(RwLockUpgradableReadGuard::upgrade(u)),
+                                #[cfg(feature = "arc_lock")]
+                                G::Arc(a) => G::Arc(a.upgrade(try_)),
+                                _ => unreachable!("an upgrade of an upgradable guard"),
                             };
-                            held.insert(i, (l, G::W(RwLockUpgradableReadGuard::upgrade(u))));
-                            continue;
-                        }
-                        Op::TryUpgrade(i) => {
-                            let (l, G::U(u)) = held.remove(i) else {
-                                unreachable!("an upgrade of an upgradable guard")
-                            };
-                            let w = RwLockUpgradableReadGuard::try_upgrade(u);
-                            held.insert(i, (l, G::W(w.unwrap_or_else(|_| panic!("{FREE}")))));
+                            held.insert(i, (l, g));
                             continue;
                         }
                         Op::WithUpgraded(i) => {
-                            let (_, G::U(u)) = &mut held[i] else {
-                                unreachable!("an upgrade of an upgradable guard")
-                            };
-                            u.with_upgraded(|_| ());
+                            match &mut held[i].1 {
+                                G::U(u) => u.with_upgraded(|_| ()),
+                                #[cfg(feature = "arc_lock")]
+                                G::Arc(a) => a.with_upgraded(),
+                                _ => unreachable!("an upgrade of an upgradable guard"),
+                            }
                             continue;
                         }
                         Op::Map(i) => {
                             let (l, g) = held.remove(i);
                             let mapped = match g {
-                                G::M(m) => Mapped::M(MutexGuard::map(m, |d| d)),
-                                G::R(r) => Mapped::R(RwLockReadGuard::map(r, |d| d)),
-                                G::W(w) => Mapped::W(RwLockWriteGuard::map(w, |d| d)),
-                                G::Re(r) => Mapped::Re(ReentrantMutexGuard::map(r, |d| d)),
+                                G::M(m) => G::Mapped(Mapped::M(MutexGuard::map(m, |d| d))),
+                                G::R(r) => G::Mapped(Mapped::R(RwLockReadGuard::map(r, |d| d))),
+                                G::W(w) => G::Mapped(Mapped::W(RwLockWriteGuard::map(w, |d| d))),
+                                G::Re(r) => {
+                                    G::Mapped(Mapped::Re(ReentrantMutexGuard::map(r, |d| d)))
+                                }
+                                // `Arc` guards have no `map`: it stays as it is (only dropped
+                                // from now on, as a mapped one).
+                                #[cfg(feature = "arc_lock")]
+                                g @ G::Arc(_) => g,
                                 _ => unreachable!("a map of a parking_lot guard, not upgradable"),
                             };
-                            held.insert(i, (l, G::Mapped(mapped)));
+                            held.insert(i, (l, mapped));
                             continue;
                         }
                         Op::Downgrade(i) => {
                             let (l, g) = held.remove(i);
-                            let r = match g {
-                                G::W(w) => RwLockWriteGuard::downgrade(w),
-                                G::U(u) => RwLockUpgradableReadGuard::downgrade(u),
+                            let g = match g {
+                                G::W(w) => G::R(RwLockWriteGuard::downgrade(w)),
+                                G::U(u) => G::R(RwLockUpgradableReadGuard::downgrade(u)),
+                                #[cfg(feature = "arc_lock")]
+                                G::Arc(a) => G::Arc(a.downgrade()),
                                 _ => unreachable!("a downgrade of a read guard or a mutex's"),
                             };
-                            held.insert(i, (l, G::R(r)));
+                            held.insert(i, (l, g));
                             continue;
                         }
                         Op::Upgradable(l) => (l, G::U(rw(l).upgradable_read())),
@@ -958,12 +1091,19 @@ fn lockwatch_reports_exactly_the_programs_the_oracle_finds_cycles_in() {
              with std's locks {std_locks}, waiting on a condvar {waits}, mapping {maps}, \
              dropping a lock {drops}"
         );
+        #[cfg(feature = "arc_lock")]
+        assert!(arced::TAKEN.load(std::sync::atomic::Ordering::Relaxed) > 50);
     }
     eprintln!(
         "differential: {cyclic} programs with a cycle, {acyclic} without, all agreed \
          ({reentered} re-entering a reentrant mutex, {mutexes} with a mutex, {upgrades} upgrading, \
          {std_locks} with std's locks, {waits} waiting on a condvar, {maps} mapping a guard, \
          {drops} dropping a lock before another thread runs)"
+    );
+    #[cfg(feature = "arc_lock")]
+    eprintln!(
+        "  {} acquisitions through an Arc",
+        arced::TAKEN.load(std::sync::atomic::Ordering::Relaxed)
     );
 }
 
