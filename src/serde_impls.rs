@@ -25,14 +25,6 @@ impl<T: ?Sized + Serialize> Serialize for sync::Mutex<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for sync::Mutex<T> {
-    #[track_caller]
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = T::deserialize(deserializer)?;
-        Ok(sync::Mutex::new(value))
-    }
-}
-
 impl<T: ?Sized + Serialize> Serialize for sync::RwLock<T> {
     #[track_caller]
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -43,14 +35,6 @@ impl<T: ?Sized + Serialize> Serialize for sync::RwLock<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for sync::RwLock<T> {
-    #[track_caller]
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = T::deserialize(deserializer)?;
-        Ok(sync::RwLock::new(value))
-    }
-}
-
 impl<R: RawMutex, T: ?Sized + Serialize> Serialize for lock_api::Mutex<R, T> {
     #[track_caller]
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -58,26 +42,10 @@ impl<R: RawMutex, T: ?Sized + Serialize> Serialize for lock_api::Mutex<R, T> {
     }
 }
 
-impl<'de, R: RawMutex, T: Deserialize<'de>> Deserialize<'de> for lock_api::Mutex<R, T> {
-    #[track_caller]
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = T::deserialize(deserializer)?;
-        Ok(lock_api::Mutex::new(value))
-    }
-}
-
 impl<R: RawRwLock, T: ?Sized + Serialize> Serialize for lock_api::RwLock<R, T> {
     #[track_caller]
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.read().serialize(serializer)
-    }
-}
-
-impl<'de, R: RawRwLock, T: Deserialize<'de>> Deserialize<'de> for lock_api::RwLock<R, T> {
-    #[track_caller]
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = T::deserialize(deserializer)?;
-        Ok(lock_api::RwLock::new(value))
     }
 }
 
@@ -90,14 +58,26 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized + Serialize> Serialize
     }
 }
 
-impl<'de, R: RawMutex, G: GetThreadId, T: Deserialize<'de>> Deserialize<'de>
-    for lock_api::ReentrantMutex<R, G, T>
-{
-    #[track_caller]
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = T::deserialize(deserializer)?;
-        Ok(lock_api::ReentrantMutex::new(value))
-    }
+/// `Deserialize` for a lock: a new one around the value read (its class: the caller's line).
+macro_rules! deserialize_new {
+    ($([$($gen:tt)*] $ty:ty = $new:path;)*) => {$(
+        impl<'de, $($gen)*> Deserialize<'de> for $ty {
+            #[track_caller]
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = T::deserialize(deserializer)?;
+                Ok($new(value))
+            }
+        }
+    )*};
+}
+
+deserialize_new! {
+    [T: Deserialize<'de>] sync::Mutex<T> = sync::Mutex::new;
+    [T: Deserialize<'de>] sync::RwLock<T> = sync::RwLock::new;
+    [R: RawMutex, T: Deserialize<'de>] lock_api::Mutex<R, T> = lock_api::Mutex::new;
+    [R: RawRwLock, T: Deserialize<'de>] lock_api::RwLock<R, T> = lock_api::RwLock::new;
+    [R: RawMutex, G: GetThreadId, T: Deserialize<'de>] lock_api::ReentrantMutex<R, G, T> =
+        lock_api::ReentrantMutex::new;
 }
 
 /// serde's impls for std's atomics, for the tracked ones.
