@@ -237,3 +237,34 @@ fn parking_lot_guards_sent_with_send_guard_end_their_hold_where_they_are_dropped
         &["sg-pl-a", "sg-pl-b"],
     );
 }
+
+#[test]
+fn a_guard_dropped_elsewhere_while_its_thread_keeps_locking_still_ends_its_hold() {
+    use std::sync::atomic::AtomicBool;
+    let x = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-busy-x"));
+    let y = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-busy-y"));
+    let z = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-busy-z"));
+    let guard = x.lock();
+    let busy = AtomicBool::new(true);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Dropped while the thread that took it changes its held locks all the time.
+            std::thread::sleep(Duration::from_millis(20));
+            drop(guard);
+            busy.store(false, Ordering::Release);
+        });
+        while busy.load(Ordering::Acquire) {
+            for _ in 0..1000 {
+                *z.lock() += 1;
+            }
+        }
+    });
+    holds_nothing_here(
+        || drop(y.lock()),
+        || {
+            let _y = y.lock();
+            let _x = x.lock();
+        },
+        &["sg-busy-x", "sg-busy-y"],
+    );
+}
