@@ -66,13 +66,20 @@ fn leaked<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
-/// Checks that this thread holds nothing of the locks named `names`: `here` takes one of
-/// them on this thread, then `elsewhere` (on another thread) takes it and the other in the
-/// other order; a hold left here would make that an inversion.
-fn holds_nothing_here(here: impl FnOnce(), elsewhere: impl FnOnce() + Send, names: &[&str]) {
-    here();
+/// Checks that this thread holds nothing of the locks named `names`: `other` is taken here,
+/// then on another thread `other` and, under it, `taken` (the lock whose hold must be gone
+/// from here); a hold of `taken` left here would make that an inversion.
+fn holds_nothing_here<G, H>(
+    other: impl Fn() -> G + Sync,
+    taken: impl Fn() -> H + Sync,
+    names: &[&str],
+) {
+    drop(other());
     std::thread::scope(|s| {
-        s.spawn(elsewhere);
+        s.spawn(|| {
+            let _other = other();
+            drop(taken());
+        });
     });
     assert_quiet(names);
 }
@@ -83,14 +90,7 @@ fn a_guard_dropped_on_another_thread_is_no_longer_held_by_the_thread_that_took_i
     let b = leaked(named(Mutex::<SpinMutex, _>::new(0), "sg-b"));
     let guard = a.lock();
     std::thread::spawn(move || drop(guard)).join().unwrap();
-    holds_nothing_here(
-        || drop(b.lock()),
-        || {
-            let _b = b.lock();
-            let _a = a.lock();
-        },
-        &["sg-a", "sg-b"],
-    );
+    holds_nothing_here(|| b.lock(), || a.lock(), &["sg-a", "sg-b"]);
     // And a real inversion through the same locks is still seen: a then b here.
     let line = line!() + 2;
     let _a = a.lock();
@@ -158,14 +158,7 @@ fn with_two_readers_the_holds_come_out_even_whichever_reader_is_credited() {
     release.send(()).unwrap();
     other.join().unwrap();
     // Both reads are over.
-    holds_nothing_here(
-        || drop(x.lock()),
-        || {
-            let _x = x.lock();
-            let _l = l.write();
-        },
-        &["sg-two-readers", "sg-two-x"],
-    );
+    holds_nothing_here(|| x.lock(), || l.write(), &["sg-two-readers", "sg-two-x"]);
 }
 
 #[test]
@@ -179,14 +172,7 @@ fn force_unlock_on_another_thread_releases_a_leaked_guard() {
     })
     .join()
     .unwrap();
-    holds_nothing_here(
-        || drop(n.lock()),
-        || {
-            let _n = n.lock();
-            let _m = m.lock();
-        },
-        &["sg-leak", "sg-leak-n"],
-    );
+    holds_nothing_here(|| n.lock(), || m.lock(), &["sg-leak", "sg-leak-n"]);
 }
 
 #[test]
@@ -219,23 +205,9 @@ fn parking_lot_guards_sent_with_send_guard_end_their_hold_where_they_are_dropped
         let c = std::sync::Arc::new(named(PlMutex::new(0), "sg-pl-c"));
         let guard = c.lock_arc();
         std::thread::spawn(move || drop(guard)).join().unwrap();
-        holds_nothing_here(
-            || drop(b.lock()),
-            || {
-                let _b = b.lock();
-                let _c = c.lock();
-            },
-            &["sg-pl-b", "sg-pl-c"],
-        );
+        holds_nothing_here(|| b.lock(), || c.lock(), &["sg-pl-b", "sg-pl-c"]);
     }
-    holds_nothing_here(
-        || drop(b.lock()),
-        || {
-            let _b = b.lock();
-            let _a = a.lock();
-        },
-        &["sg-pl-a", "sg-pl-b"],
-    );
+    holds_nothing_here(|| b.lock(), || a.lock(), &["sg-pl-a", "sg-pl-b"]);
 }
 
 #[test]
@@ -259,12 +231,5 @@ fn a_guard_dropped_elsewhere_while_its_thread_keeps_locking_still_ends_its_hold(
             }
         }
     });
-    holds_nothing_here(
-        || drop(y.lock()),
-        || {
-            let _y = y.lock();
-            let _x = x.lock();
-        },
-        &["sg-busy-x", "sg-busy-y"],
-    );
+    holds_nothing_here(|| y.lock(), || x.lock(), &["sg-busy-x", "sg-busy-y"]);
 }
