@@ -78,6 +78,22 @@ enum Op {
     Wait(usize),
 }
 
+impl Op {
+    /// The lock this op acquires, if it is an acquisition.
+    fn acquires(self) -> Option<usize> {
+        match self {
+            Op::Write(l)
+            | Op::Read(l)
+            | Op::ReadRecursive(l)
+            | Op::TryWrite(l)
+            | Op::TryRead(l)
+            | Op::Upgradable(l)
+            | Op::TryUpgradable(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Mode {
     Exclusive,
@@ -494,16 +510,7 @@ mod arced {
     /// The acquisition `op`, step `step` of its thread, through the lock's `Arc`, if this one
     /// goes that way.
     pub(super) fn acquire(op: Op, step: usize, locks: &[Option<L>]) -> Option<(usize, Arced)> {
-        let (Op::Write(l)
-        | Op::Read(l)
-        | Op::ReadRecursive(l)
-        | Op::TryWrite(l)
-        | Op::TryRead(l)
-        | Op::Upgradable(l)
-        | Op::TryUpgradable(l)) = op
-        else {
-            return None;
-        };
+        let l = op.acquires()?;
         if (step * 7 + l) % 3 != 0 {
             return None;
         }
@@ -1112,32 +1119,22 @@ impl Program {
     fn reenters(&self) -> bool {
         self.threads.iter().any(|ops| {
             let mut held: Vec<usize> = Vec::new();
-            ops.iter().any(|op| match *op {
-                Op::Unlock(i) => {
-                    held.remove(i);
-                    false
-                }
-                Op::Unlocked(i) | Op::Wait(i) => {
-                    let l = held.remove(i);
-                    held.push(l);
-                    false
-                }
-                Op::Upgrade(_)
-                | Op::TryUpgrade(_)
-                | Op::WithUpgraded(_)
-                | Op::Downgrade(_)
-                | Op::Map(_) => false,
-                Op::Write(l)
-                | Op::Read(l)
-                | Op::ReadRecursive(l)
-                | Op::TryWrite(l)
-                | Op::TryRead(l)
-                | Op::Upgradable(l)
-                | Op::TryUpgradable(l) => {
+            ops.iter().any(|op| match (*op, op.acquires()) {
+                (_, Some(l)) => {
                     let again = self.kind[l] == Kind::Reentrant && held.contains(&l);
                     held.push(l);
                     again
                 }
+                (Op::Unlock(i), _) => {
+                    held.remove(i);
+                    false
+                }
+                (Op::Unlocked(i) | Op::Wait(i), _) => {
+                    let l = held.remove(i);
+                    held.push(l);
+                    false
+                }
+                _ => false,
             })
         })
     }
