@@ -315,6 +315,12 @@ pub(crate) fn row_mode_of(row: &Row) -> Mode {
     row_mode(row[FLAGS].load(Relaxed))
 }
 
+/// A row's mode as `mode as u64`, not decoded (for [`super::StackPrint`]).
+#[inline(always)]
+pub(crate) fn row_mode_bits(row: &Row) -> u64 {
+    (row[FLAGS].load(Relaxed) >> MODE_SHIFT) & MODE_MASK
+}
+
 #[inline(always)]
 fn row_mode(flags: u64) -> Mode {
     Mode::from_u8(((flags >> MODE_SHIFT) & MODE_MASK) as u8)

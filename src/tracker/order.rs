@@ -263,7 +263,7 @@ pub(super) fn add_edges(
     let mut thread = None;
     let mut span = None;
     with_graphs(|g| {
-        for (depth, h) in held.iter().rev().enumerate() {
+        for h in held.iter().rev() {
             let ends = g.endpoints(meta, me, h);
             let ty = EdgeType::new(h.mode.holds_shared(), mode.enters_recursive());
             if ends.from != 0 {
@@ -318,10 +318,13 @@ pub(super) fn add_edges(
             }
             let (target, pred) = edge_key(h.id, h.class, h.mode, me, mode);
             held::remember_edge(target, pred);
-            if depth == 0 {
-                meta.known_pred.store(pred, Relaxed);
-            }
         }
+        // Every edge of this stack into the lock is in the graph now (or reported).
+        let mut print = StackPrint::new(mode);
+        for h in held.iter().rev() {
+            print.fold(h.id, h.mode as u64);
+        }
+        meta.known_stack.store(print.finish(), Relaxed);
     });
     for report in found {
         crate::report::deliver(report);
