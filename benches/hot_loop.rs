@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The implementations are `parking_lot`, `lockwatch` (its parking_lot facade), `std` and
-//! `lockwatch-std` (`lockwatch::sync`). `single` is one uncontended lock/unlock per
+//! `lockwatch-std` (`lockwatch::sync`), and `parking_lot-try`: parking_lot's `try_lock` first,
+//! its `lock` if that fails, as lockwatch's blocking acquisitions do (no tracking). `single` is one uncontended lock/unlock per
 //! iteration, `pair` a nested pair whose order is known. The difference between a run with N
 //! iterations and one with 0, divided by N, is the instructions per iteration. `contended`
 //! runs two threads taking one lock N times each, pinned to two CPUs (see `common/pin.rs`):
@@ -181,6 +182,14 @@ fn main() {
             offset,
             |m| m.lock()
         ),
+        "parking_lot-try" => run!(
+            parking_lot::Mutex::new(0u64),
+            parking_lot::Mutex::new(0u64),
+            shape,
+            n,
+            offset,
+            |m| m.try_lock().unwrap_or_else(|| m.lock())
+        ),
         "lockwatch" => run!(
             lockwatch::named(lockwatch::parking_lot::Mutex::new(0u64), "outer"),
             lockwatch::named(lockwatch::parking_lot::Mutex::new(0u64), "inner"),
@@ -206,7 +215,7 @@ fn main() {
             |m| m.lock().unwrap()
         ),
         other => eprintln!(
-            "unknown implementation `{other}`: parking_lot, lockwatch, std or lockwatch-std"
+            "unknown implementation `{other}`: parking_lot, parking_lot-try, lockwatch, std or lockwatch-std"
         ),
     }
 }
