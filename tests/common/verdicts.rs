@@ -296,3 +296,37 @@ fn guards_dropped_out_of_order_keep_the_stack_right() {
     let last = pairs!(c -> b);
     assert_reported(ReportKind::LockOrder, &["ooo-b", "ooo-c"], &[&last]);
 }
+
+#[test]
+fn a_lock_ordered_under_one_stack_is_checked_under_another() {
+    let (a, b, c, d) = (mutex!("fp-a"), mutex!("fp-b"), mutex!("fp-c"), mutex!("fp-d"));
+    // c is ordered under a and b, then taken under the same two again: known from then on.
+    for _ in 0..3 {
+        let _a = lock!(a);
+        let _b = lock!(b);
+        drop(lock!(c));
+    }
+    // Under d alone, a stack c was never ordered under: d -> c is learned...
+    pairs!(d -> c);
+    assert_quiet(&["fp-d"]);
+    // ...and closes a cycle with c -> d.
+    let last = pairs!(c -> d);
+    assert_reported(ReportKind::LockOrder, &["fp-c", "fp-d"], &[&last]);
+}
+
+#[test]
+fn a_new_lock_of_known_classes_is_checked_under_a_new_stack() {
+    let (a, b) = (mutex!("fpn-a"), mutex!("fpn-b"));
+    let first = mutex!("fpn-c");
+    pairs!(a -> first);
+    // A second lock of the class, taken under a: nothing new to learn, and the stack it was
+    // taken under is kept as known for it.
+    let second = mutex!("fpn-c");
+    pairs!(a -> second);
+    // Under b, a stack of the same depth: b -> c is learned...
+    pairs!(b -> second);
+    assert_quiet(&["fpn-b"]);
+    // ...and closes a cycle with c -> b.
+    let last = pairs!(second -> b);
+    assert_reported(ReportKind::LockOrder, &["fpn-b", "fpn-c"], &[&last]);
+}
