@@ -31,14 +31,21 @@ use std::hint::black_box;
 #[allow(dead_code)] // Its `describe` is for the overhead table.
 #[path = "common/pin.rs"]
 mod pin;
+#[path = "common/placed.rs"]
+mod placed;
+
+use placed::Placed;
 
 /// The loops, over any mutex type: `|m| lock` takes `m` and returns a guard that unlocks on
 /// drop.
 macro_rules! run {
     ($a:expr, $b:expr, $shape:expr, $n:expr, $offset:expr, |$m:ident| $lock:expr) => {{
         let (a, b) = match $offset {
-            Some(offset) => (placed($a, offset), placed($b, offset)),
-            None => (Placed::Here($a), Placed::Here($b)),
+            Some(offset) => (
+                Where::At(Placed::new($a, offset)),
+                Where::At(Placed::new($b, offset)),
+            ),
+            None => (Where::Here($a), Where::Here($b)),
         };
         let (a, b) = (&*a, &*b);
         // Warm up: the classes, the thread's state and the edge a -> b exist before counting
@@ -90,41 +97,20 @@ macro_rules! run {
     }};
 }
 
-/// A lock on the stack (`Here`), or leaked at a chosen offset into a cache line.
-enum Placed<T: 'static> {
+/// A lock on the stack (`Here`), or at a chosen offset into a cache line (`At`).
+enum Where<T> {
     Here(T),
-    At(&'static T),
+    At(Placed<T>),
 }
 
-impl<T> std::ops::Deref for Placed<T> {
+impl<T> std::ops::Deref for Where<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
         match self {
-            Placed::Here(value) => value,
-            Placed::At(value) => value,
+            Where::Here(value) => value,
+            Where::At(value) => value,
         }
-    }
-}
-
-/// `value` moved to `offset` bytes past a 64-byte boundary (rounded down to its alignment)
-/// in memory that is never freed.
-fn placed<T>(value: T, offset: usize) -> Placed<T> {
-    let align = std::mem::align_of::<T>();
-    let offset = offset % 64 / align * align;
-    let layout = std::alloc::Layout::from_size_align(64 + std::mem::size_of::<T>(), 64)
-        .expect("a small layout");
-    // SAFETY: The layout has a nonzero size. The value is written at `offset`, a multiple of
-    // its alignment past a 64-byte-aligned start, inside the allocation, which is never freed,
-    // so the reference is valid for `'static`.
-    unsafe {
-        let base = std::alloc::alloc(layout);
-        if base.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        let at = base.add(offset).cast::<T>();
-        at.write(value);
-        Placed::At(&*at)
     }
 }
 
