@@ -83,11 +83,12 @@ pub(crate) struct LockMeta {
     /// for queued writers, 2 if it is recursive (see `LockMeta::read_mode`).
     read_policy: AtomicU8,
     kind: LockKind,
-    /// The fingerprint ([`stack_print`]) of the held stack under which the edges into this
-    /// lock were last added to the graph, 0 before: taken again under the same locks, a
-    /// nested acquisition costs a walk of the stack and one relaxed load, not a lookup per
-    /// held lock. Written on the cold path only.
-    pub(crate) known_stack: AtomicU64,
+    /// The fingerprint ([`StackPrint`]) of a held stack whose edges into this lock are all in
+    /// the graph, 0 before there is one: the stack the cold path last added edges for, or the
+    /// first one a new lock of known classes was taken under. Taken again under the same
+    /// locks, a nested acquisition costs a walk of the stack and one relaxed load, not a
+    /// lookup per held lock. Never written on the hot path.
+    known_stack: AtomicU64,
     site: &'static Location<'static>,
     /// The protected data's type name (`std::any::type_name::<T>`), read once, at first use:
     /// locks made at one site for different types (a generic helper) are different classes.
@@ -1256,6 +1257,15 @@ impl StackPrint {
     #[inline(always)]
     pub(crate) fn new(mode: Mode) -> Self {
         StackPrint((mode as u64) << 61)
+    }
+
+    /// The finished fingerprint of an acquisition in `mode` under `held` (innermost last).
+    pub(crate) fn of(mode: Mode, held: &[Held]) -> u64 {
+        let mut print = StackPrint::new(mode);
+        for h in held.iter().rev() {
+            print.fold(h.id, h.mode as u64);
+        }
+        print.finish()
     }
 
     /// Folds in a held lock: its id and its mode (`mode as u64`).

@@ -320,11 +320,7 @@ pub(super) fn add_edges(
             held::remember_edge(target, pred);
         }
         // Every edge of this stack into the lock is in the graph now (or reported).
-        let mut print = StackPrint::new(mode);
-        for h in held.iter().rev() {
-            print.fold(h.id, h.mode as u64);
-        }
-        meta.known_stack.store(print.finish(), Relaxed);
+        meta.known_stack.store(StackPrint::of(mode, held), Relaxed);
     });
     for report in found {
         crate::report::deliver(report);
