@@ -339,11 +339,7 @@ impl LockMeta {
     /// and its drop does nothing.
     #[inline(always)]
     fn untracked(&self) -> HeldToken {
-        HeldToken {
-            id: 0,
-            meta: self,
-            contention: std::ptr::null(),
-        }
+        HeldToken { id: 0, meta: self }
     }
 
     /// Pushes a hold taken now and returns its token.
@@ -408,12 +404,7 @@ impl LockMeta {
     /// The token of a hold of this lock (lock `id`), made once it is acquired.
     #[inline(always)]
     fn token_of(&self, id: u64) -> HeldToken {
-        HeldToken {
-            id,
-            meta: self,
-            // Read at the acquisition: at the release the lock's line is the next holder's.
-            contention: self.contention.load(Acquire),
-        }
+        HeldToken { id, meta: self }
     }
 
     /// The contended path: the fast try failed, so this thread is about to block. The wait is
@@ -760,15 +751,10 @@ pub(crate) struct HeldToken {
     /// The lock's id, or 0 for an acquisition made while tracking was switched off.
     id: u64,
     meta: *const LockMeta,
-    /// The lock's waiting bookkeeping as it was when the lock was taken (null if it had none
-    /// yet): the release reads its waiter count there rather than in the lock, whose cache
-    /// line is the next holder's by then.
-    contention: *const Contention,
 }
 
-// SAFETY: `meta` points at the lock the guard borrows, which outlives the token, and
-// `contention` at that lock's boxed `Contention`, freed only with the lock; they are only
-// used to read atomics and the `Sync` contention state.
+// SAFETY: `meta` points at the lock the guard borrows, which outlives the token; it is only
+// used to read atomics and the `Sync` contention state the lock points at.
 unsafe impl Send for HeldToken {}
 // SAFETY: As above: shared access only reads atomics of a `Sync` lock.
 unsafe impl Sync for HeldToken {}
@@ -876,7 +862,7 @@ impl Drop for HeldToken {
     #[inline(always)]
     fn drop(&mut self) {
         // By value: a reference would make the guard live in memory rather than registers.
-        if self.id != 0 && !release(self.id, self.contention) {
+        if self.id != 0 && !release(self.id, self.meta) {
             release_slow(self.id, self.meta);
         }
     }
@@ -885,9 +871,17 @@ impl Drop for HeldToken {
 /// A guard's release, out of line (the guard's drop stays small enough to inline, and its
 /// fields in registers: they are passed by value). The common case, no thread waiting and the
 /// entry on top of the held stack flagged by no one, is a leaf: a pop.
+///
+/// The lock's contention state is read here, not when the lock was taken: a lock whose first
+/// contention began while this thread held it has its state only now, and its waiters are
+/// this holder's to blame. (A copy taken at the acquisition left every lock's first
+/// contention unblamed.) The state sits on the lock's own fields' cache line, apart from the
+/// raw lock's, which the next holder owns by now.
 #[inline(never)]
-fn release(id: u64, contention: *const Contention) -> bool {
-    // SAFETY: See `HeldToken`'s `Send` impl: non-null, it lives as long as the lock.
+fn release(id: u64, meta: *const LockMeta) -> bool {
+    // SAFETY: See `HeldToken`'s `Send` impl: the lock outlives its guard's token.
+    let contention = unsafe { &*meta }.contention.load(Relaxed);
+    // SAFETY: Non-null `contention` stays valid until the lock is dropped.
     (contention.is_null() || unsafe { &*contention }.waiters.load(Relaxed) == 0)
         && held::release_top(id)
 }
