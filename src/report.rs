@@ -453,6 +453,8 @@ mod enabled {
         crate::settings::get()
             .backtraces
             .store(u8::from(on), std::sync::atomic::Ordering::Relaxed);
+        // Drawn for the profile: every acquisition with backtraces on (see the threshold).
+        crate::settings::DRAW_THRESHOLD.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// 0 off, 1 trimmed to the user's frames, 2 full (`LOCKWATCH_BACKTRACE=full`).

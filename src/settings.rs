@@ -99,6 +99,13 @@ const MAX_THRESHOLD_MS: u64 = 86_400_000;
 #[cfg(feature = "enabled")]
 pub(crate) const DEFAULT_RATE_NS: u64 = 10_000;
 
+/// Worked out from two settings, the profile rate and the backtraces: which of a thread's
+/// acquisitions are drawn for the profile (see `contention::profile::sample_threshold`). A
+/// plain static, so that an acquisition reads it with one load; 0 until worked out, and again
+/// whenever either setting changes (their setters clear it).
+#[cfg(feature = "enabled")]
+pub(crate) static DRAW_THRESHOLD: AtomicU64 = AtomicU64::new(0);
+
 /// Every setting but the run-time switch: read from the environment once, overwritten by the
 /// public setters.
 #[cfg(feature = "enabled")]

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex as RawMutex;
 
+use crate::settings::DRAW_THRESHOLD;
+
 use super::View;
 
 /// A lock class as the profile knows it: something that names it, compared and hashed by
@@ -164,10 +166,51 @@ pub(crate) fn sample_period() -> u64 {
 
 static PERIOD: AtomicU64 = AtomicU64::new(0);
 
+/// The threshold of [`held::Mine::draw`](crate::tracker::held::Mine::draw): an acquisition
+/// whose draw is at most this is one of the one in [`sample_period`] whose wait is timed.
+/// Every acquisition is drawn while backtraces are on (waits are then published with their
+/// stacks, on the contended path). One load (see [`DRAW_THRESHOLD`]).
+#[inline(always)]
+pub(crate) fn sample_threshold() -> u64 {
+    match DRAW_THRESHOLD.load(Relaxed) {
+        0 => threshold_now(),
+        threshold => threshold,
+    }
+}
+
+fn backtraces_on() -> bool {
+    crate::settings::get().backtraces.load(Relaxed) > 0
+}
+
+#[cold]
+fn threshold_now() -> u64 {
+    loop {
+        let traced = backtraces_on();
+        let period = sample_period();
+        let threshold = if traced {
+            u64::MAX
+        } else {
+            u64::MAX >> period.trailing_zeros()
+        };
+        DRAW_THRESHOLD.store(threshold, Relaxed);
+        // A change made while this worked it out (which cleared the threshold before this
+        // stored it) is seen now: worked out again.
+        if backtraces_on() == traced && sample_period() == period {
+            return threshold;
+        }
+    }
+}
+
+/// The rate changed: the threshold is worked out again.
+fn forget_threshold() {
+    DRAW_THRESHOLD.store(0, Relaxed);
+}
+
 #[cold]
 fn period_of(rate: u64) -> u64 {
     let period = (rate / 100).max(1).next_power_of_two();
     PERIOD.store(period, Relaxed);
+    forget_threshold();
     period
 }
 
@@ -386,32 +429,39 @@ impl Contention {
             }
             (total, count, chosen)
         };
-        if count == 0 {
-            return;
-        }
-        // Waiters chosen for the profile before their wait are recorded as they stand;
-        // others (timed one by one) are sampled by their delay here.
-        let stat = if chosen {
-            Some(Stat {
-                count: count as f64,
-                delay_ns: waited as f64,
-            })
-        } else {
-            sample(waited).map(|mut stat| {
-                // Every waiter charged is one contention, scaled like the delay.
-                stat.count *= count as f64;
-                stat
-            })
-        };
-        if let Some(stat) = stat {
-            BLAME.add(
-                Key {
-                    leaf: Leaf::Lock(class),
-                    frames: capture(),
-                },
-                stat,
-            );
-        }
+        charge_blame(class, waited, count, chosen);
+    }
+}
+
+/// Charges `waited` ns of `count` waits to the calling holder's stack, as the holder of a lock
+/// of `class` that made them wait. `chosen`: the waits were chosen for the profile before
+/// they began (or lasted), and are recorded as they stand; others are sampled by their delay.
+#[cold]
+#[inline(never)]
+pub(crate) fn charge_blame(class: ClassRef, waited: u64, count: u64, chosen: bool) {
+    if count == 0 {
+        return;
+    }
+    let stat = if chosen {
+        Some(Stat {
+            count: count as f64,
+            delay_ns: waited as f64,
+        })
+    } else {
+        sample(waited).map(|mut stat| {
+            // Every waiter charged is one contention, scaled like the delay.
+            stat.count *= count as f64;
+            stat
+        })
+    };
+    if let Some(stat) = stat {
+        BLAME.add(
+            Key {
+                leaf: Leaf::Lock(class),
+                frames: capture(),
+            },
+            stat,
+        );
     }
 }
 

@@ -207,6 +207,9 @@ pub(crate) struct Held {
     pub(crate) learned: bool,
     /// The watchdog reported this hold as long: the release adds its duration.
     pub(crate) reported: bool,
+    /// The watchdog found threads waiting long for this lock without timing their waits
+    /// themselves (see [`ACQUIRING`]): the release charges their waiting to this holder.
+    pub(crate) blamed: bool,
 }
 
 /// Words per published row.
@@ -214,8 +217,9 @@ pub(crate) const WORDS: usize = 5;
 
 impl Held {
     /// The published form: `[id, class, site, flags, node]`, the flags word laid out as
-    /// `since << SINCE_SHIFT | method << METHOD_SHIFT | learned | trylock | mode << MODE_SHIFT
-    /// | reported` (see the constants below). `reported` is set by the watchdog once it reported the hold, so that
+    /// `since << SINCE_SHIFT | blamed | method << METHOD_SHIFT | acquiring | learned | trylock
+    /// | mode << MODE_SHIFT | reported` (see the constants below; `acquiring` is the owner's
+    /// to set and clear around a lock call, [`Mine::push_acquiring`]). `reported` is set by the watchdog once it reported the hold, so that
     /// the release adds its duration; `learned` once the lock got its graph node while held,
     /// so that the release tells the lock. The watchdog reads the first four words.
     #[inline(always)]
@@ -228,6 +232,7 @@ impl Held {
                 | (u64::from(self.method.0) << METHOD_SHIFT)
                 | if self.learned { LEARNED } else { 0 }
                 | if self.reported { REPORTED } else { 0 }
+                | if self.blamed { BLAMED } else { 0 }
                 | if self.trylock { TRYLOCK } else { 0 }
                 | ((self.mode as u64) << MODE_SHIFT),
             u64::from(self.node),
@@ -258,6 +263,7 @@ impl Held {
             node: words[4] as u32,
             learned: words[FLAGS] & LEARNED != 0,
             reported: words[FLAGS] & REPORTED != 0,
+            blamed: words[FLAGS] & BLAMED != 0,
         })
     }
 }
@@ -282,12 +288,24 @@ const LEARNED: u64 = 1 << 5;
 /// [`Inventory::change_elsewhere`]): the owner's release of the row goes the slow way, which
 /// applies the change first. Set by that thread, cleared when the owner rewrites the row.
 const ELSEWHERE: u64 = 1 << 6;
+/// Bit 7: the row was pushed before a blocking lock call that has not returned: the thread
+/// waits for the lock (or is about to have it), it does not hold it yet. Set and cleared by
+/// the owner around the call (see [`Mine::push_acquiring`]); at most the top row has it.
+/// Readers other than the owner take such a row for a wait, not a hold.
+pub(crate) const ACQUIRING: u64 = 1 << 7;
+/// Bit 16: the watchdog found a thread waiting long, untimed, for this held lock (see
+/// [`Inventory::mark_blamed`]): the release charges that wait to this holder.
+const BLAMED: u64 = 1 << 16;
+/// Bit 17: set by the watchdog on a row still [`ACQUIRING`] whose wait has lasted (see
+/// [`Inventory::mark_lasted`]): the owner, when its lock call returns, puts the wait in the
+/// contention profile.
+const LASTED: u64 = 1 << 17;
 /// The flags that send a release past the fast pop.
-const FLAGGED: u64 = REPORTED | LEARNED | ELSEWHERE;
+const FLAGGED: u64 = REPORTED | LEARNED | ELSEWHERE | BLAMED;
 /// Bits 8 to 15: the [`Method`].
 const METHOD_SHIFT: u32 = 8;
-/// Bits 16 and up: the watchdog tick the hold began at.
-const SINCE_SHIFT: u32 = 16;
+/// Bits 18 and up: the watchdog tick the hold began at.
+const SINCE_SHIFT: u32 = 18;
 /// The word of a row with the lock's graph node.
 const NODE: usize = 4;
 
@@ -388,6 +406,21 @@ pub(crate) struct Inventory {
     has_elsewhere: std::sync::atomic::AtomicBool,
 }
 
+impl Held {
+    /// A row flagged [`ACQUIRING`] as the wait it stands for (begun at its tick).
+    pub(crate) fn as_wait(&self) -> Waiting {
+        Waiting {
+            id: self.id,
+            class: self.class,
+            mode: self.mode,
+            method: self.method,
+            condvar: None,
+            site: self.site,
+            since: super::epoch::epoch() + std::time::Duration::from_millis(self.since),
+        }
+    }
+}
+
 /// Applies changes made elsewhere to a copy of held entries: a release takes off the innermost
 /// entry of its lock, a downgrade changes its mode.
 fn apply(held: &mut Vec<Held>, changes: &[(u64, Option<Mode>)]) -> Vec<Held> {
@@ -436,21 +469,72 @@ impl Inventory {
         &self.rows
     }
 
-    /// A consistent copy of the held stack (an entry's index is its row), or `None` if the
-    /// owner kept writing.
+    /// A consistent copy of the held stack, or `None` if the owner kept writing.
     pub(crate) fn snapshot(&self) -> Option<Vec<Held>> {
+        self.view().map(|(held, _)| held)
+    }
+
+    /// A consistent copy of the held stack and of the lock the owner is blocked on in a lock
+    /// call made the direct way (its row flagged [`ACQUIRING`], not a hold), or `None` if the
+    /// owner kept writing.
+    pub(crate) fn view(&self) -> Option<(Vec<Held>, Option<Held>)> {
         let rows = self.rows.read(64)?;
-        // SAFETY: `read` returns a consistent copy of rows the owner wrote with `Held::encode`
-        // (it retries a torn read), so every row is whole.
-        let mut held: Vec<Held> = rows
-            .into_iter()
-            .map_while(|words| unsafe { Held::decode(words) })
-            .collect();
+        let mut acquiring = None;
+        let mut held = Vec::with_capacity(rows.len());
+        for words in rows {
+            // SAFETY: `read` returns a consistent copy of rows the owner wrote with
+            // `Held::encode` (it retries a torn read), so every row is whole.
+            let Some(entry) = (unsafe { Held::decode(words) }) else {
+                break;
+            };
+            if words[FLAGS] & ACQUIRING != 0 {
+                acquiring = Some(entry);
+            } else {
+                held.push(entry);
+            }
+        }
         if self.has_elsewhere.load(Acquire) {
             // Guards dropped elsewhere that the owner has not taken off yet.
             apply(&mut held, &self.elsewhere.lock());
         }
-        Some(held)
+        Some((held, acquiring))
+    }
+
+    /// Whether the owner is still blocked in the direct lock call for lock `id` that began at
+    /// tick `since` (any thread; a hint, read without the sequence protocol).
+    pub(crate) fn still_acquiring(&self, id: u64, since: u64) -> bool {
+        self.rows.rows_hint().last().is_some_and(|row| {
+            let flags = row[FLAGS].load(Relaxed);
+            row[0].load(Relaxed) == id && flags & ACQUIRING != 0 && flags >> SINCE_SHIFT == since
+        })
+    }
+
+    /// Marks the owner's direct lock call for lock `id` that began at tick `since`, if it is
+    /// still waiting, as lasting: see [`LASTED`]. (If the call returns meanwhile, the mark may
+    /// be lost, or land on the hold and be cleared by its release.)
+    pub(crate) fn mark_lasted(&self, id: u64, since: u64) {
+        let rows = self.rows.rows_hint();
+        if let Some(top) = rows.len().checked_sub(1) {
+            let flags = rows[top][FLAGS].load(Relaxed);
+            if rows[top][0].load(Relaxed) == id
+                && flags & ACQUIRING != 0
+                && flags >> SINCE_SHIFT == since
+            {
+                self.rows.set_bits(top, FLAGS, LASTED);
+            }
+        }
+    }
+
+    /// Marks the holds of lock `id` (not a row the owner is still acquiring) so that their
+    /// release charges the threads waiting for it: see [`BLAMED`]. (Like
+    /// [`Inventory::mark_reported`], a mark may land on a row the owner rewrites meanwhile.)
+    pub(crate) fn mark_blamed(&self, id: u64) {
+        for (slot, row) in self.rows.rows_hint().iter().enumerate() {
+            let flags = row[FLAGS].load(Relaxed);
+            if row[0].load(Relaxed) == id && flags & (ACQUIRING | BLAMED) == 0 {
+                self.rows.set_bits(slot, FLAGS, BLAMED);
+            }
+        }
     }
 
     /// Marks the hold of lock `id` that began at tick `since` as reported long, so that its
@@ -459,14 +543,16 @@ impl Inventory {
     pub(crate) fn mark_reported(&self, id: u64, since: u64) {
         let rows = self.rows.rows();
         if let Some(slot) = rows.iter().rposition(|row| {
-            row[0].load(Relaxed) == id && row[FLAGS].load(Relaxed) >> SINCE_SHIFT == since
+            let flags = row[FLAGS].load(Relaxed);
+            row[0].load(Relaxed) == id && flags & ACQUIRING == 0 && flags >> SINCE_SHIFT == since
         }) {
             self.rows.set_bits(slot, FLAGS, REPORTED);
         }
     }
 
-    /// The wait the thread is blocked in now, if any.
-    pub(crate) fn waiting(&self) -> Option<Waiting> {
+    /// The wait published in the wait slots (the contended path's), if any: a direct lock
+    /// call's wait is its row (see [`Inventory::view`]).
+    pub(crate) fn published_waiting(&self) -> Option<Waiting> {
         self.fast_waiting().or_else(|| self.waiting.lock().0)
     }
 
@@ -605,7 +691,12 @@ impl Inventory {
         // owner moves the row meanwhile, the flag is lost (the change then waits for the
         // owner's next slow path) or lands on a row it rewrites (whose release then merely
         // goes the slow way).
-        if let Some(slot) = self.rows.rows().iter().rposition(|row| row_id(row) == id) {
+        if let Some(slot) = self
+            .rows
+            .rows()
+            .iter()
+            .rposition(|row| row_id(row) == id && row[FLAGS].load(Relaxed) & ACQUIRING == 0)
+        {
             self.rows.set_bits(slot, FLAGS, ELSEWHERE);
         }
     }
@@ -705,7 +796,10 @@ impl Inventory {
 
     /// Whether it holds nothing but holds released elsewhere (any thread, as a hint).
     pub(crate) fn is_idle(&self) -> bool {
-        self.waiting().is_none() && self.snapshot().is_some_and(|held| held.is_empty())
+        self.published_waiting().is_none()
+            && self
+                .view()
+                .is_some_and(|(held, acquiring)| held.is_empty() && acquiring.is_none())
     }
 
     /// Empties it for a new owner (nothing can write it meanwhile: see `tracker::task`).
@@ -1044,6 +1138,55 @@ impl Mine {
     }
 }
 
+impl Mine {
+    /// The profile's draw for a blocking acquisition, made before the lock call: `Some(true)`
+    /// if this is one of the one in [`sample_period`](crate::contention::profile::sample_period)
+    /// acquisitions whose wait (if any) is timed for the profile, `Some(false)` if not, and
+    /// `None` when the thread has no published stack with room (the caller draws per failed
+    /// try then). The draw is a Weyl sequence over the thread's push count: one multiply, no
+    /// state of its own, and no periodic pattern of a program's acquisitions (two locks taken
+    /// in turn) drawn more often than another.
+    #[inline(always)]
+    pub(crate) fn draw(self, threshold: u64) -> Option<bool> {
+        if self.0.is_null() {
+            return None;
+        }
+        // SAFETY: See the type.
+        let state = unsafe { &*self.0 }.stack().state();
+        ((state & 0xff) < SLOTS as u64).then(|| drawn(state >> 8, threshold))
+    }
+
+    /// Pushes `entry` flagged [`ACQUIRING`], right before a blocking lock call (after
+    /// [`Mine::draw`] found room): to every other reader the thread waits for the lock until
+    /// [`Mine::acquired`].
+    #[inline(always)]
+    pub(crate) fn push_acquiring(self, entry: Held) {
+        let mut words = entry.encode();
+        words[FLAGS] |= ACQUIRING;
+        // SAFETY: See the type; `draw` found it non-null, with room.
+        unsafe { &*self.0 }.stack().push(words);
+    }
+
+    /// The lock call after [`Mine::push_acquiring`] returned: the top row is a hold now.
+    /// Returns whether the watchdog found the wait lasting meanwhile (see [`LASTED`]).
+    #[inline(always)]
+    pub(crate) fn acquired(self) -> bool {
+        // SAFETY: See the type.
+        unsafe { &*self.0 }
+            .stack()
+            .clear_top_bits(FLAGS, ACQUIRING | LASTED)
+            & LASTED
+            != 0
+    }
+}
+
+/// Whether the acquisition made at a thread's `pushes`-th push is drawn for the profile (see
+/// [`Mine::draw`]): the push count times the 64-bit golden ratio, at most `threshold`.
+#[inline(always)]
+fn drawn(pushes: u64, threshold: u64) -> bool {
+    pushes.wrapping_mul(0x9E37_79B9_7F4A_7C15) <= threshold
+}
+
 /// The push of a thread that had no inventory when its acquisition began (cold).
 #[cold]
 #[inline(never)]
@@ -1372,4 +1515,94 @@ fn os_thread_id() -> Option<u64> {
     }
     #[cfg(not(target_os = "linux"))]
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The threshold for one draw in `period` (a power of two), as the profile works it out.
+    fn threshold(period: u64) -> u64 {
+        u64::MAX >> period.trailing_zeros()
+    }
+
+    #[test]
+    fn one_acquisition_in_a_period_is_drawn_whatever_the_pattern() {
+        for period in [1u64, 2, 128, 1024] {
+            let t = threshold(period);
+            let n = 1u64 << 20;
+            let all = (0..n).filter(|&p| drawn(p, t)).count() as u64;
+            assert!(
+                all.abs_diff(n / period) <= n / period / 50 + 1,
+                "period {period}: {all} of {n} drawn"
+            );
+            // A program that takes two, three or eight locks in turn has each drawn alike (a
+            // counter drawing every period-th push would draw only one of them).
+            for locks in [2u64, 3, 8] {
+                for lock in 0..locks {
+                    let mine = (0..n).filter(|p| p % locks == lock && drawn(*p, t)).count() as u64;
+                    let expected = n / locks / period;
+                    assert!(
+                        mine.abs_diff(expected) <= expected / 10 + 2,
+                        "period {period}, lock {lock} of {locks}: {mine} drawn, {expected} expected"
+                    );
+                }
+            }
+        }
+        assert!(
+            (0..1000).all(|p| drawn(p, threshold(1))),
+            "period 1 draws every one"
+        );
+    }
+
+    #[test]
+    fn a_row_acquiring_is_a_wait_and_the_rest_are_holds() {
+        let inventory = Inventory::new(Arc::from("t"), false);
+        let class = super::super::class::lookup(
+            super::super::class::LockKind::Mutex,
+            Location::caller(),
+            None,
+            || "u8",
+        );
+        let entry = |id| Held {
+            id,
+            class,
+            mode: Mode::Exclusive,
+            method: method!("lock"),
+            trylock: false,
+            site: Location::caller(),
+            since: 7,
+            node: 0,
+            learned: false,
+            reported: false,
+            blamed: false,
+        };
+        let mine = Mine(&inventory);
+        mine.push(entry(1));
+        assert_eq!(mine.draw(threshold(1)), Some(true));
+        mine.push_acquiring(entry(2));
+        let (held, acquiring) = inventory.view().unwrap();
+        assert_eq!(held.iter().map(|h| h.id).collect::<Vec<_>>(), [1]);
+        assert_eq!(acquiring.map(|a| a.id), Some(2));
+        assert!(inventory.still_acquiring(2, 7));
+        // Holds of lock 2 elsewhere are marked for blame; the row waiting for it is not.
+        inventory.mark_blamed(2);
+        inventory.mark_lasted(2, 7);
+        assert!(
+            mine.acquired(),
+            "the watchdog's mark is seen when the call returns"
+        );
+        let (held, acquiring) = inventory.view().unwrap();
+        assert_eq!(held.iter().map(|h| h.id).collect::<Vec<_>>(), [1, 2]);
+        assert!(acquiring.is_none());
+        assert!(!held[1].blamed, "not marked while it was a wait");
+        assert!(!inventory.still_acquiring(2, 7));
+        // Now a hold: marked for blame, and no longer marked as a lasting wait.
+        inventory.mark_lasted(2, 7);
+        inventory.mark_blamed(2);
+        let (held, _) = inventory.view().unwrap();
+        assert!(held[1].blamed);
+        mine.push_acquiring(entry(3));
+        assert!(!mine.acquired(), "a wait the watchdog did not mark");
+    }
 }

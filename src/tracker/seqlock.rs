@@ -91,6 +91,35 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         &self.rows[..self.len()]
     }
 
+    /// Any thread: the rows below the length as last seen, for a hint (words may be read
+    /// while the writer rewrites them).
+    pub(crate) fn rows_hint(&self) -> &[[AtomicU64; W]] {
+        let len = ((self.state.load(Acquire) & LEN_MASK) as usize).min(N);
+        &self.rows[..len]
+    }
+
+    /// Writer only: the state word (`pushes << 8 | len`), read for a decision before a push.
+    #[inline(always)]
+    pub(crate) fn state(&self) -> u64 {
+        self.state.load(Relaxed)
+    }
+
+    /// Writer only: clears `bits` in word `w` of the top row and returns the word as it was
+    /// (0 with no row). A plain load and store: a bit another thread sets in that word between
+    /// the two is lost (see [`SeqRows::set_bits`]).
+    #[inline(always)]
+    pub(crate) fn clear_top_bits(&self, w: usize, bits: u64) -> u64 {
+        let len = (self.state.load(Relaxed) & LEN_MASK) as usize;
+        match self.rows.get(len.wrapping_sub(1)) {
+            Some(row) => {
+                let was = row[w].load(Relaxed);
+                row[w].store(was & !bits, Relaxed);
+                was
+            }
+            None => 0,
+        }
+    }
+
     /// Any thread: sets bits in one word (a flag for the writer to see later). Not part of the
     /// protocol: the writer's next push to that row overwrites it.
     pub(crate) fn set_bits(&self, i: usize, w: usize, bits: u64) {

@@ -353,6 +353,7 @@ impl Owner {
             node: meta.node.load(Relaxed),
             learned: false,
             reported: false,
+            blamed: false,
         });
         th.last_used.store(since, Relaxed);
         if !pushed {
@@ -752,6 +753,7 @@ mod tests {
             node: 0,
             learned: false,
             reported: false,
+            blamed: false,
         }));
         sweep(&mut tasks, 5_000 + 10 * IDLE_MS);
         assert!(th.owned_by(BASE + 10), "it holds a lock: kept");

@@ -314,6 +314,9 @@ struct ThreadView {
     inventory: Arc<Inventory>,
     held: Vec<Held>,
     waiting: Option<Waiting>,
+    /// The lock it waits for in a lock call made the direct way (its row, flagged
+    /// acquiring): the wait is `waiting` too.
+    acquiring: Option<Held>,
 }
 
 /// One pass over every thread. Returns whether anything was held or waited for.
@@ -340,8 +343,10 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
     let views: Vec<ThreadView> = inventories
         .into_iter()
         .filter_map(|inventory| {
-            let held = inventory.snapshot()?;
-            let waiting = inventory.waiting();
+            let (held, acquiring) = inventory.view()?;
+            let waiting = inventory
+                .published_waiting()
+                .or_else(|| acquiring.map(|a| a.as_wait()));
             Some(ThreadView {
                 key: Arc::as_ptr(&inventory) as usize,
                 name: inventory.name(),
@@ -350,6 +355,7 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
                 inventory,
                 held,
                 waiting,
+                acquiring,
             })
         })
         .collect();
@@ -363,6 +369,7 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
         busy |= super::leases::any();
         super::leases::expired(&mut reports);
     }
+    direct_waits(&views, now);
     long_holds(state, &views, now, &mut reports);
     long_waits(state, &views, now, &mut reports);
     let deadlocked = deadlocks(state, &views, now, &mut reports)
@@ -487,6 +494,78 @@ pub(crate) fn released_long(inventory: &Inventory, held: &Held) {
                 &line,
             );
         }
+    }
+}
+
+/// How long a wait lasts before it goes into the contention profile whatever the draw, and is
+/// blamed on its holders: 2 ms, in ticks.
+const LONG_WAIT_TICKS: u64 = 2;
+
+/// A wait made the direct way (see `LockMeta::direct`) that lasted: blamed on the holders of
+/// its lock when they release it, until it ends.
+struct DirectWait {
+    id: u64,
+    waiter: Arc<Inventory>,
+    /// The tick the wait began at (with `id`, what the waiter's row shows while it waits).
+    since: u64,
+    /// How far (ns after the tracker's epoch) its waiting has been charged.
+    charged: u64,
+}
+
+/// The direct waits that lasted, registered by the watchdog.
+static DIRECT_WAITS: parking_lot::Mutex<Vec<DirectWait>> = parking_lot::Mutex::new(Vec::new());
+
+/// Registers the direct waits that have lasted [`LONG_WAIT_TICKS`] for blame, marks the holds
+/// of their locks so that their release charges them (a holder that takes the lock between
+/// two scans is marked at the next: its share goes to the next marked release), and forgets
+/// the waits that ended.
+fn direct_waits(views: &[ThreadView], now: u64) {
+    let mut waits = DIRECT_WAITS.lock();
+    waits.retain(|d| d.waiter.still_acquiring(d.id, d.since));
+    for v in views {
+        let Some(a) = v.acquiring else { continue };
+        if now < a.since + LONG_WAIT_TICKS {
+            continue;
+        }
+        if !waits
+            .iter()
+            .any(|d| d.id == a.id && d.since == a.since && Arc::ptr_eq(&d.waiter, &v.inventory))
+        {
+            waits.push(DirectWait {
+                id: a.id,
+                waiter: Arc::clone(&v.inventory),
+                since: a.since,
+                charged: a.since.saturating_mul(1_000_000),
+            });
+        }
+        v.inventory.mark_lasted(a.id, a.since);
+        for (holder, _) in holders(views, a.id) {
+            holder.inventory.mark_blamed(a.id);
+        }
+    }
+}
+
+/// A hold of lock `id` marked for blame (see [`direct_waits`]) was released: the waiting of
+/// the direct waits for it since they were last charged goes to this holder's stack.
+#[cold]
+#[inline(never)]
+pub(crate) fn blame_direct(id: u64, class: &'static LockClass) {
+    let now = super::epoch::nanos_of(Instant::now());
+    let (mut waited, mut count) = (0u64, 0u64);
+    DIRECT_WAITS.lock().retain_mut(|d| {
+        if d.id != id {
+            return true;
+        }
+        if !d.waiter.still_acquiring(d.id, d.since) {
+            return false;
+        }
+        waited += now.saturating_sub(d.charged);
+        count += 1;
+        d.charged = now;
+        true
+    });
+    if count > 0 {
+        crate::contention::profile::charge_blame(super::ClassRef(class), waited, count, true);
     }
 }
 

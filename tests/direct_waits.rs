@@ -1,0 +1,247 @@
+//! Waits on locks that were contended before: such a lock is taken without a try first, its
+//! held-stack row flagged as acquiring until the lock call returns (only one acquisition in the
+//! profile's sampling period tries first and times its wait). The watchdog must read that row
+//! as a wait, not a hold: long waits, deadlocks, the contention profile and blame all go on
+//! seeing these waits.
+//!
+//! The profile's rate is set to about one acquisition in 2^24 for the whole binary, so that
+//! every wait after a lock's first contention is a direct one.
+#![cfg(feature = "enabled")]
+
+mod common;
+
+use common::reports_about;
+use lockwatch::contention::{self, View};
+use lockwatch::parking_lot::{Mutex, RwLock};
+use lockwatch::{named, Report, ReportKind};
+use std::sync::{Arc, Barrier, Once};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Profiling nearly off (the binary's tests share the setting), reports sooner.
+fn setup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        contention::set_sample_rate(Duration::from_secs(1));
+        lockwatch::watchdog::set_long_hold(Duration::from_secs(60));
+        lockwatch::watchdog::set_long_wait(Duration::from_millis(100));
+    });
+}
+
+/// Polls until a report of `kind` names all of `names`, for up to five seconds.
+fn wait_for(kind: ReportKind, names: &[&str]) -> Option<Report> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Some(r) = reports_about(names).into_iter().find(|r| r.kind() == kind) {
+            return Some(r);
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+/// The nanoseconds of the folded lines that contain every one of `needles`.
+fn total(folded: &str, needles: &[&str]) -> u64 {
+    folded
+        .lines()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+        .sum()
+}
+
+/// Makes `m` contended once (a thread holds it while this one waits), so that its later waits
+/// are direct ones.
+fn contend_once(m: &Arc<Mutex<u64>>) {
+    let started = Arc::new(Barrier::new(2));
+    let (m2, started2) = (Arc::clone(m), Arc::clone(&started));
+    let holder = thread::spawn(move || {
+        let _g = m2.lock();
+        started2.wait();
+        thread::sleep(Duration::from_millis(20));
+    });
+    started.wait();
+    *m.lock() += 1;
+    holder.join().unwrap();
+}
+
+/// A thread's first acquisition sets up its held stack (and is never a direct one): a
+/// thread that is to wait directly takes some lock first.
+fn first_lock_of_the_thread() {
+    drop(Mutex::new(()).lock());
+}
+
+#[inline(never)]
+fn hold_direct(m: &Mutex<u64>, locked: &Barrier, hold: Duration) {
+    let mut g = m.lock();
+    locked.wait();
+    thread::sleep(hold);
+    *g += 1;
+}
+
+#[inline(never)]
+fn wait_direct(m: &Mutex<u64>) -> Duration {
+    let start = Instant::now();
+    let mut g = m.lock();
+    let waited = start.elapsed();
+    *g += 1;
+    waited
+}
+
+#[test]
+fn a_direct_wait_is_reported_long_and_its_thread_is_not_a_holder() {
+    setup();
+    let m = Arc::new(named(Mutex::new(0), "dw-long"));
+    contend_once(&m);
+    let locked = Arc::new(Barrier::new(2));
+    let (m2, locked2) = (Arc::clone(&m), Arc::clone(&locked));
+    let holder = thread::Builder::new()
+        .name("dw-holder".into())
+        .spawn(move || hold_direct(&m2, &locked2, Duration::from_millis(400)))
+        .unwrap();
+    locked.wait();
+    let waiter = {
+        let m = Arc::clone(&m);
+        thread::Builder::new()
+            .name("dw-waiter".into())
+            .spawn(move || {
+                first_lock_of_the_thread();
+                wait_direct(&m)
+            })
+            .unwrap()
+    };
+    let report = wait_for(ReportKind::LongWait, &["dw-long"]).expect("a LongWait report");
+    waiter.join().unwrap();
+    holder.join().unwrap();
+    let text = report.to_string();
+    assert!(text.contains("thread `dw-waiter` has waited"), "{text}");
+    // The waiter's row, pushed before its lock call, is a wait: the holder is the one holder.
+    let (_, holders) = text.split_once("held by:").expect(&text);
+    assert!(holders.contains("thread `dw-holder`"), "{text}");
+    assert!(!holders.contains("dw-waiter"), "{text}");
+    assert!(
+        !reports_about(&["dw-long"])
+            .iter()
+            .any(|r| r.kind() == ReportKind::LongHold),
+        "a 400 ms wait under a 60 s long-hold threshold is no long hold"
+    );
+}
+
+#[test]
+fn a_deadlock_between_direct_waits_is_reported() {
+    setup();
+    let a = Arc::new(named(Mutex::new(0), "dw-dl-a"));
+    let b = Arc::new(named(Mutex::new(0), "dw-dl-b"));
+    contend_once(&a);
+    contend_once(&b);
+    let both = Arc::new(Barrier::new(2));
+    for (name, first, second) in [
+        ("dw-dl-t1", Arc::clone(&a), Arc::clone(&b)),
+        ("dw-dl-t2", Arc::clone(&b), Arc::clone(&a)),
+    ] {
+        let both = Arc::clone(&both);
+        thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _first = first.lock();
+                both.wait();
+                let _second = second.lock(); // blocks forever: the thread is leaked
+            })
+            .unwrap();
+    }
+    let report =
+        wait_for(ReportKind::Deadlock, &["dw-dl-a", "dw-dl-b"]).expect("a Deadlock report");
+    let text = report.to_string();
+    for needle in [
+        "thread `dw-dl-t1` waits for",
+        "thread `dw-dl-t2` waits for",
+        "holding Mutex `dw-dl-a`",
+        "holding Mutex `dw-dl-b`",
+        "tests/direct_waits.rs:",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn a_reader_waiting_directly_behind_a_writer_is_part_of_a_deadlock() {
+    setup();
+    let a = Arc::new(named(RwLock::new(()), "dw-rw-a"));
+    let b = Arc::new(named(RwLock::new(()), "dw-rw-b"));
+    // Each lock's first contention: a reader waits for a writer.
+    for lock in [&a, &b] {
+        let started = Arc::new(Barrier::new(2));
+        let (l2, started2) = (Arc::clone(lock), Arc::clone(&started));
+        let writer = thread::spawn(move || {
+            let _w = l2.write();
+            started2.wait();
+            thread::sleep(Duration::from_millis(20));
+        });
+        started.wait();
+        drop(lock.read());
+        writer.join().unwrap();
+    }
+    let both = Arc::new(Barrier::new(2));
+    let (a1, b1, both1) = (Arc::clone(&a), Arc::clone(&b), Arc::clone(&both));
+    thread::Builder::new()
+        .name("dw-rw-writer".into())
+        .spawn(move || {
+            let _w = a1.write();
+            both1.wait();
+            let _r = b1.read(); // blocks forever
+        })
+        .unwrap();
+    let (a2, b2, both2) = (Arc::clone(&a), Arc::clone(&b), Arc::clone(&both));
+    thread::Builder::new()
+        .name("dw-rw-reader".into())
+        .spawn(move || {
+            let _w = b2.write();
+            both2.wait();
+            let _r = a2.read(); // blocks forever
+        })
+        .unwrap();
+    let report =
+        wait_for(ReportKind::Deadlock, &["dw-rw-a", "dw-rw-b"]).expect("a Deadlock report");
+    let text = report.to_string();
+    for needle in [
+        "thread `dw-rw-writer` waits for",
+        "thread `dw-rw-reader` waits for",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn long_direct_waits_are_profiled_and_blamed_on_their_holder() {
+    setup();
+    let m = Arc::new(named(Mutex::new(0), "dw-prof"));
+    contend_once(&m);
+    let mut measured = 0;
+    for _ in 0..3 {
+        let locked = Arc::new(Barrier::new(2));
+        let (m2, locked2) = (Arc::clone(&m), Arc::clone(&locked));
+        let holder = thread::spawn(move || hold_direct(&m2, &locked2, Duration::from_millis(40)));
+        locked.wait();
+        measured += wait_direct(&m).as_nanos() as u64;
+        holder.join().unwrap();
+    }
+    let waiters = contention::folded();
+    let recorded = total(&waiters, &["wait_direct", "`dw-prof`"]);
+    // Each wait (40 ms, over the 2 ms after which a wait is in the profile whatever the
+    // draw) is recorded from the coarse tick it began at, which trails the clock by up to
+    // about a millisecond: allow 20% under and 2 ms over per wait.
+    assert!(
+        recorded >= measured - measured / 5 && recorded <= measured + 3 * 2_000_000,
+        "recorded {recorded} ns of {measured} ns waited\n{waiters}"
+    );
+    let blame = contention::folded_view(View::Blame);
+    let blamed = total(&blame, &["hold_direct", "`dw-prof`"]);
+    assert!(
+        blamed > measured / 2 && blamed <= measured + measured / 5 + 6_000_000,
+        "blamed {blamed} ns of {measured} ns waited\n{blame}"
+    );
+    assert_eq!(
+        total(&blame, &["wait_direct", "`dw-prof`"]),
+        0,
+        "the waiter is not to blame\n{blame}"
+    );
+}
