@@ -573,6 +573,28 @@ fn churn() {
     );
 }
 
+/// The main contended row (two threads trading one lock) at three profile rates, measured
+/// before any tokio task has taken a lock, like that row (see the row after the tokio rows).
+fn sampling_rows(only: &str) {
+    for (label, rate) in [
+        ("every wait profiled", 0u64),
+        ("default sampling", 10_000),
+        ("profiling ~off", 1_000_000_000),
+    ] {
+        let name = format!("two threads on one lock, {label}");
+        if !name.contains(only) {
+            continue;
+        }
+        lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(rate));
+        let r = compare(
+            iters() / 4,
+            &mut [&mut fam_pl::one_lock, &mut fam_lw::one_lock],
+        );
+        row(&name, "parking_lot", &r, &["lockwatch"]);
+    }
+    lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(10_000));
+}
+
 /// `lock().await` inside a task (on a current-thread runtime): tokio's mutex against
 /// lockwatch's, alone and nested in a pair.
 #[cfg(feature = "tokio")]
@@ -689,6 +711,9 @@ fn main() {
         iters() / 4
     );
     bench!("RwLock read, uncontended", read, iters());
+    if tracking {
+        sampling_rows(&only);
+    }
     #[cfg(feature = "tokio")]
     tokio_rows(&only);
     if only == "memory" {
@@ -779,23 +804,21 @@ fn main() {
             );
         }
         lockwatch::set_enabled(true);
-        for (label, rate) in [
-            ("every wait profiled", 0u64),
-            ("default sampling", 10_000),
-            ("profiling ~off", 1_000_000_000),
-        ] {
-            let name = format!("two threads on one lock, {label}");
-            if !wanted(&name) {
-                continue;
-            }
-            lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(rate));
+        #[cfg(feature = "tokio")]
+        if wanted("two threads on one lock, after tokio tasks") {
+            // The main row's loop again, now that tasks have taken tokio locks: from then on
+            // every std or parking_lot acquisition asks tokio whether it runs in a task.
             let r = compare(
                 iters() / 4,
                 &mut [&mut fam_pl::one_lock, &mut fam_lw::one_lock],
             );
-            row(&name, "parking_lot", &r, &["lockwatch"]);
+            row(
+                "two threads on one lock, after tokio tasks",
+                "parking_lot",
+                &r,
+                &["lockwatch"],
+            );
         }
-        lockwatch::contention::set_sample_rate(std::time::Duration::from_nanos(10_000));
     }
     if !only.is_empty() {
         return;

@@ -1,8 +1,9 @@
 //! Contention profiles: where threads waited for locks, and who made them wait.
 //!
-//! Only the contended path records anything: when the fast try-acquire fails, the wait is
-//! timed and, if sampled, the waiter's stack captured (instruction pointers, no symbols).
-//! Samples are aggregated by (stack, lock class) and symbolized when exported.
+//! Only the contended path records anything: a wait is timed only if its acquisition was drawn
+//! for the profile (or the wait lasted), and then the waiter's stack is captured (instruction
+//! pointers, no symbols). Samples are aggregated by (stack, lock class) and symbolized when
+//! exported.
 //!
 //! Three views:
 //!
@@ -17,14 +18,18 @@
 //!
 //! # Sampling
 //!
-//! The contended path decides before the wait whether to time it: one wait in `rate / 100 ns`,
-//! rounded up to a power of two (the rate: default 10 µs, so one in 128;
-//! `LOCKWATCH_PROFILE_RATE_NS` or [`set_sample_rate`]), counted that many times, so totals
-//! stay unbiased while the other waits pay no stack capture and no bookkeeping. A rate of zero times every
-//! wait. Waits that last are always recorded, for themselves alone: the watchdog promotes a
-//! wait still going on after 2 ms, and from then on it is timed and blamed on its holder
-//! whatever the draw. (Waits on locks lockwatch does not wrap and tokio tasks' waits are timed
-//! one by one: at least the rate always, shorter ones with probability `wait / rate`.)
+//! A blocking acquisition decides before the lock call whether its wait, if it has one, is
+//! timed: one acquisition in `rate / 100 ns`, rounded up to a power of two (the rate: default
+//! 10 µs, so one in 128; `LOCKWATCH_PROFILE_RATE_NS` or [`set_sample_rate`]), tries the lock
+//! first and, if the try fails, times its wait, counted that many times, so totals stay
+//! unbiased while the other acquisitions pay no try, no clock reading and no bookkeeping. A
+//! rate of zero times every wait. (A lock's first contention, and a thread's acquisitions
+//! before its first, draw per failed try instead.) Waits that last are always recorded, for
+//! themselves alone: the watchdog marks a wait it finds still going on after 2 ms (it looks
+//! every 10 ms), which is then recorded and blamed on its holders whatever the draw; a drawn
+//! wait is timed by the clock, another from the watchdog's millisecond tick it began at.
+//! (Waits on locks lockwatch does not wrap and tokio tasks' waits are timed one by one: at
+//! least the rate always, shorter ones with probability `wait / rate`.)
 //!
 //! Without the `enabled` feature nothing is recorded: the folded views are empty and the
 //! flame graph is an empty-profile SVG.
@@ -218,8 +223,8 @@ pub fn write_pprof(view: View, path: impl AsRef<Path>) -> io::Result<()> {
     write_file(path.as_ref(), &pprof(view))
 }
 
-/// Sets the sampling rate (see the module docs): one short wait in `rate / 100 ns` (rounded up
-/// to a power of two) is timed; zero times every wait.
+/// Sets the sampling rate (see the module docs): the waits of one acquisition in
+/// `rate / 100 ns` (rounded up to a power of two) are timed; zero times every wait.
 ///
 /// # Examples
 ///
