@@ -1,38 +1,15 @@
 //! The contention profiler: waiters, blame, CAS retries; folded, SVG and pprof exports.
 #![cfg(feature = "enabled")]
 
+mod common;
+
+use common::{folded_total, hold_for_a_while, wait_for_the_lock};
 use lockwatch::contention::{self, View};
 use lockwatch::named;
 use lockwatch::parking_lot::Mutex;
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, Instant};
-
-/// Sum of the folded values on lines containing every needle.
-fn total(folded: &str, needles: &[&str]) -> u64 {
-    folded
-        .lines()
-        .filter(|l| needles.iter().all(|n| l.contains(n)))
-        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
-        .sum()
-}
-
-#[inline(never)]
-fn hold_for_a_while(m: &Mutex<u64>, ready: &Barrier, hold: Duration) {
-    let mut g = m.lock();
-    ready.wait();
-    thread::sleep(hold);
-    *g += 1;
-}
-
-#[inline(never)]
-fn wait_for_the_lock(m: &Mutex<u64>) -> Duration {
-    let start = Instant::now();
-    let mut g = m.lock();
-    let waited = start.elapsed();
-    *g += 1;
-    waited
-}
+use std::time::Duration;
 
 /// Three rounds of [`contend_once`]. Returns the waits the test measured itself.
 fn contend(m: &Arc<Mutex<u64>>, hold: Duration) -> Duration {
@@ -56,7 +33,7 @@ fn waits_are_recorded_under_the_waiting_function_and_add_up() {
     let m = Arc::new(named(Mutex::new(0), "prof-waiters"));
     let measured = contend(&m, Duration::from_millis(30));
     let folded = contention::folded();
-    let recorded = total(
+    let recorded = folded_total(
         &folded,
         &["wait_for_the_lock", "[lock] Mutex `prof-waiters`"],
     );
@@ -90,7 +67,7 @@ fn blame_goes_to_the_holder_that_made_others_wait() {
     let m = Arc::new(named(Mutex::new(0), "prof-blame"));
     let measured = contend(&m, Duration::from_millis(30)).as_nanos() as u64;
     let blame = contention::folded_view(View::Blame);
-    let blamed = total(&blame, &["hold_for_a_while", "prof-blame"]);
+    let blamed = folded_total(&blame, &["hold_for_a_while", "prof-blame"]);
     assert!(
         blamed > measured / 2,
         "blamed {blamed} ns of {measured} ns waited\n{blame}"
@@ -100,7 +77,7 @@ fn blame_goes_to_the_holder_that_made_others_wait() {
         "blamed {blamed} ns of {measured} ns"
     );
     assert_eq!(
-        total(&blame, &["wait_for_the_lock", "prof-blame"]),
+        folded_total(&blame, &["wait_for_the_lock", "prof-blame"]),
         0,
         "the waiter is not to blame"
     );
@@ -117,7 +94,7 @@ fn a_locks_first_contention_is_blamed() {
         let m = Arc::new(named(Mutex::new(0), &name));
         contend_once(&m, Duration::from_millis(30));
         let blame = contention::folded_view(View::Blame);
-        total(&blame, &["hold_for_a_while", &format!("`{name}`")]) > 0
+        folded_total(&blame, &["hold_for_a_while", &format!("`{name}`")]) > 0
     });
     assert!(
         blamed,
@@ -167,7 +144,7 @@ fn hot_cas_loops_show_up_as_their_own_frames() {
         });
         assert_eq!(counter.load(Ordering::Relaxed), round * 200_000);
         let cas = contention::folded_view(View::CasRetries);
-        retries = total(&cas, &[&format!("[CAS retry] {site}")]);
+        retries = folded_total(&cas, &[&format!("[CAS retry] {site}")]);
         if retries > 0 {
             break;
         }
@@ -202,7 +179,7 @@ fn flame_graphs_and_pprof_files_carry_the_profile() {
             ("delay".to_string(), "nanoseconds".to_string())
         ]
     );
-    let folded_total = total(&contention::folded(), &["prof-export"]);
+    let folded_total = folded_total(&contention::folded(), &["prof-export"]);
     let pprof_total: u64 = profile
         .samples
         .iter()

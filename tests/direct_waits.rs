@@ -10,13 +10,13 @@
 
 mod common;
 
-use common::reports_about;
+use common::{folded_total, hold_for_a_while, reports_about, wait_for_report, wait_for_the_lock};
 use lockwatch::contention::{self, View};
 use lockwatch::parking_lot::{Mutex, RwLock};
-use lockwatch::{named, Report, ReportKind};
+use lockwatch::{named, ReportKind};
 use std::sync::{Arc, Barrier, Once};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Profiling nearly off (the binary's tests share the setting), reports sooner.
 fn setup() {
@@ -26,27 +26,6 @@ fn setup() {
         lockwatch::watchdog::set_long_hold(Duration::from_secs(60));
         lockwatch::watchdog::set_long_wait(Duration::from_millis(100));
     });
-}
-
-/// Polls until a report of `kind` names all of `names`, for up to five seconds.
-fn wait_for(kind: ReportKind, names: &[&str]) -> Option<Report> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Some(r) = reports_about(names).into_iter().find(|r| r.kind() == kind) {
-            return Some(r);
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-    None
-}
-
-/// The nanoseconds of the folded lines that contain every one of `needles`.
-fn total(folded: &str, needles: &[&str]) -> u64 {
-    folded
-        .lines()
-        .filter(|l| needles.iter().all(|n| l.contains(n)))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
-        .sum()
 }
 
 /// Makes `m` contended once (a thread holds it while this one waits), so that its later waits
@@ -70,23 +49,6 @@ fn first_lock_of_the_thread() {
     drop(Mutex::new(()).lock());
 }
 
-#[inline(never)]
-fn hold_direct(m: &Mutex<u64>, locked: &Barrier, hold: Duration) {
-    let mut g = m.lock();
-    locked.wait();
-    thread::sleep(hold);
-    *g += 1;
-}
-
-#[inline(never)]
-fn wait_direct(m: &Mutex<u64>) -> Duration {
-    let start = Instant::now();
-    let mut g = m.lock();
-    let waited = start.elapsed();
-    *g += 1;
-    waited
-}
-
 #[test]
 fn a_direct_wait_is_reported_long_and_its_thread_is_not_a_holder() {
     setup();
@@ -96,7 +58,7 @@ fn a_direct_wait_is_reported_long_and_its_thread_is_not_a_holder() {
     let (m2, locked2) = (Arc::clone(&m), Arc::clone(&locked));
     let holder = thread::Builder::new()
         .name("dw-holder".into())
-        .spawn(move || hold_direct(&m2, &locked2, Duration::from_millis(400)))
+        .spawn(move || hold_for_a_while(&m2, &locked2, Duration::from_millis(400)))
         .unwrap();
     locked.wait();
     let waiter = {
@@ -105,11 +67,11 @@ fn a_direct_wait_is_reported_long_and_its_thread_is_not_a_holder() {
             .name("dw-waiter".into())
             .spawn(move || {
                 first_lock_of_the_thread();
-                wait_direct(&m)
+                wait_for_the_lock(&m)
             })
             .unwrap()
     };
-    let report = wait_for(ReportKind::LongWait, &["dw-long"]).expect("a LongWait report");
+    let report = wait_for_report(ReportKind::LongWait, &["dw-long"]);
     waiter.join().unwrap();
     holder.join().unwrap();
     let text = report.to_string();
@@ -148,8 +110,7 @@ fn a_deadlock_between_direct_waits_is_reported() {
             })
             .unwrap();
     }
-    let report =
-        wait_for(ReportKind::Deadlock, &["dw-dl-a", "dw-dl-b"]).expect("a Deadlock report");
+    let report = wait_for_report(ReportKind::Deadlock, &["dw-dl-a", "dw-dl-b"]);
     let text = report.to_string();
     for needle in [
         "thread `dw-dl-t1` waits for",
@@ -199,8 +160,7 @@ fn a_reader_waiting_directly_behind_a_writer_is_part_of_a_deadlock() {
             let _r = a2.read(); // blocks forever
         })
         .unwrap();
-    let report =
-        wait_for(ReportKind::Deadlock, &["dw-rw-a", "dw-rw-b"]).expect("a Deadlock report");
+    let report = wait_for_report(ReportKind::Deadlock, &["dw-rw-a", "dw-rw-b"]);
     let text = report.to_string();
     for needle in [
         "thread `dw-rw-writer` waits for",
@@ -219,13 +179,14 @@ fn long_direct_waits_are_profiled_and_blamed_on_their_holder() {
     for _ in 0..3 {
         let locked = Arc::new(Barrier::new(2));
         let (m2, locked2) = (Arc::clone(&m), Arc::clone(&locked));
-        let holder = thread::spawn(move || hold_direct(&m2, &locked2, Duration::from_millis(40)));
+        let holder =
+            thread::spawn(move || hold_for_a_while(&m2, &locked2, Duration::from_millis(40)));
         locked.wait();
-        measured += wait_direct(&m).as_nanos() as u64;
+        measured += wait_for_the_lock(&m).as_nanos() as u64;
         holder.join().unwrap();
     }
     let waiters = contention::folded();
-    let recorded = total(&waiters, &["wait_direct", "`dw-prof`"]);
+    let recorded = folded_total(&waiters, &["wait_for_the_lock", "`dw-prof`"]);
     // Each wait (40 ms, over the 2 ms after which a wait is in the profile whatever the
     // draw) is recorded from the coarse tick it began at, which trails the clock by up to
     // about a millisecond: allow 20% under and 2 ms over per wait.
@@ -234,13 +195,13 @@ fn long_direct_waits_are_profiled_and_blamed_on_their_holder() {
         "recorded {recorded} ns of {measured} ns waited\n{waiters}"
     );
     let blame = contention::folded_view(View::Blame);
-    let blamed = total(&blame, &["hold_direct", "`dw-prof`"]);
+    let blamed = folded_total(&blame, &["hold_for_a_while", "`dw-prof`"]);
     assert!(
         blamed > measured / 2 && blamed <= measured + measured / 5 + 6_000_000,
         "blamed {blamed} ns of {measured} ns waited\n{blame}"
     );
     assert_eq!(
-        total(&blame, &["wait_direct", "`dw-prof`"]),
+        folded_total(&blame, &["wait_for_the_lock", "`dw-prof`"]),
         0,
         "the waiter is not to blame\n{blame}"
     );

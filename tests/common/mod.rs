@@ -88,6 +88,40 @@ pub fn wait_for_report(kind: ReportKind, names: &[&str]) -> Report {
     }
 }
 
+/// The sum of a folded profile's values on the lines that contain every one of `needles`.
+pub fn folded_total(folded: &str, needles: &[&str]) -> u64 {
+    folded
+        .lines()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum()
+}
+
+/// Takes `m`, says so on `ready`, and holds it for `hold`: a holder for the contention
+/// profile's tests (the blame view names this function).
+#[inline(never)]
+pub fn hold_for_a_while(
+    m: &lockwatch::parking_lot::Mutex<u64>,
+    ready: &std::sync::Barrier,
+    hold: std::time::Duration,
+) {
+    let mut g = m.lock();
+    ready.wait();
+    std::thread::sleep(hold);
+    *g += 1;
+}
+
+/// Takes `m` and returns how long that took, as the test measures it: a waiter for the
+/// contention profile's tests (the waiters view names this function).
+#[inline(never)]
+pub fn wait_for_the_lock(m: &lockwatch::parking_lot::Mutex<u64>) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    let mut g = m.lock();
+    let waited = start.elapsed();
+    *g += 1;
+    waited
+}
+
 /// A small deterministic generator (xorshift), so failures replay. The seed must not be 0.
 pub struct Rng(pub u64);
 
