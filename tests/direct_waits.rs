@@ -141,31 +141,26 @@ fn a_reader_waiting_directly_behind_a_writer_is_part_of_a_deadlock() {
         drop(lock.read());
         writer.join().unwrap();
     }
+    // Each thread writes one lock, then reads the other: each read waits behind the other's
+    // write.
     let both = Arc::new(Barrier::new(2));
-    let (a1, b1, both1) = (Arc::clone(&a), Arc::clone(&b), Arc::clone(&both));
-    thread::Builder::new()
-        .name("dw-rw-writer".into())
-        .spawn(move || {
-            let _w = a1.write();
-            both1.wait();
-            let _r = b1.read(); // blocks forever
-        })
-        .unwrap();
-    let (a2, b2, both2) = (Arc::clone(&a), Arc::clone(&b), Arc::clone(&both));
-    thread::Builder::new()
-        .name("dw-rw-reader".into())
-        .spawn(move || {
-            let _w = b2.write();
-            both2.wait();
-            let _r = a2.read(); // blocks forever
-        })
-        .unwrap();
+    for (name, first, second) in [
+        ("dw-rw-t1", Arc::clone(&a), Arc::clone(&b)),
+        ("dw-rw-t2", Arc::clone(&b), Arc::clone(&a)),
+    ] {
+        let both = Arc::clone(&both);
+        thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _w = first.write();
+                both.wait();
+                let _r = second.read(); // blocks forever: the thread is leaked
+            })
+            .unwrap();
+    }
     let report = wait_for_report(ReportKind::Deadlock, &["dw-rw-a", "dw-rw-b"]);
     let text = report.to_string();
-    for needle in [
-        "thread `dw-rw-writer` waits for",
-        "thread `dw-rw-reader` waits for",
-    ] {
+    for needle in ["thread `dw-rw-t1` waits for", "thread `dw-rw-t2` waits for"] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 }

@@ -290,7 +290,8 @@ impl LockMeta {
         }
         // Pushed before the try: what the lock's holder does between its lock and unlock is
         // the program's alone (under contention the next holder waits for nothing else).
-        self.push(mine, me, mode, method, false, site, watchdog::stamp());
+        let since = watchdog::stamp();
+        mine.push(self.entry(me, mode, method, false, site, since));
         // Takes the entry off again if the try unwinds. The token is made after the try:
         // across it only the lock's address and id stay live (a try may call out: std's asks
         // whether the thread is panicking).
@@ -384,24 +385,8 @@ impl LockMeta {
         site: &'static Location<'static>,
         since: u64,
     ) -> HeldToken {
-        self.push(mine, me, mode, method, trylock, site, since);
-        self.token_of(me.id)
-    }
-
-    /// Pushes a hold of this lock on `mine`.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &self,
-        mine: held::Mine,
-        me: Ident,
-        mode: Mode,
-        method: Method,
-        trylock: bool,
-        site: &'static Location<'static>,
-        since: u64,
-    ) {
         mine.push(self.entry(me, mode, method, trylock, site, since));
+        self.token_of(me.id)
     }
 
     /// The held-stack entry of an acquisition of this lock.
