@@ -1,8 +1,10 @@
-//! Waits on locks that were contended before: such a lock is taken without a try first, its
-//! held-stack row flagged as acquiring until the lock call returns (only one acquisition in the
-//! profile's sampling period tries first and times its wait). The watchdog must read that row
-//! as a wait, not a hold: long waits, deadlocks, the contention profile and blame all go on
-//! seeing these waits.
+//! Waits on locks that were contended before: such a lock is taken without a try first, the
+//! call announced in the thread's held stack (its next row) until it returns, and the hold
+//! pushed after (only one acquisition in the profile's sampling period tries first and times
+//! its wait). The watchdog must read the announcement as a wait, not a hold: long waits,
+//! deadlocks, the contention profile and blame all go on seeing these waits; and a call that
+//! unwinds, or one during which the raw lock takes another tracked lock, must leave no wait
+//! behind and lose none.
 //!
 //! The profile's rate is set to about one acquisition in 2^24 for the whole binary, so that
 //! every wait after a lock's first contention is a direct one.
@@ -28,19 +30,28 @@ fn setup() {
     });
 }
 
+/// Any guard, boxed.
+trait Guard {}
+impl<T> Guard for T {}
+
 /// Makes `m` contended once (a thread holds it while this one waits), so that its later waits
-/// are direct ones.
-fn contend_once(m: &Arc<Mutex<u64>>) {
-    let started = Arc::new(Barrier::new(2));
-    let (m2, started2) = (Arc::clone(m), Arc::clone(&started));
-    let holder = thread::spawn(move || {
-        let _g = m2.lock();
-        started2.wait();
-        thread::sleep(Duration::from_millis(20));
+/// are direct ones: `lock` takes it.
+fn contend_once<M: Sync>(m: &M, lock: impl Fn(&M) -> Box<dyn Guard + '_> + Sync) {
+    let started = Barrier::new(2);
+    thread::scope(|s| {
+        s.spawn(|| {
+            let _g = lock(m);
+            started.wait();
+            thread::sleep(Duration::from_millis(20));
+        });
+        started.wait();
+        drop(lock(m));
     });
-    started.wait();
-    *m.lock() += 1;
-    holder.join().unwrap();
+}
+
+/// [`contend_once`] for a mutex of the parking_lot facade.
+fn contend_mutex_once(m: &Mutex<u64>) {
+    contend_once(m, |m| Box::new(m.lock()));
 }
 
 /// A thread's first acquisition sets up its held stack (and is never a direct one): a
@@ -53,7 +64,7 @@ fn first_lock_of_the_thread() {
 fn a_direct_wait_is_reported_long_and_its_thread_is_not_a_holder() {
     setup();
     let m = Arc::new(named(Mutex::new(0), "dw-long"));
-    contend_once(&m);
+    contend_mutex_once(&m);
     let locked = Arc::new(Barrier::new(2));
     let (m2, locked2) = (Arc::clone(&m), Arc::clone(&locked));
     let holder = thread::Builder::new()
@@ -93,8 +104,8 @@ fn a_deadlock_between_direct_waits_is_reported() {
     setup();
     let a = Arc::new(named(Mutex::new(0), "dw-dl-a"));
     let b = Arc::new(named(Mutex::new(0), "dw-dl-b"));
-    contend_once(&a);
-    contend_once(&b);
+    contend_mutex_once(&a);
+    contend_mutex_once(&b);
     let both = Arc::new(Barrier::new(2));
     for (name, first, second) in [
         ("dw-dl-t1", Arc::clone(&a), Arc::clone(&b)),
@@ -169,7 +180,7 @@ fn a_reader_waiting_directly_behind_a_writer_is_part_of_a_deadlock() {
 fn long_direct_waits_are_profiled_and_blamed_on_their_holder() {
     setup();
     let m = Arc::new(named(Mutex::new(0), "dw-prof"));
-    contend_once(&m);
+    contend_mutex_once(&m);
     let mut measured = 0;
     for _ in 0..3 {
         let locked = Arc::new(Barrier::new(2));
@@ -200,4 +211,125 @@ fn long_direct_waits_are_profiled_and_blamed_on_their_holder() {
         0,
         "the waiter is not to blame\n{blame}"
     );
+}
+
+/// A spin mutex whose lock call can be made to panic, or to take a tracked lock first (its own
+/// bookkeeping, say), on the calling thread.
+#[cfg(not(feature = "parking_lot_0_13"))]
+mod picky {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    thread_local! {
+        pub static PANIC_IN_LOCK: Cell<bool> = const { Cell::new(false) };
+        pub static TAKE_INNER: Cell<Option<&'static super::Mutex<u64>>> = const { Cell::new(None) };
+    }
+
+    pub struct Raw(AtomicBool);
+
+    // SAFETY: The flag is set by one compare-exchange at a time; unlock clears it.
+    unsafe impl lock_api::RawMutex for Raw {
+        #[allow(clippy::declare_interior_mutable_const)]
+        const INIT: Self = Raw(AtomicBool::new(false));
+        type GuardMarker = lock_api::GuardNoSend;
+
+        fn lock(&self) {
+            if PANIC_IN_LOCK.take() {
+                // Unwinds without the panic hook, which (with RUST_BACKTRACE set) can spend
+                // longer than the long-wait threshold printing a backtrace from inside the call.
+                std::panic::resume_unwind(Box::new("the raw lock call fails"));
+            }
+            if let Some(inner) = TAKE_INNER.get() {
+                *inner.lock() += 1;
+            }
+            while !lock_api::RawMutex::try_lock(self) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+
+        fn try_lock(&self) -> bool {
+            self.0
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        }
+
+        unsafe fn unlock(&self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+
+    pub type Mutex<T> = lockwatch::lock_api::Mutex<Raw, T>;
+}
+
+#[cfg(not(feature = "parking_lot_0_13"))]
+#[test]
+fn a_direct_lock_call_that_unwinds_leaves_no_wait_behind() {
+    setup();
+    let m = Arc::new(named(picky::Mutex::new(0u64), "dw-unwind"));
+    contend_once(&*m, |m| Box::new(m.lock()));
+    let m2 = Arc::clone(&m);
+    thread::Builder::new()
+        .name("dw-unwinder".into())
+        .spawn(move || {
+            first_lock_of_the_thread();
+            picky::PANIC_IN_LOCK.set(true);
+            let unwound =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(m2.lock())));
+            assert!(unwound.is_err());
+            // An announcement left behind would be a wait for ever, reported long after
+            // 100 ms; and it would send the thread's later acquisitions the slow way.
+            thread::sleep(Duration::from_millis(400));
+            *m2.lock() += 1;
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(*m.lock(), 1);
+    common::assert_quiet(&["dw-unwind"]);
+}
+
+#[cfg(not(feature = "parking_lot_0_13"))]
+#[test]
+fn a_tracked_lock_taken_inside_a_direct_lock_call_leaves_that_call_a_wait() {
+    setup();
+    static INNER: Mutex<u64> = Mutex::new(0);
+    let m = Arc::new(named(picky::Mutex::new(0u64), "dw-outer"));
+    contend_once(&*m, |m| Box::new(m.lock()));
+    contend_mutex_once(&INNER);
+    let locked = Arc::new(Barrier::new(2));
+    let holder = {
+        let (m, locked) = (Arc::clone(&m), Arc::clone(&locked));
+        thread::Builder::new()
+            .name("dw-outer-holder".into())
+            .spawn(move || {
+                let _g = m.lock();
+                locked.wait();
+                thread::sleep(Duration::from_millis(400));
+            })
+            .unwrap()
+    };
+    locked.wait();
+    let waiter = {
+        let m = Arc::clone(&m);
+        thread::Builder::new()
+            .name("dw-outer-waiter".into())
+            .spawn(move || {
+                first_lock_of_the_thread();
+                // Inside this lock call the raw lock takes INNER (a lock contended before),
+                // and then spins: the call must stay this thread's wait.
+                picky::TAKE_INNER.set(Some(&INNER));
+                *m.lock() += 1;
+                picky::TAKE_INNER.set(None);
+            })
+            .unwrap()
+    };
+    let report = wait_for_report(ReportKind::LongWait, &["dw-outer"]);
+    waiter.join().unwrap();
+    holder.join().unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("thread `dw-outer-waiter` has waited"),
+        "{text}"
+    );
+    assert_eq!(*INNER.lock(), 1, "taken once, inside the call");
 }

@@ -47,14 +47,17 @@ fn a_snapshot_never_sees_a_torn_row() {
                 assert!(rows.push([2, 2]));
             })
         };
-        if let Some(seen) = rows.read(1) {
+        if let Some(seen) = rows.read_with_next(1).map(|(rows, _)| rows) {
             assert!(
                 seen.is_empty() || seen == vec![[1, 1]] || seen == vec![[2, 2]],
                 "torn {seen:?}"
             );
         }
         writer.join().unwrap();
-        assert_eq!(rows.read(1), Some(vec![[2, 2]]));
+        assert_eq!(
+            rows.read_with_next(1).map(|(rows, _)| rows),
+            Some(vec![[2, 2]])
+        );
     });
 }
 
@@ -68,11 +71,11 @@ fn a_pop_never_shows_half_a_row() {
             let rows = Arc::clone(&rows);
             thread::spawn(move || rows.pop())
         };
-        if let Some(seen) = rows.read(1) {
+        if let Some(seen) = rows.read_with_next(1).map(|(rows, _)| rows) {
             assert!(seen.is_empty() || seen == vec![[7, 7]], "{seen:?}");
         }
         writer.join().unwrap();
-        assert_eq!(rows.read(1), Some(vec![]));
+        assert_eq!(rows.read_with_next(1).map(|(rows, _)| rows), Some(vec![]));
     });
 }
 
@@ -88,14 +91,53 @@ fn rewriting_rows_in_place_is_never_seen_half_done() {
             let rows = Arc::clone(&rows);
             thread::spawn(move || rows.replace_from(0, &[[3, 3]]))
         };
-        if let Some(seen) = rows.read(1) {
+        if let Some(seen) = rows.read_with_next(1).map(|(rows, _)| rows) {
             assert!(
                 seen.is_empty() || seen == vec![[1, 1], [2, 2]] || seen == vec![[3, 3]],
                 "{seen:?}"
             );
         }
         writer.join().unwrap();
-        assert_eq!(rows.read(1), Some(vec![[3, 3]]));
+        assert_eq!(
+            rows.read_with_next(1).map(|(rows, _)| rows),
+            Some(vec![[3, 3]])
+        );
+    });
+}
+
+/// A direct lock call: the writer releases a hold, announces the next row, withdraws it and
+/// pushes the hold, releases that and announces another. A reader sees a wait or holds,
+/// never a wait alongside a hold (the one popped before it, or its own pushed after it), and
+/// never an announcement torn between two calls.
+#[test]
+fn an_announced_row_is_seen_whole_and_never_with_a_hold() {
+    model(4, || {
+        let rows = Arc::new(seqlock::SeqRows::<1, 2>::new());
+        assert!(rows.push([1, 1]));
+        let writer = {
+            let rows = Arc::clone(&rows);
+            thread::spawn(move || {
+                rows.pop();
+                rows.announce([5, 5]);
+                rows.withdraw(0, 1);
+                assert!(rows.push([5, 5]));
+                rows.pop();
+                rows.announce([6, 6]);
+            })
+        };
+        if let Some((seen, next)) = rows.read_with_next(1) {
+            if next[0] != 0 {
+                assert!(next == [5, 5] || next == [6, 6], "torn {next:?}");
+                assert!(seen.is_empty(), "waiting while holding {seen:?}");
+            } else {
+                assert!(
+                    seen.is_empty() || seen == vec![[1, 1]] || seen == vec![[5, 5]],
+                    "{seen:?}"
+                );
+            }
+        }
+        writer.join().unwrap();
+        assert_eq!(rows.read_with_next(1), Some((vec![], [6, 6])));
     });
 }
 

@@ -31,8 +31,8 @@ echo "== tests, tracking off (plain re-exports, no-op extras), for both parking_
 cargo test --features once_cell
 cargo test --features tokio,redis,arc_lock,serde --test disabled --test redis_disabled
 cargo test --features parking_lot_0_13,arc_lock,serde --test disabled
-echo "== every blocking acquisition the direct way (a lock contended before: no try, the row"
-echo "   flagged as acquiring), as if every lock had been contended (own target dir)"
+echo "== every blocking acquisition the direct way (a lock contended before: no try, the call"
+echo "   announced in the next row), as if every lock had been contended (own target dir)"
 RUSTFLAGS="--cfg lockwatch_direct_always" CARGO_TARGET_DIR=target/direct cargo test \
   --features enabled,arc_lock,send_guard --test it --test watchdog --test direct_waits \
   --test contention --test condvar_hangs --test differential --test sent_guards

@@ -208,7 +208,8 @@ pub(crate) struct Held {
     /// The watchdog reported this hold as long: the release adds its duration.
     pub(crate) reported: bool,
     /// The watchdog found threads waiting long for this lock without timing their waits
-    /// themselves (see [`ACQUIRING`]): the release charges their waiting to this holder.
+    /// themselves (see [`Mine::begin_direct`]): the release charges their waiting to this
+    /// holder.
     pub(crate) blamed: bool,
 }
 
@@ -217,9 +218,10 @@ pub(crate) const WORDS: usize = 5;
 
 impl Held {
     /// The published form: `[id, class, site, flags, node]`, the flags word laid out as
-    /// `since << SINCE_SHIFT | blamed | method << METHOD_SHIFT | acquiring | learned | trylock
-    /// | mode << MODE_SHIFT | reported` (see the constants below; `acquiring` is the owner's
-    /// to set and clear around a lock call, [`Mine::push_acquiring`]). `reported` is set by the watchdog once it reported the hold, so that
+    /// `since << SINCE_SHIFT | lasted | blamed | method << METHOD_SHIFT | elsewhere | learned
+    /// | trylock | mode << MODE_SHIFT | reported` (see the constants below; `lasted` only in
+    /// the next row, [`Mine::begin_direct`]). `reported` is set by the watchdog once it
+    /// reported the hold, so that
     /// the release adds its duration; `learned` once the lock got its graph node while held,
     /// so that the release tells the lock. The watchdog reads the first four words.
     #[inline(always)]
@@ -288,17 +290,12 @@ const LEARNED: u64 = 1 << 5;
 /// [`Inventory::change_elsewhere`]): the owner's release of the row goes the slow way, which
 /// applies the change first. Set by that thread, cleared when the owner rewrites the row.
 const ELSEWHERE: u64 = 1 << 6;
-/// Bit 7: the row was pushed before a blocking lock call that has not returned: the thread
-/// waits for the lock (or is about to have it), it does not hold it yet. Set and cleared by
-/// the owner around the call (see [`Mine::push_acquiring`]); at most the top row has it.
-/// Readers other than the owner take such a row for a wait, not a hold.
-pub(crate) const ACQUIRING: u64 = 1 << 7;
 /// Bit 16: the watchdog found a thread waiting long, untimed, for this held lock (see
 /// [`Inventory::mark_blamed`]): the release charges that wait to this holder.
 const BLAMED: u64 = 1 << 16;
-/// Bit 17: set by the watchdog on a row still [`ACQUIRING`] whose wait has lasted (see
-/// [`Inventory::mark_lasted`]): the owner, when its lock call returns, puts the wait in the
-/// contention profile.
+/// Bit 17, in the next row only: set by the watchdog on a direct lock call whose wait has
+/// lasted (see [`Inventory::mark_lasted`]): the owner, when the call returns, puts the wait in
+/// the contention profile.
 const LASTED: u64 = 1 << 17;
 /// The flags that send a release past the fast pop.
 const FLAGGED: u64 = REPORTED | LEARNED | ELSEWHERE | BLAMED;
@@ -308,6 +305,10 @@ const METHOD_SHIFT: u32 = 8;
 const SINCE_SHIFT: u32 = 18;
 /// The word of a row with the lock's graph node.
 const NODE: usize = 4;
+/// Word 0 of the next row when no direct lock call is on and the thread's next one is drawn
+/// for the profile (see [`Mine::draw_direct`]); 0 when none is on and the next is not drawn.
+/// Lock ids count up from 1 and never reach it.
+const DRAWN: u64 = u64::MAX;
 
 /// The lock id of a row (the owner reading its own stack).
 #[inline(always)]
@@ -407,7 +408,7 @@ pub(crate) struct Inventory {
 }
 
 impl Held {
-    /// A row flagged [`ACQUIRING`] as the wait it stands for (begun at its tick).
+    /// The next row of a direct lock call as the wait it stands for (begun at its tick).
     pub(crate) fn as_wait(&self) -> Waiting {
         Waiting {
             id: self.id,
@@ -475,24 +476,24 @@ impl Inventory {
     }
 
     /// A consistent copy of the held stack and of the lock the owner is blocked on in a lock
-    /// call made the direct way (its row flagged [`ACQUIRING`], not a hold), or `None` if the
+    /// call made the direct way (its next row, see [`Mine::begin_direct`]), or `None` if the
     /// owner kept writing.
     pub(crate) fn view(&self) -> Option<(Vec<Held>, Option<Held>)> {
-        let rows = self.rows.read(64)?;
-        let mut acquiring = None;
+        let (rows, next) = self.rows.read_with_next(64)?;
         let mut held = Vec::with_capacity(rows.len());
         for words in rows {
-            // SAFETY: `read` returns a consistent copy of rows the owner wrote with
+            // SAFETY: `read_with_next` returns a consistent copy of rows the owner wrote with
             // `Held::encode` (it retries a torn read), so every row is whole.
             let Some(entry) = (unsafe { Held::decode(words) }) else {
                 break;
             };
-            if words[FLAGS] & ACQUIRING != 0 {
-                acquiring = Some(entry);
-            } else {
-                held.push(entry);
-            }
+            held.push(entry);
         }
+        // SAFETY: An announced next row's words are the first four of `Held::encode`'s, seen
+        // whole with its word 0 (see `seqlock`); its node word is never written (0).
+        let acquiring = direct_call(next[0])
+            .then(|| unsafe { Held::decode(next) })
+            .flatten();
         if self.has_elsewhere.load(Acquire) {
             // Guards dropped elsewhere that the owner has not taken off yet.
             apply(&mut held, &self.elsewhere.lock());
@@ -503,35 +504,25 @@ impl Inventory {
     /// Whether the owner is still blocked in the direct lock call for lock `id` that began at
     /// tick `since` (any thread; a hint, read without the sequence protocol).
     pub(crate) fn still_acquiring(&self, id: u64, since: u64) -> bool {
-        self.rows.rows_hint().last().is_some_and(|row| {
-            let flags = row[FLAGS].load(Relaxed);
-            row[0].load(Relaxed) == id && flags & ACQUIRING != 0 && flags >> SINCE_SHIFT == since
-        })
+        self.rows.next_word(0) == id && self.rows.next_word(FLAGS) >> SINCE_SHIFT == since
     }
 
     /// Marks the owner's direct lock call for lock `id` that began at tick `since`, if it is
-    /// still waiting, as lasting: see [`LASTED`]. (If the call returns meanwhile, the mark may
-    /// be lost, or land on the hold and be cleared by its release.)
+    /// still waiting, as lasting: see [`LASTED`]. (If the call returns meanwhile, the mark is
+    /// lost, or lands on the next row after its withdrawal, which the next call overwrites.)
     pub(crate) fn mark_lasted(&self, id: u64, since: u64) {
-        let rows = self.rows.rows_hint();
-        if let Some(top) = rows.len().checked_sub(1) {
-            let flags = rows[top][FLAGS].load(Relaxed);
-            if rows[top][0].load(Relaxed) == id
-                && flags & ACQUIRING != 0
-                && flags >> SINCE_SHIFT == since
-            {
-                self.rows.set_bits(top, FLAGS, LASTED);
-            }
+        if self.still_acquiring(id, since) {
+            self.rows.set_next_bits(FLAGS, LASTED);
         }
     }
 
-    /// Marks the holds of lock `id` (not a row the owner is still acquiring) so that their
-    /// release charges the threads waiting for it: see [`BLAMED`]. (Like
-    /// [`Inventory::mark_reported`], a mark may land on a row the owner rewrites meanwhile.)
+    /// Marks the holds of lock `id` so that their release charges the threads waiting for it:
+    /// see [`BLAMED`]. (Like [`Inventory::mark_reported`], a mark may land on a row the owner
+    /// rewrites meanwhile.)
     pub(crate) fn mark_blamed(&self, id: u64) {
         for (slot, row) in self.rows.rows_hint().iter().enumerate() {
             let flags = row[FLAGS].load(Relaxed);
-            if row[0].load(Relaxed) == id && flags & (ACQUIRING | BLAMED) == 0 {
+            if row[0].load(Relaxed) == id && flags & BLAMED == 0 {
                 self.rows.set_bits(slot, FLAGS, BLAMED);
             }
         }
@@ -544,14 +535,14 @@ impl Inventory {
         let rows = self.rows.rows();
         if let Some(slot) = rows.iter().rposition(|row| {
             let flags = row[FLAGS].load(Relaxed);
-            row[0].load(Relaxed) == id && flags & ACQUIRING == 0 && flags >> SINCE_SHIFT == since
+            row[0].load(Relaxed) == id && flags >> SINCE_SHIFT == since
         }) {
             self.rows.set_bits(slot, FLAGS, REPORTED);
         }
     }
 
     /// The wait published in the wait slots (the contended path's), if any: a direct lock
-    /// call's wait is its row (see [`Inventory::view`]).
+    /// call's wait is its next row (see [`Inventory::view`]).
     pub(crate) fn published_waiting(&self) -> Option<Waiting> {
         self.fast_waiting().or_else(|| self.waiting.lock().0)
     }
@@ -691,12 +682,7 @@ impl Inventory {
         // owner moves the row meanwhile, the flag is lost (the change then waits for the
         // owner's next slow path) or lands on a row it rewrites (whose release then merely
         // goes the slow way).
-        if let Some(slot) = self
-            .rows
-            .rows()
-            .iter()
-            .rposition(|row| row_id(row) == id && row[FLAGS].load(Relaxed) & ACQUIRING == 0)
-        {
+        if let Some(slot) = self.rows.rows().iter().rposition(|row| row_id(row) == id) {
             self.rows.set_bits(slot, FLAGS, ELSEWHERE);
         }
     }
@@ -1139,44 +1125,81 @@ impl Mine {
 }
 
 impl Mine {
-    /// The profile's draw for a blocking acquisition, made before the lock call: `Some(true)`
-    /// if this is one of the one in [`sample_period`](crate::contention::profile::sample_period)
-    /// acquisitions whose wait (if any) is timed for the profile, `Some(false)` if not, and
-    /// `None` when the thread has no published stack with room (the caller draws per failed
-    /// try then). The draw is a Weyl sequence over the thread's push count: one multiply, no
-    /// state of its own, and no periodic pattern of a program's acquisitions (two locks taken
-    /// in turn) drawn more often than another.
+    /// How a blocking acquisition of a lock contended before goes, decided before the lock
+    /// call: `Some(false)` the direct way ([`Mine::begin_direct`]); `Some(true)` if it is one
+    /// of the one in [`sample_period`](crate::contention::profile::sample_period)
+    /// acquisitions drawn for the profile, whose wait (if any) is timed (it tries first);
+    /// `None` when the thread has no stack yet, or is inside a direct lock call already (a
+    /// raw lock whose lock call takes a tracked lock): that acquisition tries first, and its
+    /// failed try draws.
+    ///
+    /// The draw was made when the thread's last direct call ended ([`Mine::end_direct`]) and
+    /// left in the next row's word 0, so that this costs one load before the lock call; a
+    /// drawn acquisition draws again for the next with `threshold`, which it reads only then.
     #[inline(always)]
-    pub(crate) fn draw(self, threshold: u64) -> Option<bool> {
+    pub(crate) fn draw_direct(self, threshold: impl FnOnce() -> u64) -> Option<bool> {
         if self.0.is_null() {
             return None;
         }
         // SAFETY: See the type.
-        let state = unsafe { &*self.0 }.stack().state();
-        ((state & 0xff) < SLOTS as u64).then(|| drawn(state >> 8, threshold))
+        let stack = unsafe { &*self.0 }.stack();
+        match stack.next_word(0) {
+            0 => Some(false),
+            DRAWN => {
+                redraw(stack, threshold());
+                Some(true)
+            }
+            _ => None,
+        }
     }
 
-    /// Pushes `entry` flagged [`ACQUIRING`], right before a blocking lock call (after
-    /// [`Mine::draw`] found room): to every other reader the thread waits for the lock until
-    /// [`Mine::acquired`].
+    /// Announces a direct lock call for `entry`'s lock right before it is made (after
+    /// [`Mine::draw_direct`] said so): until [`Mine::end_direct`], every other reader sees
+    /// the thread waiting for the lock (or about to have it), in the stack's next row: the
+    /// entry's first four words, and no push.
     #[inline(always)]
-    pub(crate) fn push_acquiring(self, entry: Held) {
-        let mut words = entry.encode();
-        words[FLAGS] |= ACQUIRING;
-        // SAFETY: See the type; `draw` found it non-null, with room.
-        unsafe { &*self.0 }.stack().push(words);
-    }
-
-    /// The lock call after [`Mine::push_acquiring`] returned: the top row is a hold now.
-    /// Returns whether the watchdog found the wait lasting meanwhile (see [`LASTED`]).
-    #[inline(always)]
-    pub(crate) fn acquired(self) -> bool {
-        // SAFETY: See the type.
+    pub(crate) fn begin_direct(self, entry: Held) {
+        let [id, class, site, flags, _node] = entry.encode();
+        // SAFETY: See the type; `draw_direct` found it non-null.
         unsafe { &*self.0 }
             .stack()
-            .clear_top_bits(FLAGS, ACQUIRING | LASTED)
-            & LASTED
-            != 0
+            .announce([id, class, site, flags]);
+    }
+
+    /// The direct lock call returned (or unwound): the next row is withdrawn, before the hold
+    /// is pushed, so that no reader sees the lock both waited for and held. Draws the thread's
+    /// next direct acquisition with `threshold` (see [`Mine::draw_direct`]). Returns whether
+    /// the watchdog found the wait lasting meanwhile (see [`LASTED`]).
+    #[inline(always)]
+    pub(crate) fn end_direct(self, threshold: u64) -> bool {
+        // SAFETY: See the type.
+        let stack = unsafe { &*self.0 }.stack();
+        stack.withdraw(draw_word(stack, threshold), FLAGS) & LASTED != 0
+    }
+}
+
+/// Whether word 0 of a thread's next row says a direct lock call is on (see
+/// [`Mine::draw_direct`]).
+#[inline(always)]
+fn direct_call(word: u64) -> bool {
+    word != 0 && word != DRAWN
+}
+
+/// The draw for the direct acquisition after a drawn one (cold: one in the period).
+#[cold]
+#[inline(never)]
+fn redraw(stack: &SeqRows<SLOTS, WORDS>, threshold: u64) {
+    stack.withdraw(draw_word(stack, threshold), FLAGS);
+}
+
+/// Word 0 of the next row when no direct call is on: whether the next direct acquisition is
+/// drawn, for the thread's push count now.
+#[inline(always)]
+fn draw_word(stack: &SeqRows<SLOTS, WORDS>, threshold: u64) -> u64 {
+    if drawn(stack.state() >> 8, threshold) {
+        DRAWN
+    } else {
+        0
     }
 }
 
@@ -1556,7 +1579,7 @@ mod tests {
     }
 
     #[test]
-    fn a_row_acquiring_is_a_wait_and_the_rest_are_holds() {
+    fn a_direct_call_is_a_wait_until_it_ends_and_then_a_hold() {
         let inventory = Inventory::new(Arc::from("t"), false);
         let class = super::super::class::lookup(
             super::super::class::LockKind::Mutex,
@@ -1578,31 +1601,65 @@ mod tests {
             blamed: false,
         };
         let mine = Mine(&inventory);
+        assert_eq!(
+            mine.draw_direct(|| unreachable!()),
+            Some(false),
+            "a thread's first direct acquisition is not drawn"
+        );
         mine.push(entry(1));
-        assert_eq!(mine.draw(threshold(1)), Some(true));
-        mine.push_acquiring(entry(2));
+        mine.begin_direct(entry(2));
+        assert_eq!(
+            mine.draw_direct(|| unreachable!()),
+            None,
+            "inside a direct call, an acquisition tries first"
+        );
         let (held, acquiring) = inventory.view().unwrap();
         assert_eq!(held.iter().map(|h| h.id).collect::<Vec<_>>(), [1]);
-        assert_eq!(acquiring.map(|a| a.id), Some(2));
+        let acquiring = acquiring.expect("the announced call is a wait");
+        assert_eq!((acquiring.id, acquiring.since, acquiring.node), (2, 7, 0));
         assert!(inventory.still_acquiring(2, 7));
-        // Holds of lock 2 elsewhere are marked for blame; the row waiting for it is not.
+        assert!(!inventory.still_acquiring(2, 8) && !inventory.still_acquiring(1, 7));
+        // Holds of lock 2 elsewhere are marked for blame; the wait for it is no hold.
         inventory.mark_blamed(2);
         inventory.mark_lasted(2, 7);
         assert!(
-            mine.acquired(),
+            mine.end_direct(threshold(1)),
             "the watchdog's mark is seen when the call returns"
         );
-        let (held, acquiring) = inventory.view().unwrap();
-        assert_eq!(held.iter().map(|h| h.id).collect::<Vec<_>>(), [1, 2]);
-        assert!(acquiring.is_none());
-        assert!(!held[1].blamed, "not marked while it was a wait");
         assert!(!inventory.still_acquiring(2, 7));
-        // Now a hold: marked for blame, and no longer marked as a lasting wait.
+        let (held, acquiring) = inventory.view().unwrap();
+        assert!(acquiring.is_none(), "withdrawn");
+        assert_eq!(held.len(), 1, "the hold is pushed by the caller, after");
+        mine.push(entry(2));
+        let (held, _) = inventory.view().unwrap();
+        assert_eq!(held.iter().map(|h| h.id).collect::<Vec<_>>(), [1, 2]);
+        assert!(!held[1].blamed, "not marked while it was a wait");
+        // Now a hold: marked for blame; a mark for a lasting wait has nowhere to go.
         inventory.mark_lasted(2, 7);
         inventory.mark_blamed(2);
-        let (held, _) = inventory.view().unwrap();
-        assert!(held[1].blamed);
-        mine.push_acquiring(entry(3));
-        assert!(!mine.acquired(), "a wait the watchdog did not mark");
+        let (held, acquiring) = inventory.view().unwrap();
+        assert!(held[1].blamed && acquiring.is_none());
+        // Period 1: `end_direct` drew the next acquisition; it tries first, and draws again.
+        let mut asked = 0;
+        assert_eq!(
+            mine.draw_direct(|| {
+                asked += 1;
+                0
+            }),
+            Some(true)
+        );
+        assert_eq!(
+            asked, 1,
+            "a drawn acquisition reads the threshold to draw again"
+        );
+        mine.push(entry(3));
+        assert_eq!(
+            mine.draw_direct(|| unreachable!()),
+            Some(false),
+            "drawn again with threshold 0: not drawn"
+        );
+        mine.begin_direct(entry(4));
+        assert!(!mine.end_direct(0), "a wait the watchdog did not mark");
+        assert!(inventory.view().unwrap().1.is_none());
     }
 }

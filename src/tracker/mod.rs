@@ -283,7 +283,7 @@ impl LockMeta {
         // (`--cfg lockwatch_direct_always`: every lock as if contended before, so that the
         // test suite runs the direct way throughout.)
         if cfg!(lockwatch_direct_always) || !self.contention.load(Relaxed).is_null() {
-            drawn = mine.draw(profile::sample_threshold());
+            drawn = mine.draw_direct(profile::sample_threshold);
             if drawn == Some(false) {
                 return self.direct(mine, me, mode, method, site, block);
             }
@@ -415,21 +415,26 @@ impl LockMeta {
         }
     }
 
-    /// A blocking acquisition made the direct way: the entry is pushed flagged as acquiring
-    /// and the lock called at once, with no try first and no clock read. Until the call
-    /// returns, the watchdog reads the flagged row as this thread's wait (long waits,
-    /// deadlocks); once it has lasted 2 ms the watchdog marks it, and the holds of its lock so
-    /// that their releases are blamed for it (see `watchdog::direct_waits`), and the wait goes
-    /// into the profile here, when the call returns, timed from the tick it began at. Shorter
-    /// waits are left to the acquisitions drawn for the profile, which try first and time
-    /// their waits (one in [`profile::sample_period`]).
+    /// A blocking acquisition made the direct way: the acquisition is announced in the held
+    /// stack's next row (four stores, no push) and the lock called at once, with no try first
+    /// and no clock read; once the call returns, the announcement is withdrawn and the hold
+    /// pushed. Until then the watchdog reads the announcement as this thread's wait (long
+    /// waits, deadlocks); once it has lasted 2 ms the watchdog marks it, and the holds of its
+    /// lock so that their releases are blamed for it (see `watchdog::direct_waits`), and the
+    /// wait goes into the profile here, when the call returns, timed from the tick it began
+    /// at. Shorter waits are left to the acquisitions drawn for the profile, which try first
+    /// and time their waits (one in [`profile::sample_period`]).
     ///
     /// Only for a lock contended before: the try costs a contended lock as much as all of
     /// lockwatch's bookkeeping (the try's read brings the lock's line over shared before its
     /// compare-exchange asks for it exclusive: parking_lot's own try-then-lock measured 1.67x
-    /// its lock under two threads), and each acquisition not drawn is spared it; its release
-    /// pops the row before the unlock (see [`release`]). A lock never contended keeps the try,
-    /// which costs it less than the draw and the flag, and its first contention sets up its
+    /// its lock under two threads), and each acquisition not drawn is spared it. What is left
+    /// runs while the lock is held (the push, the next draw; the release pops the row before
+    /// the unlock, see [`drop_early`]): between one unlock and the next lock call, under
+    /// contention, the other thread takes the lock, and every instruction spent there makes
+    /// that more likely (parking_lot with about 40 instructions of work added before its lock
+    /// call: 1.27x its plain lock under two threads; added inside the hold: 0.9x). A lock never
+    /// contended keeps the try, which costs it less, and its first contention sets up its
     /// contention state. A thread's first acquisition, before it has a held stack, also tries.
     #[inline(always)]
     fn direct<G>(
@@ -442,14 +447,16 @@ impl LockMeta {
         block: impl FnOnce() -> G,
     ) -> (G, HeldToken) {
         let since = watchdog::stamp();
-        mine.push_acquiring(self.entry(me, mode, method, false, site, since));
-        // Takes the entry off again if the lock call unwinds.
-        let pushed = Pushed(me.id);
+        mine.begin_direct(self.entry(me, mode, method, false, site, since));
+        // Withdraws the announcement if the lock call unwinds.
+        let announced = Announced(mine);
         let guard = block();
-        std::mem::forget(pushed);
-        if mine.acquired() {
+        std::mem::forget(announced);
+        let lasted = mine.end_direct(profile::sample_threshold());
+        if lasted {
             direct_wait_lasted(me, since);
         }
+        mine.push(self.entry(me, mode, method, false, site, watchdog::stamp()));
         (guard, HeldToken::new(me.id, self, true))
     }
 
@@ -804,13 +811,26 @@ impl<G> std::ops::DerefMut for Guarded<G> {
 /// other guard stays small enough to inline (with both in it, lockwatch::sync's `MutexGuard`
 /// drop became a call: an uncontended lock/unlock went from 121 to 151 instructions), and by
 /// value, so that the guard and its token stay in registers.
+///
+/// In the common case the unlock is its last act: the release's pop inlined before it (no
+/// registers to restore after it) and nothing after, so that the thread goes from the
+/// unlock's locked instruction straight back to the program (see [`LockMeta::direct`]).
 #[inline(never)]
 fn drop_early<G>(guard: G, id: u64, meta: *const LockMeta) {
-    let released = release(id, meta);
-    drop(guard);
-    if !released {
-        release_slow(id, meta);
+    if release_fast(id, meta) {
+        drop(guard);
+    } else {
+        unlock_then_release(guard, id, meta);
     }
+}
+
+/// The rest of [`drop_early`] when the fast release did nothing: the unlock, then the slow
+/// release.
+#[cold]
+#[inline(never)]
+fn unlock_then_release<G>(guard: G, id: u64, meta: *const LockMeta) {
+    drop(guard);
+    release_slow(id, meta);
 }
 
 impl<G> Drop for Guarded<G> {
@@ -1016,6 +1036,12 @@ impl Drop for HeldToken {
 /// release, on that holder.
 #[inline(never)]
 fn release(id: u64, meta: *const LockMeta) -> bool {
+    release_fast(id, meta)
+}
+
+/// The body of [`release`], inline (for [`drop_early`]).
+#[inline(always)]
+fn release_fast(id: u64, meta: *const LockMeta) -> bool {
     // SAFETY: See `HeldToken`'s `Send` impl: the lock outlives its guard's token.
     let contention = unsafe { &*meta }.contention.load(Relaxed);
     // SAFETY: Non-null `contention` stays valid until the lock is dropped.
@@ -1266,6 +1292,16 @@ impl Drop for Pushed {
     #[cold]
     fn drop(&mut self) {
         held::release(self.0);
+    }
+}
+
+/// A direct lock call's announcement, withdrawn if the call unwinds.
+struct Announced(held::Mine);
+
+impl Drop for Announced {
+    #[cold]
+    fn drop(&mut self) {
+        self.0.end_direct(0);
     }
 }
 

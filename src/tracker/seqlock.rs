@@ -9,6 +9,15 @@
 //! cannot miss once it has seen any word of the new row) and push again (a new count). Every
 //! field is an atomic, so a torn read is detected, never undefined.
 //!
+//! Above the stack sits one more row, the *next* row: words the writer announces before a
+//! call that may block (which row it means to push once the call returns) and withdraws
+//! before it pushes. Word 0 says whether it is on (the caller's encoding); it is stored last
+//! with release ordering and loaded first with acquire, so a reader that sees it on sees the
+//! words announced with it. A reader copies it between its two looks at the state word, so a
+//! copy of the stack and the next row together never shows the row both announced and pushed
+//! (the withdrawal comes before the push) nor announced alongside a row popped before it.
+//! Announcing costs its words' stores and no state store.
+//!
 //! This file takes its atomics from `super::primitive`, so that the loom model
 //! (`tests/loom.rs`, run with `--cfg loom`) checks this very code against loom's.
 
@@ -22,6 +31,8 @@ pub(crate) struct SeqRows<const N: usize, const W: usize> {
     /// `pushes << 8 | len`.
     state: AtomicU64,
     rows: [[AtomicU64; W]; N],
+    /// The next row (see the module docs).
+    next: [AtomicU64; W],
 }
 
 impl<const N: usize, const W: usize> SeqRows<N, W> {
@@ -30,6 +41,7 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         SeqRows {
             state: AtomicU64::new(0),
             rows: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            next: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
@@ -104,20 +116,39 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         self.state.load(Relaxed)
     }
 
-    /// Writer only: clears `bits` in word `w` of the top row and returns the word as it was
-    /// (0 with no row). A plain load and store: a bit another thread sets in that word between
-    /// the two is lost (see [`SeqRows::set_bits`]).
+    /// Writer only: announces the next row's first `K` words (word 0 last; see the module
+    /// docs). The other words keep what they held.
     #[inline(always)]
-    pub(crate) fn clear_top_bits(&self, w: usize, bits: u64) -> u64 {
-        let len = (self.state.load(Relaxed) & LEN_MASK) as usize;
-        match self.rows.get(len.wrapping_sub(1)) {
-            Some(row) => {
-                let was = row[w].load(Relaxed);
-                row[w].store(was & !bits, Relaxed);
-                was
-            }
-            None => 0,
+    pub(crate) fn announce<const K: usize>(&self, words: [u64; K]) {
+        const { assert!(K >= 1 && K <= W) };
+        // Orders the last pop before the words, for a reader that sees one of them (the loom
+        // model does not catch its absence; the rule does, as for `push`).
+        fence(Release);
+        for (cell, word) in self.next[1..K].iter().zip(&words[1..]) {
+            cell.store(*word, Relaxed);
         }
+        self.next[0].store(words[0], Release);
+    }
+
+    /// Writer only: withdraws the next row, storing `off` in its word 0, and returns its word
+    /// `w` as it was. A plain load and store: a bit another thread sets in that word between
+    /// the two is lost (see [`SeqRows::set_next_bits`]).
+    #[inline(always)]
+    pub(crate) fn withdraw(&self, off: u64, w: usize) -> u64 {
+        let was = self.next[w].load(Relaxed);
+        self.next[0].store(off, Relaxed);
+        was
+    }
+
+    /// Any thread: word `w` of the next row, for a hint (word 0 first: see the module docs).
+    pub(crate) fn next_word(&self, w: usize) -> u64 {
+        self.next[w].load(if w == 0 { Acquire } else { Relaxed })
+    }
+
+    /// Any thread: sets bits in word `w` of the next row (a flag for the writer to see when
+    /// it withdraws the row; lost if it withdraws meanwhile).
+    pub(crate) fn set_next_bits(&self, w: usize, bits: u64) {
+        self.next[w].fetch_or(bits, Relaxed);
     }
 
     /// Any thread: sets bits in one word (a flag for the writer to see later). Not part of the
@@ -126,8 +157,9 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         self.rows[i][w].fetch_or(bits, Relaxed);
     }
 
-    /// Any thread: a consistent copy of the rows, or `None` if the writer kept writing.
-    pub(crate) fn read(&self, attempts: usize) -> Option<Vec<[u64; W]>> {
+    /// Any thread: a consistent copy of the rows and of the next row, or `None` if the writer
+    /// kept writing.
+    pub(crate) fn read_with_next(&self, attempts: usize) -> Option<(Vec<[u64; W]>, [u64; W])> {
         for _ in 0..attempts {
             let before = self.state.load(Acquire);
             let len = ((before & LEN_MASK) as usize).min(N);
@@ -135,9 +167,10 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
                 .iter()
                 .map(|row| std::array::from_fn(|w| row[w].load(Relaxed)))
                 .collect();
+            let next = std::array::from_fn(|w| self.next_word(w));
             fence(Acquire);
             if self.state.load(Relaxed) == before {
-                return Some(rows);
+                return Some((rows, next));
             }
             std::hint::spin_loop();
         }
