@@ -1104,6 +1104,11 @@ pub(crate) fn mine() -> Mine {
 }
 
 impl Mine {
+    /// The inventory's address (see [`Inventory::key`]); 0 for none.
+    pub(crate) fn key(self) -> usize {
+        self.0 as usize
+    }
+
     /// Whether this thread holds nothing (or its state is unreachable).
     #[inline(always)]
     pub(crate) fn holds_nothing(self) -> bool {

@@ -454,7 +454,7 @@ impl LockMeta {
         std::mem::forget(announced);
         let lasted = mine.end_direct(profile::sample_threshold());
         if lasted {
-            direct_wait_lasted(me, since);
+            direct_wait_lasted(mine, me, since);
         }
         mine.push(self.entry(me, mode, method, false, site, watchdog::stamp()));
         (guard, HeldToken::new(me.id, self, true))
@@ -736,12 +736,13 @@ impl Drop for External<'_> {
 }
 
 /// A wait made the direct way lasted (see [`LockMeta::direct`]): into the profile, for itself
-/// alone, from `since` (the tick it began at) to now. The tick trails the time by up to about
-/// a millisecond (more when the watchdog is kept from running), so the wait is recorded that
-/// much longer than it was.
+/// alone, from `since` (the tick it began at) to now, and its end to the watchdog's record of
+/// it, for blame. The tick trails the time by up to about a millisecond (more when the
+/// watchdog is kept from running), so the wait is recorded that much longer than it was.
 #[cold]
 #[inline(never)]
-fn direct_wait_lasted(me: Ident, since: u64) {
+fn direct_wait_lasted(mine: held::Mine, me: Ident, since: u64) {
+    watchdog::direct_wait_ended(mine.key(), me.id, since);
     let start = epoch::epoch() + std::time::Duration::from_millis(since);
     profile::record_timed(ClassRef(me.class), start.elapsed(), 1, None);
 }

@@ -510,6 +510,9 @@ struct DirectWait {
     since: u64,
     /// How far (ns after the tracker's epoch) its waiting has been charged.
     charged: u64,
+    /// When it ended (ns after the epoch), as its waiter said ([`direct_wait_ended`]); 0 while
+    /// it has not.
+    ended: u64,
 }
 
 /// The direct waits that lasted, registered by the watchdog.
@@ -518,10 +521,17 @@ static DIRECT_WAITS: parking_lot::Mutex<Vec<DirectWait>> = parking_lot::Mutex::n
 /// Registers the direct waits that have lasted [`LONG_WAIT_TICKS`] for blame, marks the holds
 /// of their locks so that their release charges them (a holder that takes the lock between
 /// two scans is marked at the next: its share goes to the next marked release), and forgets
-/// the waits that ended.
+/// the waits that ended (one that its waiter said ended, a scan later: the release that ended
+/// it may not have charged it yet).
 fn direct_waits(views: &[ThreadView], now: u64) {
     let mut waits = DIRECT_WAITS.lock();
-    waits.retain(|d| d.waiter.still_acquiring(d.id, d.since));
+    waits.retain(|d| {
+        if d.ended != 0 {
+            d.ended / 1_000_000 + 2 * SCAN_EVERY_MS > now
+        } else {
+            d.waiter.still_acquiring(d.id, d.since)
+        }
+    });
     for v in views {
         let Some(a) = v.acquiring else { continue };
         if now < a.since + LONG_WAIT_TICKS {
@@ -536,6 +546,7 @@ fn direct_waits(views: &[ThreadView], now: u64) {
                 waiter: Arc::clone(&v.inventory),
                 since: a.since,
                 charged: a.since.saturating_mul(1_000_000),
+                ended: 0,
             });
         }
         v.inventory.mark_lasted(a.id, a.since);
@@ -545,8 +556,11 @@ fn direct_waits(views: &[ThreadView], now: u64) {
     }
 }
 
-/// A hold of lock `id` marked for blame (see [`direct_waits`]) was released: the waiting of
-/// the direct waits for it since they were last charged goes to this holder's stack.
+/// A hold of lock `id` marked for blame (see [`direct_waits`]) was released (after its
+/// unlock): the waiting of the direct waits for it since they were last charged goes to this
+/// holder's stack. A wait that has ended is charged for the last time: up to its end if its
+/// waiter said when, else up to now (it ended after this release's unlock, which let its
+/// waiter in; it is not forgotten uncharged because the waiter got there first).
 #[cold]
 #[inline(never)]
 pub(crate) fn blame_direct(id: u64, class: &'static LockClass) {
@@ -556,16 +570,28 @@ pub(crate) fn blame_direct(id: u64, class: &'static LockClass) {
         if d.id != id {
             return true;
         }
-        if !d.waiter.still_acquiring(d.id, d.since) {
-            return false;
-        }
-        waited += now.saturating_sub(d.charged);
+        let on = d.ended == 0 && d.waiter.still_acquiring(d.id, d.since);
+        let end = if d.ended != 0 { d.ended.min(now) } else { now };
+        waited += end.saturating_sub(d.charged);
         count += 1;
-        d.charged = now;
-        true
+        d.charged = end;
+        on
     });
     if count > 0 {
         crate::contention::profile::charge_blame(super::ClassRef(class), waited, count, true);
+    }
+}
+
+/// The waiter of a direct wait for lock `id` that began at tick `since` (the thread's or task's
+/// inventory at address `waiter`), which the watchdog marked as lasting, got the lock: a
+/// release that charges it later charges it up to now, not to then.
+#[cold]
+pub(crate) fn direct_wait_ended(waiter: usize, id: u64, since: u64) {
+    let now = super::epoch::nanos_of(Instant::now());
+    for d in DIRECT_WAITS.lock().iter_mut() {
+        if d.id == id && d.since == since && Arc::as_ptr(&d.waiter) as usize == waiter {
+            d.ended = now.max(1);
+        }
     }
 }
 
