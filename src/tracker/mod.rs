@@ -401,17 +401,9 @@ impl LockMeta {
         since: u64,
     ) -> Held {
         Held {
-            id: me.id,
-            class: me.class,
-            mode,
-            method,
             trylock,
-            site,
-            since,
             node: self.node.load(Relaxed),
-            learned: false,
-            reported: false,
-            blamed: false,
+            ..wait_entry(me, mode, method, site, since)
         }
     }
 
@@ -447,7 +439,7 @@ impl LockMeta {
         block: impl FnOnce() -> G,
     ) -> (G, HeldToken) {
         let since = watchdog::stamp();
-        mine.begin_direct(self.entry(me, mode, method, false, site, since));
+        mine.begin_direct(wait_entry(me, mode, method, site, since));
         // Withdraws the announcement if the lock call unwinds.
         let announced = Announced(mine);
         let guard = block();
@@ -1293,6 +1285,32 @@ impl Drop for Pushed {
     #[cold]
     fn drop(&mut self) {
         held::release(self.0);
+    }
+}
+
+/// The entry of an acquisition of lock `me` not made yet, as its wait is announced (see
+/// [`LockMeta::direct`]): the lock's graph node, which the watchdog never reads, is left out
+/// (its load would be one more instruction before the lock call).
+#[inline(always)]
+fn wait_entry(
+    me: Ident,
+    mode: Mode,
+    method: Method,
+    site: &'static Location<'static>,
+    since: u64,
+) -> Held {
+    Held {
+        id: me.id,
+        class: me.class,
+        mode,
+        method,
+        trylock: false,
+        site,
+        since,
+        node: 0,
+        learned: false,
+        reported: false,
+        blamed: false,
     }
 }
 
