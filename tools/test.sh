@@ -35,7 +35,8 @@ echo "== every blocking acquisition the direct way (a lock contended before: no 
 echo "   announced in the next row), as if every lock had been contended (own target dir)"
 RUSTFLAGS="--cfg lockwatch_direct_always" CARGO_TARGET_DIR=target/direct cargo test \
   --features enabled,arc_lock,send_guard --test it --test watchdog --test direct_waits \
-  --test contention --test condvar_hangs --test differential --test sent_guards
+  --test contention --test condvar_hangs --test differential --test sent_guards \
+  --test spans_and_backtraces --test direct_backtraces
 echo "== loom models of the lock-free parts (--cfg loom, own target dir)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
 echo "== the command line tool (tools/lockwatch-cli)"

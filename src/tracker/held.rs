@@ -439,10 +439,15 @@ fn apply(held: &mut Vec<Held>, changes: &[(u64, Option<Mode>)]) -> Vec<Held> {
 
 impl Inventory {
     fn new(name: Arc<str>, task: bool) -> Self {
+        let rows = SeqRows::new();
+        if crate::report::backtrace_level() > 0 {
+            // Every wait keeps its stack: the first direct acquisition is drawn too.
+            rows.withdraw(DRAWN, 0);
+        }
         Inventory {
             name: parking_lot::Mutex::new(name),
             task,
-            rows: SeqRows::new(),
+            rows,
             waiting: parking_lot::Mutex::new((None, None)),
             fast: WaitSlot::new(),
             held_elsewhere: parking_lot::Mutex::new(None),
@@ -499,6 +504,13 @@ impl Inventory {
             apply(&mut held, &self.elsewhere.lock());
         }
         Some((held, acquiring))
+    }
+
+    /// Draws the owner's next direct acquisition (see [`Mine::draw_direct`]) unless a direct
+    /// call is on (any thread): once backtraces are switched on, so that the owner's next wait
+    /// keeps its stack too (its later ones are drawn as it ends each call).
+    pub(crate) fn draw_next(&self) {
+        self.rows.swap_next_word0(0, DRAWN);
     }
 
     /// Whether the owner is still blocked in the direct lock call for lock `id` that began at

@@ -140,6 +140,12 @@ impl<const N: usize, const W: usize> SeqRows<N, W> {
         was
     }
 
+    /// Any thread: stores `new` in the next row's word 0 if it holds `old` (a compare-exchange:
+    /// a writer's own store to it meanwhile wins).
+    pub(crate) fn swap_next_word0(&self, old: u64, new: u64) {
+        let _ = self.next[0].compare_exchange(old, new, Relaxed, Relaxed);
+    }
+
     /// Any thread: word `w` of the next row, for a hint (word 0 first: see the module docs).
     pub(crate) fn next_word(&self, w: usize) -> u64 {
         self.next[w].load(if w == 0 { Acquire } else { Relaxed })

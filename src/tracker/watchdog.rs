@@ -340,6 +340,13 @@ fn scan(state: &mut ScanState, now: u64) -> bool {
             }
         });
     }
+    if crate::report::backtrace_level() > 0 {
+        // Switched on while threads ran: their next direct acquisitions are drawn (with their
+        // stacks) from this scan on; threads made since draw their first.
+        for inventory in &inventories {
+            inventory.draw_next();
+        }
+    }
     let views: Vec<ThreadView> = inventories
         .into_iter()
         .filter_map(|inventory| {
