@@ -15,28 +15,13 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-/// Makes `m` contended once (a thread holds it while this one waits), so that its later waits
-/// are direct ones.
-fn contend_once(m: &Mutex<()>) {
-    let started = Barrier::new(2);
-    thread::scope(|s| {
-        s.spawn(|| {
-            let _g = m.lock();
-            started.wait();
-            thread::sleep(Duration::from_millis(20));
-        });
-        started.wait();
-        drop(m.lock());
-    });
-}
-
 #[test]
 fn a_deadlock_right_after_backtraces_are_switched_on_carries_each_wait_backtrace() {
     lockwatch::contention::set_sample_rate(Duration::from_secs(1));
     let a = Arc::new(named(Mutex::new(()), "bt-late-a"));
     let b = Arc::new(named(Mutex::new(()), "bt-late-b"));
-    contend_once(&a);
-    contend_once(&b);
+    common::contend_mutex_once(&a);
+    common::contend_mutex_once(&b);
     let (holding, go) = (Arc::new(Barrier::new(3)), Arc::new(Barrier::new(3)));
     for (name, first, second) in [
         ("bt-late-1", Arc::clone(&a), Arc::clone(&b)),

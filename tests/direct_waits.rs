@@ -12,7 +12,10 @@
 
 mod common;
 
-use common::{folded_total, hold_for_a_while, reports_about, wait_for_report, wait_for_the_lock};
+use common::{
+    contend_mutex_once, contend_once, folded_total, hold_for_a_while, reports_about,
+    wait_for_report, wait_for_the_lock,
+};
 use lockwatch::contention::{self, View};
 use lockwatch::parking_lot::{Mutex, RwLock};
 use lockwatch::{named, ReportKind};
@@ -30,28 +33,26 @@ fn setup() {
     });
 }
 
-/// Any guard, boxed.
-trait Guard {}
-impl<T> Guard for T {}
-
-/// Makes `m` contended once (a thread holds it while this one waits), so that its later waits
-/// are direct ones: `lock` takes it.
-fn contend_once<M: Sync>(m: &M, lock: impl Fn(&M) -> Box<dyn Guard + '_> + Sync) {
-    let started = Barrier::new(2);
-    thread::scope(|s| {
-        s.spawn(|| {
-            let _g = lock(m);
-            started.wait();
-            thread::sleep(Duration::from_millis(20));
-        });
-        started.wait();
-        drop(lock(m));
-    });
-}
-
-/// [`contend_once`] for a mutex of the parking_lot facade.
-fn contend_mutex_once(m: &Mutex<u64>) {
-    contend_once(m, |m| Box::new(m.lock()));
+/// Two threads named `names`, the first taking `a` then `b`, the second `b` then `a`, each
+/// with `take(first, second, both)`, which is to take the second once both hold their first
+/// (`both`): they deadlock, and are leaked.
+fn cross<L: Send + Sync + 'static>(
+    names: [&str; 2],
+    a: &Arc<L>,
+    b: &Arc<L>,
+    take: fn(&L, &L, &Barrier),
+) {
+    let both = Arc::new(Barrier::new(2));
+    for (name, first, second) in [
+        (names[0], Arc::clone(a), Arc::clone(b)),
+        (names[1], Arc::clone(b), Arc::clone(a)),
+    ] {
+        let both = Arc::clone(&both);
+        thread::Builder::new()
+            .name(name.into())
+            .spawn(move || take(&first, &second, &both))
+            .unwrap();
+    }
 }
 
 /// A thread's first acquisition sets up its held stack (and is never a direct one): a
@@ -106,21 +107,11 @@ fn a_deadlock_between_direct_waits_is_reported() {
     let b = Arc::new(named(Mutex::new(0), "dw-dl-b"));
     contend_mutex_once(&a);
     contend_mutex_once(&b);
-    let both = Arc::new(Barrier::new(2));
-    for (name, first, second) in [
-        ("dw-dl-t1", Arc::clone(&a), Arc::clone(&b)),
-        ("dw-dl-t2", Arc::clone(&b), Arc::clone(&a)),
-    ] {
-        let both = Arc::clone(&both);
-        thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                let _first = first.lock();
-                both.wait();
-                let _second = second.lock(); // blocks forever: the thread is leaked
-            })
-            .unwrap();
-    }
+    cross(["dw-dl-t1", "dw-dl-t2"], &a, &b, |first, second, both| {
+        let _first = first.lock();
+        both.wait();
+        let _second = second.lock(); // blocks forever
+    });
     let report = wait_for_report(ReportKind::Deadlock, &["dw-dl-a", "dw-dl-b"]);
     let text = report.to_string();
     for needle in [
@@ -141,34 +132,15 @@ fn a_reader_waiting_directly_behind_a_writer_is_part_of_a_deadlock() {
     let b = Arc::new(named(RwLock::new(()), "dw-rw-b"));
     // Each lock's first contention: a reader waits for a writer.
     for lock in [&a, &b] {
-        let started = Arc::new(Barrier::new(2));
-        let (l2, started2) = (Arc::clone(lock), Arc::clone(&started));
-        let writer = thread::spawn(move || {
-            let _w = l2.write();
-            started2.wait();
-            thread::sleep(Duration::from_millis(20));
-        });
-        started.wait();
-        drop(lock.read());
-        writer.join().unwrap();
+        contend_once(&**lock, |l| Box::new(l.write()), |l| Box::new(l.read()));
     }
     // Each thread writes one lock, then reads the other: each read waits behind the other's
     // write.
-    let both = Arc::new(Barrier::new(2));
-    for (name, first, second) in [
-        ("dw-rw-t1", Arc::clone(&a), Arc::clone(&b)),
-        ("dw-rw-t2", Arc::clone(&b), Arc::clone(&a)),
-    ] {
-        let both = Arc::clone(&both);
-        thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                let _w = first.write();
-                both.wait();
-                let _r = second.read(); // blocks forever: the thread is leaked
-            })
-            .unwrap();
-    }
+    cross(["dw-rw-t1", "dw-rw-t2"], &a, &b, |first, second, both| {
+        let _w = first.write();
+        both.wait();
+        let _r = second.read(); // blocks forever
+    });
     let report = wait_for_report(ReportKind::Deadlock, &["dw-rw-a", "dw-rw-b"]);
     let text = report.to_string();
     for needle in ["thread `dw-rw-t1` waits for", "thread `dw-rw-t2` waits for"] {
@@ -266,7 +238,7 @@ mod picky {
 fn a_direct_lock_call_that_unwinds_leaves_no_wait_behind() {
     setup();
     let m = Arc::new(named(picky::Mutex::new(0u64), "dw-unwind"));
-    contend_once(&*m, |m| Box::new(m.lock()));
+    contend_once(&*m, |m| Box::new(m.lock()), |m| Box::new(m.lock()));
     let m2 = Arc::clone(&m);
     thread::Builder::new()
         .name("dw-unwinder".into())
@@ -294,7 +266,7 @@ fn a_tracked_lock_taken_inside_a_direct_lock_call_leaves_that_call_a_wait() {
     setup();
     static INNER: Mutex<u64> = Mutex::new(0);
     let m = Arc::new(named(picky::Mutex::new(0u64), "dw-outer"));
-    contend_once(&*m, |m| Box::new(m.lock()));
+    contend_once(&*m, |m| Box::new(m.lock()), |m| Box::new(m.lock()));
     contend_mutex_once(&INNER);
     let locked = Arc::new(Barrier::new(2));
     let holder = {

@@ -97,6 +97,34 @@ pub fn folded_total(folded: &str, needles: &[&str]) -> u64 {
         .sum()
 }
 
+/// Any guard, boxed (see [`contend_once`]).
+pub trait Guard {}
+impl<T> Guard for T {}
+
+/// Makes lock `m` contended once: a thread holds it (`hold`) while this one waits for it
+/// (`wait`), so that lockwatch takes it the direct way from then on (see `LockMeta::direct`).
+pub fn contend_once<M: Sync>(
+    m: &M,
+    hold: impl FnOnce(&M) -> Box<dyn Guard + '_> + Send,
+    wait: impl FnOnce(&M) -> Box<dyn Guard + '_>,
+) {
+    let started = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _g = hold(m);
+            started.wait();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        });
+        started.wait();
+        drop(wait(m));
+    });
+}
+
+/// [`contend_once`] for a mutex of the parking_lot facade.
+pub fn contend_mutex_once<T: Send>(m: &lockwatch::parking_lot::Mutex<T>) {
+    contend_once(m, |m| Box::new(m.lock()), |m| Box::new(m.lock()));
+}
+
 /// Takes `m`, says so on `ready`, and holds it for `hold`: a holder for the contention
 /// profile's tests (the blame view names this function).
 #[inline(never)]
