@@ -590,8 +590,8 @@ pub(crate) fn blame_direct(id: u64, class: &'static LockClass) {
 }
 
 /// The waiter of a direct wait for lock `id` that began at tick `since` (the thread's or task's
-/// inventory at address `waiter`), which the watchdog marked as lasting, got the lock: a
-/// release that charges it later charges it up to now, not to then.
+/// inventory at address `waiter`), which the watchdog marked as lasting, got the lock now: a
+/// release that charges the wait later charges it up to now, not up to that release.
 #[cold]
 pub(crate) fn direct_wait_ended(waiter: usize, id: u64, since: u64) {
     let now = super::epoch::nanos_of(Instant::now());
