@@ -314,8 +314,8 @@ struct ThreadView {
     inventory: Arc<Inventory>,
     held: Vec<Held>,
     waiting: Option<Waiting>,
-    /// The lock it waits for in a lock call made the direct way (its row, flagged
-    /// acquiring): the wait is `waiting` too.
+    /// The lock it waits for in a lock call made the direct way (announced in its held
+    /// stack's next row): the wait is `waiting` too.
     acquiring: Option<Held>,
 }
 
