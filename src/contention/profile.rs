@@ -166,7 +166,7 @@ pub(crate) fn sample_period() -> u64 {
 
 static PERIOD: AtomicU64 = AtomicU64::new(0);
 
-/// The threshold of [`held::Mine::draw`](crate::tracker::held::Mine::draw): an acquisition
+/// The threshold of the profile's draw (`tracker::held::Mine::draw_direct`): an acquisition
 /// whose draw is at most this is one of the one in [`sample_period`] whose wait is timed.
 /// Every acquisition is drawn while backtraces are on (waits are then published with their
 /// stacks, on the contended path). One load (see [`DRAW_THRESHOLD`]).

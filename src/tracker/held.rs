@@ -221,9 +221,9 @@ impl Held {
     /// `since << SINCE_SHIFT | lasted | blamed | method << METHOD_SHIFT | elsewhere | learned
     /// | trylock | mode << MODE_SHIFT | reported` (see the constants below; `lasted` only in
     /// the next row, [`Mine::begin_direct`]). `reported` is set by the watchdog once it
-    /// reported the hold, so that
-    /// the release adds its duration; `learned` once the lock got its graph node while held,
-    /// so that the release tells the lock. The watchdog reads the first four words.
+    /// reported the hold, so that the release adds its duration; `learned` once the lock got
+    /// its graph node while held, so that the release tells the lock. The watchdog reads the
+    /// first four words.
     #[inline(always)]
     pub(crate) fn encode(&self) -> [u64; WORDS] {
         [
@@ -702,7 +702,7 @@ impl Inventory {
 
 /// A tokio task's held stack. Its one writer is the task itself, in its polls on whichever
 /// worker (tokio runs a task's polls one at a time, each after the last): a guard dropped on
-/// another task or thread records the release with [`Inventory::release_elsewhere`] for the
+/// another task or thread records the release with [`Inventory::change_elsewhere`] for the
 /// owner to apply. The same rows as a thread's, without an overflow: locks held past [`SLOTS`]
 /// by one task are not tracked.
 #[cfg(feature = "tokio")]
@@ -1038,7 +1038,7 @@ fn all(inventory: &Inventory) -> Vec<Held> {
 }
 
 /// The owner thread takes off its holds whose guards were dropped on other threads (see
-/// [`release_elsewhere`]; the releasing thread finished them).
+/// [`change_elsewhere`]; the releasing thread finished them).
 #[cold]
 #[inline(never)]
 fn catch_up(inventory: &Inventory) {
@@ -1139,9 +1139,7 @@ impl Mine {
             push_deep(entry);
         }
     }
-}
 
-impl Mine {
     /// How a blocking acquisition of a lock contended before goes, decided before the lock
     /// call: `Some(false)` the direct way ([`Mine::begin_direct`]); `Some(true)` if it is one
     /// of the one in [`sample_period`](crate::contention::profile::sample_period)
@@ -1221,7 +1219,7 @@ fn draw_word(stack: &SeqRows<SLOTS, WORDS>, threshold: u64) -> u64 {
 }
 
 /// Whether the acquisition made at a thread's `pushes`-th push is drawn for the profile (see
-/// [`Mine::draw`]): the push count times the 64-bit golden ratio, at most `threshold`.
+/// [`Mine::draw_direct`]): the push count times the 64-bit golden ratio, at most `threshold`.
 #[inline(always)]
 fn drawn(pushes: u64, threshold: u64) -> bool {
     pushes.wrapping_mul(0x9E37_79B9_7F4A_7C15) <= threshold
@@ -1618,10 +1616,12 @@ mod tests {
             blamed: false,
         };
         let mine = Mine(&inventory);
+        // (`LOCKWATCH_BACKTRACE` set for the run: every acquisition is drawn.)
+        let traced = crate::report::backtrace_level() > 0;
         assert_eq!(
-            mine.draw_direct(|| unreachable!()),
-            Some(false),
-            "a thread's first direct acquisition is not drawn"
+            mine.draw_direct(|| 0),
+            Some(traced),
+            "a thread's first direct acquisition is drawn only with backtraces on"
         );
         mine.push(entry(1));
         mine.begin_direct(entry(2));

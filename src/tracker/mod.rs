@@ -463,7 +463,7 @@ impl LockMeta {
     /// [`profile::sample_period`] is timed and profiled (the others cost no clock reading and
     /// no bookkeeping; the watchdog promotes those that last, so that long waits are always
     /// in the profile). `drawn` is the acquisition's draw if it made one (see
-    /// [`held::Mine::draw`]), else the wait draws now.
+    /// [`held::Mine::draw_direct`]), else the wait draws now.
     #[cold]
     #[inline(never)]
     fn contended<G>(
@@ -905,13 +905,10 @@ impl HeldToken {
             held::remove(self.id)
         };
         if let Some(entry) = &entry {
-            // The hold ends for the wait: its report (if long) gets the final duration. The
-            // node it may have learned stays with the entry, which comes back.
-            if entry.reported {
-                held::with_inventory(|inventory| watchdog::released_long(inventory, entry));
-            }
-            if entry.blamed {
-                watchdog::blame_direct(entry.id, entry.class);
+            // The hold ends for the wait. The node it may have learned stays with the entry,
+            // which comes back.
+            if entry.reported || entry.blamed {
+                held::with_inventory(|inventory| hold_ended(inventory, entry));
             }
         }
         Parked {
@@ -1013,7 +1010,8 @@ impl Drop for HeldToken {
 /// otherwise, and [`release_slow`] does the rest.
 ///
 /// The guard of a hold acquired the direct way (see [`LockMeta::direct`]: a lock contended
-/// before) makes this check and pop before the raw unlock ([`Guarded`]), so that the thread
+/// before) makes this check and pop ([`release_fast`], inline) before the raw unlock
+/// ([`drop_early`]), so that the thread
 /// goes from its unlock to its next lock call with nothing in between, as with the plain lock:
 /// on two threads taking one lock in turn, the pop after the unlock cost every direct
 /// acquisition a third more (`hot_loop ... contended`, 1.87x parking_lot against 1.52x). Other
@@ -1076,16 +1074,23 @@ fn released_elsewhere(meta: &LockMeta, id: u64) {
     }
 }
 
-/// Finishes a released hold of `meta` that `inventory` showed: a hold the watchdog reported
-/// long gets its final duration, a node learned while held goes to the lock.
+/// Finishes a released hold of `meta` that `inventory` showed (see [`hold_ended`]); a node
+/// learned while held goes to the lock.
 pub(crate) fn finish_released(inventory: &held::Inventory, meta: &LockMeta, entry: &Held) {
+    hold_ended(inventory, entry);
+    finish_hold(meta, entry);
+}
+
+/// A hold that `inventory` showed ended (released, or suspended for a condvar wait): one the
+/// watchdog reported long gets its final duration, one it marked for blame charges the direct
+/// waits for its lock to this holder.
+fn hold_ended(inventory: &held::Inventory, entry: &Held) {
     if entry.reported {
         watchdog::released_long(inventory, entry);
     }
     if entry.blamed {
         watchdog::blame_direct(entry.id, entry.class);
     }
-    finish_hold(meta, entry);
 }
 
 /// Finishes a hold that the held stack's fast release could not: the lock keeps the node it
