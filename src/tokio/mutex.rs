@@ -150,7 +150,7 @@ impl<T: ?Sized> Mutex<T> {
                     method!("lock"),
                     site,
                     || self.inner.try_lock().ok(),
-                    self.inner.lock(),
+                    || self.inner.lock(),
                 )
                 .await;
             MutexGuard {
@@ -260,7 +260,7 @@ impl<T: ?Sized> Mutex<T> {
                     method!("lock_owned"),
                     site,
                     || lock.inner.try_lock().ok(),
-                    lock.inner.lock(),
+                    || lock.inner.lock(),
                 )
                 .await;
             OwnedMutexGuard {

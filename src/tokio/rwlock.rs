@@ -187,7 +187,7 @@ impl<T: ?Sized> RwLock<T> {
                     method!("read"),
                     site,
                     || self.inner.try_read().ok(),
-                    self.inner.read(),
+                    || self.inner.read(),
                 )
                 .await;
             RwLockReadGuard { token, inner }
@@ -247,7 +247,7 @@ impl<T: ?Sized> RwLock<T> {
                     method!("read_owned"),
                     site,
                     || lock.inner.try_read().ok(),
-                    lock.inner.read(),
+                    || lock.inner.read(),
                 )
                 .await;
             OwnedRwLockReadGuard {
@@ -342,7 +342,7 @@ impl<T: ?Sized> RwLock<T> {
                     method!("write"),
                     site,
                     || self.inner.try_write().ok(),
-                    self.inner.write(),
+                    || self.inner.write(),
                 )
                 .await;
             RwLockWriteGuard { token, inner }
@@ -403,7 +403,7 @@ impl<T: ?Sized> RwLock<T> {
                     method!("write_owned"),
                     site,
                     || lock.inner.try_write().ok(),
-                    lock.inner.write(),
+                    || lock.inner.write(),
                 )
                 .await;
             OwnedRwLockWriteGuard {

@@ -713,6 +713,7 @@ impl Inventory {
     }
 
     /// Owner only (or any thread, as a hint): nothing held.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.len() == 0
     }
@@ -724,12 +725,14 @@ impl Inventory {
 
     /// Owner only: pushes `entry`, or returns false when the stack is full (the caller
     /// reports it with [`deep_stack`]).
+    #[inline]
     pub(crate) fn push_held(&self, entry: Held) -> bool {
         self.rows.push(entry.encode())
     }
 
     /// Owner only: removes the innermost entry for lock `id`. Like [`release`]: `None` for
     /// the common case (the top row, flagged by no one), else the entry to finish.
+    #[inline]
     pub(crate) fn release_held(&self, id: u64) -> Option<Held> {
         let stack = &self.rows;
         let top = stack.len().wrapping_sub(1);
@@ -737,7 +740,14 @@ impl Inventory {
             stack.pop();
             return None;
         }
-        let mut held = decoded(stack);
+        self.release_held_below(id)
+    }
+
+    /// [`Inventory::release_held`] past the top row (released out of order, or flagged).
+    #[cold]
+    #[inline(never)]
+    fn release_held_below(&self, id: u64) -> Option<Held> {
+        let mut held = decoded(&self.rows);
         let at = held.iter().rposition(|h| h.id == id)?;
         let entry = held.remove(at);
         self.replace_held(&held, at);

@@ -239,6 +239,16 @@ pub(crate) enum Owner {
     Task { task: u64, th: &'static TaskHeld },
 }
 
+/// What a task's acquisition whose try failed needs for its wait (see
+/// [`LockMeta::lock_async`]): `me` is `None` when tracking is off.
+struct TaskWait {
+    owner: Owner,
+    me: Option<Ident>,
+    mode: Mode,
+    method: Method,
+    site: Site,
+}
+
 impl Owner {
     /// The owner of an acquisition made here and now.
     #[inline]
@@ -260,6 +270,7 @@ impl Owner {
 
     /// Checks the order of a blocking acquisition of `meta` against what the owner holds,
     /// reporting before it waits.
+    #[inline(always)]
     fn check(&self, meta: &LockMeta, me: Ident, mode: Mode, method: Method, site: Site) {
         match *self {
             Owner::Off => {}
@@ -402,7 +413,9 @@ impl Drop for WaitScope<'_> {
 }
 
 /// The order check of an acquisition by the task that owns `th`: against the task's rows
-/// and the locks its thread holds in this poll.
+/// and the locks its thread holds in this poll. A task that holds nothing is checked inline
+/// against its thread's stack alone (a few loads, no call).
+#[inline(always)]
 fn check_in_task(
     meta: &LockMeta,
     me: Ident,
@@ -415,6 +428,19 @@ fn check_in_task(
     if th.inventory.is_empty() {
         return check_order_thread(meta, me, mode, method, site);
     }
+    check_in_task_nested(meta, me, mode, method, site, th);
+}
+
+/// [`check_in_task`] when the task holds something.
+#[inline(never)]
+fn check_in_task_nested(
+    meta: &LockMeta,
+    me: Ident,
+    mode: Mode,
+    method: Method,
+    site: Site,
+    th: &'static TaskHeld,
+) {
     let known = held::with_rows(|thread_rows, cache| {
         match edges_known(thread_rows, cache, meta, me, mode) {
             Err(fine) => fine,
@@ -611,26 +637,74 @@ fn release_elsewhere(hold: &TaskHold, meta: &LockMeta) {
 
 impl LockMeta {
     /// `lock().await` and its kin: checks the order against what the task (or thread) holds,
-    /// reporting before it waits, tries `try_fast`, and awaits `block` if that fails (only
-    /// that wait is published). A try is cheaper than a first poll of tokio's future, which
-    /// also spends the task's cooperative budget.
-    pub(crate) async fn lock_async<G>(
+    /// reporting before it waits, tries `try_fast`, and awaits the future `block` makes if
+    /// that fails (only that wait is published). A try is cheaper than a first poll of
+    /// tokio's future, which also spends the task's cooperative budget; and the future is
+    /// made only when it is awaited (made up front, it was moved into this one's state and
+    /// dropped unpolled on every acquisition the try served).
+    #[inline]
+    pub(crate) async fn lock_async<G, F: Future<Output = G>>(
         &self,
         mode: Mode,
         method: Method,
         site: Site,
         try_fast: impl FnOnce() -> Option<G>,
-        block: impl Future<Output = G>,
+        block: impl FnOnce() -> F,
     ) -> (G, TaskToken) {
+        match self.try_task(mode, method, site, try_fast) {
+            Ok(acquired) => acquired,
+            Err(wait) => self.wait_task(wait, block()).await,
+        }
+    }
+
+    /// The part of [`LockMeta::lock_async`] that does not wait: the owner, the order check
+    /// and the try, in one synchronous call (no state of a future to keep across them).
+    /// `Err` carries what the wait needs.
+    #[inline(always)]
+    fn try_task<G>(
+        &self,
+        mode: Mode,
+        method: Method,
+        site: Site,
+        try_fast: impl FnOnce() -> Option<G>,
+    ) -> Result<(G, TaskToken), TaskWait> {
         let owner = Owner::current(site);
         if let Owner::Off = owner {
-            return (block.await, TaskToken::Thread(self.untracked()));
+            return Err(TaskWait {
+                owner,
+                me: None,
+                mode,
+                method,
+                site,
+            });
         }
         let me = self.ident();
         owner.check(self, me, mode, method, site);
-        if let Some(guard) = try_fast() {
-            return (guard, owner.hold(self, me, mode, method, false, site));
+        match try_fast() {
+            Some(guard) => Ok((guard, owner.hold(self, me, mode, method, false, site))),
+            None => Err(TaskWait {
+                owner,
+                me: Some(me),
+                mode,
+                method,
+                site,
+            }),
         }
+    }
+
+    /// The part of [`LockMeta::lock_async`] that waits, for `block` (the try failed, or
+    /// tracking is off).
+    async fn wait_task<G>(&self, wait: TaskWait, block: impl Future<Output = G>) -> (G, TaskToken) {
+        let TaskWait {
+            owner,
+            me,
+            mode,
+            method,
+            site,
+        } = wait;
+        let Some(me) = me else {
+            return (block.await, TaskToken::Thread(self.untracked()));
+        };
         let guard = {
             let _wait = owner.begin_wait(self, me, mode, method, site);
             block.await
