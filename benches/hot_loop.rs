@@ -21,6 +21,9 @@
 //! where a lock sits decides whether the fields lockwatch reads before taking it share the
 //! raw lock's line, which under contention moves from core to core (see `LockMeta`).
 //!
+//! With `--features enabled,tokio`, `tokio` and `lockwatch-tokio` count `lock().await` in a
+//! task the same way (`single` or `pair`).
+//!
 //! `cargo bench --bench hot_loop --features enabled -- time` times the uncontended loop
 //! instead, parking_lot and lockwatch alternating, and prints parking_lot's ns and
 //! lockwatch's ratio for each of 40 rounds, in order: on a shared machine the ratio can sit
@@ -143,6 +146,45 @@ fn time_rounds() {
     println!();
 }
 
+/// `tokio` and `lockwatch-tokio` (with the `tokio` feature): `lock().await` inside a task on
+/// a current-thread runtime, `single` or `pair` as above (no `contended`).
+#[cfg(feature = "tokio")]
+fn tokio_loop(which: &str, shape: &str, n: u64) {
+    use std::sync::Arc;
+    macro_rules! in_task {
+        ($a:expr, $b:expr) => {{
+            let (a, b) = (Arc::new($a), Arc::new($b));
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let pair = shape == "pair";
+            rt.block_on(rt.spawn(async move {
+                // Warm up, as `run!` does: the task's state and the edge a -> b exist first.
+                {
+                    let _a = a.lock().await;
+                    drop(b.lock().await);
+                }
+                for _ in 0..n {
+                    let _outer = if pair {
+                        Some(black_box(&*a).lock().await)
+                    } else {
+                        None
+                    };
+                    *black_box(&*b).lock().await += 1;
+                }
+            }))
+            .unwrap();
+        }};
+    }
+    match which {
+        "tokio" => in_task!(tokio::sync::Mutex::new(0u64), tokio::sync::Mutex::new(0u64)),
+        _ => in_task!(
+            lockwatch::named(lockwatch::tokio::Mutex::new(0u64), "outer"),
+            lockwatch::named(lockwatch::tokio::Mutex::new(0u64), "inner")
+        ),
+    }
+}
+
 fn main() {
     // `cargo bench` adds `--bench`.
     let args: Vec<String> = std::env::args()
@@ -200,8 +242,11 @@ fn main() {
             offset,
             |m| m.lock().unwrap()
         ),
+        #[cfg(feature = "tokio")]
+        "tokio" | "lockwatch-tokio" => tokio_loop(which, shape, n),
         other => eprintln!(
-            "unknown implementation `{other}`: parking_lot, parking_lot-try, lockwatch, std or lockwatch-std"
+            "unknown implementation `{other}`: parking_lot, parking_lot-try, lockwatch, std, \
+             lockwatch-std, or with the tokio feature tokio or lockwatch-tokio"
         ),
     }
 }
