@@ -239,16 +239,6 @@ pub(crate) enum Owner {
     Task { task: u64, th: &'static TaskHeld },
 }
 
-/// What a task's acquisition whose try failed needs for its wait (see
-/// [`LockMeta::lock_async`]): `me` is `None` when tracking is off.
-struct TaskWait {
-    owner: Owner,
-    me: Option<Ident>,
-    mode: Mode,
-    method: Method,
-    site: Site,
-}
-
 impl Owner {
     /// The owner of an acquisition made here and now.
     #[inline]
@@ -653,13 +643,14 @@ impl LockMeta {
     ) -> (G, TaskToken) {
         match self.try_task(mode, method, site, try_fast) {
             Ok(acquired) => acquired,
-            Err(wait) => self.wait_task(wait, block()).await,
+            Err(waits) => self.wait_task(waits, mode, method, site, block()).await,
         }
     }
 
     /// The part of [`LockMeta::lock_async`] that does not wait: the owner, the order check
     /// and the try, in one synchronous call (no state of a future to keep across them).
-    /// `Err` carries what the wait needs.
+    /// `Err` has the owner and the lock's identity for the wait, or nothing when tracking is
+    /// off.
     #[inline(always)]
     fn try_task<G>(
         &self,
@@ -667,42 +658,31 @@ impl LockMeta {
         method: Method,
         site: Site,
         try_fast: impl FnOnce() -> Option<G>,
-    ) -> Result<(G, TaskToken), TaskWait> {
+    ) -> Result<(G, TaskToken), Option<(Owner, Ident)>> {
         let owner = Owner::current(site);
         if let Owner::Off = owner {
-            return Err(TaskWait {
-                owner,
-                me: None,
-                mode,
-                method,
-                site,
-            });
+            return Err(None);
         }
         let me = self.ident();
         owner.check(self, me, mode, method, site);
         match try_fast() {
             Some(guard) => Ok((guard, owner.hold(self, me, mode, method, false, site))),
-            None => Err(TaskWait {
-                owner,
-                me: Some(me),
-                mode,
-                method,
-                site,
-            }),
+            None => Err(Some((owner, me))),
         }
     }
 
-    /// The part of [`LockMeta::lock_async`] that waits, for `block` (the try failed, or
-    /// tracking is off).
-    async fn wait_task<G>(&self, wait: TaskWait, block: impl Future<Output = G>) -> (G, TaskToken) {
-        let TaskWait {
-            owner,
-            me,
-            mode,
-            method,
-            site,
-        } = wait;
-        let Some(me) = me else {
+    /// The part of [`LockMeta::lock_async`] that waits, for `block`: the try failed (`waits`
+    /// has the owner and the lock's identity), or tracking is off (`None`). Its own future,
+    /// so that the one of an acquisition the try served keeps no state for a wait.
+    async fn wait_task<G>(
+        &self,
+        waits: Option<(Owner, Ident)>,
+        mode: Mode,
+        method: Method,
+        site: Site,
+        block: impl Future<Output = G>,
+    ) -> (G, TaskToken) {
+        let Some((owner, me)) = waits else {
             return (block.await, TaskToken::Thread(self.untracked()));
         };
         let guard = {
