@@ -214,7 +214,7 @@ pub fn pprof(view: View) -> Vec<u8> {
     }
 }
 
-/// Writes [`pprof`] of `view` to `path`, creating parent folders.
+/// Writes [`pprof()`] of `view` to `path`, creating parent folders.
 ///
 /// # Errors
 ///

@@ -22,7 +22,7 @@
 //!   leaving one relaxed load and a branch per acquisition.
 //! - **Without it** (release builds): every one of those paths is a `pub use` of the plain std /
 //!   parking_lot / lock_api item, so the types *are* std's (same `TypeId`), and the extras
-//!   ([`reports`], [`capture`], [`named`], [`contention`], [`export`], ...) still exist and do
+//!   ([`reports`], [`capture()`], [`named`], [`contention`], [`export`], ...) still exist and do
 //!   nothing, so turning the feature off never breaks a build.
 //!
 //! Turn it on for tests with a dev-dependency:
@@ -33,7 +33,7 @@
 //! ```
 //!
 //! Cargo unifies features, so in `cargo test` the library's own `lockwatch::sync` imports are
-//! tracked too, and [`assert_clean`] / [`capture`] check each test on its own.
+//! tracked too, and [`assert_clean`] / [`capture()`] check each test on its own.
 //!
 //! # What is reported
 //!

@@ -57,21 +57,21 @@ mod tracked {
 
     use crate::lock_api as tracked;
 
-    /// A mutual exclusion primitive, tracked: [`parking_lot::Mutex`](::parking_lot::Mutex).
+    /// A mutual exclusion primitive, tracked: [`parking_lot::Mutex`](https://docs.rs/parking_lot/0.12/parking_lot/type.Mutex.html).
     pub type Mutex<T> = tracked::Mutex<RM, T>;
     /// The guard of a [`Mutex`].
     pub type MutexGuard<'a, T> = tracked::MutexGuard<'a, RM, T>;
     /// A guard of a component of a [`Mutex`]'s data.
     pub type MappedMutexGuard<'a, T> = tracked::MappedMutexGuard<'a, RM, T>;
 
-    /// A fair mutex, tracked: [`parking_lot::FairMutex`](::parking_lot::FairMutex).
+    /// A fair mutex, tracked: [`parking_lot::FairMutex`](https://docs.rs/parking_lot/0.12/parking_lot/type.FairMutex.html).
     pub type FairMutex<T> = tracked::Mutex<RF, T>;
     /// The guard of a [`FairMutex`].
     pub type FairMutexGuard<'a, T> = tracked::MutexGuard<'a, RF, T>;
     /// A guard of a component of a [`FairMutex`]'s data.
     pub type MappedFairMutexGuard<'a, T> = tracked::MappedMutexGuard<'a, RF, T>;
 
-    /// A reader-writer lock, tracked: [`parking_lot::RwLock`](::parking_lot::RwLock).
+    /// A reader-writer lock, tracked: [`parking_lot::RwLock`](https://docs.rs/parking_lot/0.12/parking_lot/type.RwLock.html).
     pub type RwLock<T> = tracked::RwLock<RW, T>;
     /// Shared access to a [`RwLock`].
     pub type RwLockReadGuard<'a, T> = tracked::RwLockReadGuard<'a, RW, T>;
@@ -111,7 +111,7 @@ mod tracked {
         tracked::MappedRwLockWriteGuard<'a, ::user_pl::RawRwLockRecursive, T>;
 
     /// A reentrant mutex, tracked:
-    /// [`parking_lot::ReentrantMutex`](::parking_lot::ReentrantMutex).
+    /// [`parking_lot::ReentrantMutex`](https://docs.rs/parking_lot/0.12/parking_lot/type.ReentrantMutex.html).
     pub type ReentrantMutex<T> = tracked::ReentrantMutex<RM, RT, T>;
     /// The guard of a [`ReentrantMutex`].
     pub type ReentrantMutexGuard<'a, T> = tracked::ReentrantMutexGuard<'a, RM, RT, T>;

@@ -112,7 +112,7 @@ pub struct LeaseGuard<'a> {
     /// The stored value (the token with the holder's description): what compare-and-delete
     /// compares.
     value: String,
-    /// The deadline as last set, in ms since [`epoch`].
+    /// The deadline as last set, on the [`now_ms`] clock.
     expires_ms: AtomicU64,
     released: bool,
     #[cfg(feature = "enabled")]

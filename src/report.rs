@@ -486,7 +486,7 @@ mod enabled {
 
     /// Keeps `report` for [`reports`] and appends it to `reports.jsonl` under `LOCKWATCH_DIR`
     /// at once, so that nothing that follows (a panic, an abort, a crash) can lose it. A
-    /// report raised inside a [`crate::capture`] also goes to that capture.
+    /// report raised inside a [`crate::capture()`] also goes to that capture.
     fn keep(report: &Report) {
         {
             let mut all = REPORTS.lock();
@@ -497,7 +497,7 @@ mod enabled {
         recapture(report);
     }
 
-    /// What a capture collects (see [`crate::capture`]).
+    /// What a capture collects (see [`crate::capture()`]).
     #[derive(Default)]
     pub(crate) struct CaptureState {
         reports: RawMutex<Vec<Report>>,

@@ -6,7 +6,7 @@ use ::user_pl::WaitTimeoutResult;
 
 use super::MutexGuard;
 
-/// A condition variable, tracked: [`parking_lot::Condvar`](::parking_lot::Condvar) with its
+/// A condition variable, tracked: [`parking_lot::Condvar`](https://docs.rs/parking_lot/0.12/parking_lot/struct.Condvar.html) with its
 /// exact API, working with the tracked [`MutexGuard`].
 ///
 /// While waiting, the mutex is not held by the waiting thread (no long hold, no order edges

@@ -7,7 +7,7 @@ use ::tokio::sync::TryLockError;
 
 use crate::tracker::{method, LockKind, LockMeta, Mode, TaskToken};
 
-/// An asynchronous mutex, tracked per task: [`tokio::sync::Mutex`](::tokio::sync::Mutex)
+/// An asynchronous mutex, tracked per task: [`tokio::sync::Mutex`](https://docs.rs/tokio/1/tokio/sync/struct.Mutex.html)
 /// with its exact API.
 ///
 /// Every [`lock`](Mutex::lock) is checked against the locks the task (or, outside a task,

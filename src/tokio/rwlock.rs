@@ -8,7 +8,7 @@ use ::tokio::sync::TryLockError;
 use crate::tracker::{method, LockKind, LockMeta, Mode, TaskToken};
 
 /// An asynchronous reader-writer lock, tracked per task:
-/// [`tokio::sync::RwLock`](::tokio::sync::RwLock) with its exact API.
+/// [`tokio::sync::RwLock`](https://docs.rs/tokio/1/tokio/sync/struct.RwLock.html) with its exact API.
 ///
 /// Tokio's lock is fair: a [`read`](RwLock::read) waits behind a queued writer. So reads are
 /// not recursive: a task that holds a read and reads again is reported (it deadlocks as soon
