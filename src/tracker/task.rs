@@ -630,8 +630,8 @@ impl LockMeta {
     /// reporting before it waits, tries `try_fast`, and awaits the future `block` makes if
     /// that fails (only that wait is published). A try is cheaper than a first poll of
     /// tokio's future, which also spends the task's cooperative budget; and the future is
-    /// made only when it is awaited (made up front, it was moved into this one's state and
-    /// dropped unpolled on every acquisition the try served).
+    /// made only when it is awaited (made up front, it would be moved into this one's state
+    /// and dropped unpolled on every acquisition the try serves).
     #[inline]
     pub(crate) async fn lock_async<G, F: Future<Output = G>>(
         &self,
